@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages fxmesh builds, tests and runs with. Idempotent and quiet: it only
+# calls apt-get when a package is missing, so a machine that has everything pays nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache
+  protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev grpc-proto libabsl-dev
+  librdkafka-dev kcat
+  libsoci-dev libsqlite3-dev libpq-dev libboost-dev postgresql
+  catch2
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "fxmesh needs these Debian packages: ${missing[*]}" >&2
+  echo "run 'make deps' as root, or install them with apt-get" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
