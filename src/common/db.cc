@@ -1,0 +1,337 @@
+#include "common/db.h"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+#include <sqlite3.h>
+
+#include <optional>
+#include <regex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/soci_util.h"
+#include "common/status_macros.h"
+
+namespace fxmesh {
+namespace {
+
+// A libpq keyword value, quoted so spaces and quotes in it survive.
+std::string QuoteConninfoValue(absl::string_view value) {
+  return absl::StrCat("'", absl::StrReplaceAll(value, {{"\\", "\\\\"}, {"'", "\\'"}}), "'");
+}
+
+// Decodes %XX escapes, as libpq does for the parts of a url (so a password may contain '@').
+std::optional<std::string> PercentDecode(absl::string_view text) {
+  std::string decoded;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      decoded.push_back(text[i]);
+      continue;
+    }
+    int value = 0;
+    if (i + 2 >= text.size() || !absl::SimpleHexAtoi(text.substr(i + 1, 2), &value)) {
+      return std::nullopt;
+    }
+    decoded.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return decoded;
+}
+
+constexpr absl::string_view kSqlitePrefix = "sqlite:";
+
+}  // namespace
+
+absl::Status StatusFromSociError(const soci::soci_error& error, absl::string_view during) {
+  std::string message =
+      absl::StrCat("database error during ", during, ": ", error.get_error_message());
+  if (const auto* pg = dynamic_cast<const soci::postgresql_soci_error*>(&error)) {
+    const std::string state = pg->sqlstate();
+    // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a concurrent insert).
+    if (state == "40001" || state == "40P01" || state == "23505")
+      return absl::AbortedError(message);
+    // Class 08: connection exceptions; 57P0x: the server is shutting down.
+    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+      return absl::UnavailableError(message);
+    }
+  }
+  if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&error)) {
+    const int primary = lite->result() & 0xff;
+    if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return absl::AbortedError(message);
+    if (primary == SQLITE_CONSTRAINT) return absl::AbortedError(message);
+    if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) {
+      return absl::UnavailableError(message);
+    }
+  }
+  switch (error.get_error_category()) {
+    case soci::soci_error::constraint_violation:
+      return absl::AbortedError(message);
+    case soci::soci_error::invalid_statement:
+    case soci::soci_error::no_privilege:
+    case soci::soci_error::no_data:
+      return absl::InternalError(message);
+    default:
+      // Connection loss, an unknown transaction state, or a system error: the caller cannot know
+      // whether the work happened, so it must retry an idempotent call.
+      return absl::UnavailableError(message);
+  }
+}
+
+int64_t RowInt64(const soci::row& row, std::size_t column) {
+  if (row.get_indicator(column) == soci::i_null) return 0;
+  switch (row.get_properties(column).get_data_type()) {
+    case soci::dt_integer:
+      return row.get<int>(column);
+    case soci::dt_long_long:
+      return row.get<long long>(column);
+    case soci::dt_unsigned_long_long:
+      return static_cast<int64_t>(row.get<unsigned long long>(column));
+    case soci::dt_string:
+      return std::stoll(row.get<std::string>(column));
+    default:
+      throw soci::soci_error("column " + std::to_string(column) + " is not an integer");
+  }
+}
+
+std::string RowString(const soci::row& row, std::size_t column) {
+  if (row.get_indicator(column) == soci::i_null) return "";
+  return row.get<std::string>(column);
+}
+
+std::string RedactDatabaseUrl(absl::string_view url) {
+  static const std::regex kPassword("(://[^:/@]+:)[^@]*@");
+  return std::regex_replace(std::string(url), kPassword, "$1***@");
+}
+
+absl::StatusOr<std::string> PostgresConninfo(absl::string_view url) {
+  static const std::regex kUrl(
+      "^postgres(?:ql)?://(?:([^:@/]*)(?::([^@/]*))?@)?([^:/?]*)(?::([0-9]+))?(?:/"
+      "([^?]*))?(?:\\?(.*))?$");
+  std::smatch match;
+  const std::string text(url);
+  if (!std::regex_match(text, match, kUrl)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", RedactDatabaseUrl(url), "' is not a postgresql://user:password@host:port/dbname url"));
+  }
+  std::vector<std::string> parts;
+  const char* keys[] = {"user", "password", "host", "port", "dbname"};
+  for (int i = 0; i < 5; ++i) {
+    if (match[i + 1].length() == 0) continue;
+    std::optional<std::string> value = PercentDecode(match[i + 1].str());
+    if (!value) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the ", keys[i], " in '", RedactDatabaseUrl(url), "' has a bad % escape"));
+    }
+    parts.push_back(absl::StrCat(keys[i], "=", QuoteConninfoValue(*value)));
+  }
+  for (absl::string_view option : absl::StrSplit(match[6].str(), '&', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> key_value = absl::StrSplit(option, absl::MaxSplits('=', 1));
+    parts.push_back(absl::StrCat(key_value.first, "=", QuoteConninfoValue(key_value.second)));
+  }
+  return absl::StrJoin(parts, " ");
+}
+
+namespace {
+
+std::string SpellForBackend(absl::string_view sql, DbKind kind) {
+  return absl::StrReplaceAll(
+      sql, {{"${ID_PK}", kind == DbKind::kPostgres ? "BIGSERIAL PRIMARY KEY"
+                                                   : "INTEGER PRIMARY KEY AUTOINCREMENT"}});
+}
+
+// Rolls back the transaction when the body or commit did not finish it.
+class TransactionGuard {
+ public:
+  explicit TransactionGuard(soci::session& session) : session_(session) {}
+  ~TransactionGuard() {
+    if (open_) {
+      try {
+        session_ << "ROLLBACK";
+      } catch (const std::exception&) {
+        // The connection is gone; the server rolls the transaction back on its own.
+      }
+    }
+  }
+  void Close() { open_ = false; }
+
+ private:
+  soci::session& session_;
+  bool open_ = true;
+};
+
+// Re-opens a pooled session whose connection broke, so one outage does not poison the pool.
+void ReconnectIfBroken(soci::session& session) {
+  try {
+    if (!session.is_connected()) session.reconnect();
+  } catch (const std::exception& error) {
+    LogWarning("database reconnect failed").With("error", error.what());
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& options) {
+  DbKind kind;
+  std::string connect;
+  if (absl::StartsWith(options.url, kSqlitePrefix)) {
+    kind = DbKind::kSqlite;
+    connect = std::string(absl::StripPrefix(options.url, kSqlitePrefix));
+    if (connect.empty()) return absl::InvalidArgumentError("sqlite: url needs a file path");
+    connect = absl::StrCat("db=", connect, " timeout=", limits::kSqliteBusyTimeoutMs / 1000);
+  } else if (absl::StartsWith(options.url, "postgresql://") ||
+             absl::StartsWith(options.url, "postgres://")) {
+    kind = DbKind::kPostgres;
+    ASSIGN_OR_RETURN(connect, PostgresConninfo(options.url));
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("database url must start with sqlite: or postgresql://; got '",
+                     RedactDatabaseUrl(options.url), "'"));
+  }
+  size_t pool_size = options.pool_size;
+  if (pool_size == 0) {
+    pool_size = kind == DbKind::kPostgres ? limits::kPostgresPoolSizeDefault
+                                          : limits::kSqlitePoolSizeDefault;
+  }
+  auto pool = std::make_unique<soci::connection_pool>(pool_size);
+  const std::string description = RedactDatabaseUrl(options.url);
+  try {
+    for (size_t i = 0; i < pool_size; ++i) {
+      soci::session& session = pool->at(i);
+      if (kind == DbKind::kSqlite) {
+        session.open(soci::sqlite3, connect);
+        // WAL lets readers run beside the writer; synchronous=FULL makes each commit durable.
+        session << "PRAGMA journal_mode=WAL";
+        session << "PRAGMA synchronous=FULL";
+        session << "PRAGMA foreign_keys=ON";
+        session << "PRAGMA busy_timeout=" << limits::kSqliteBusyTimeoutMs;
+      } else {
+        session.open(soci::postgresql, connect);
+      }
+    }
+  } catch (const soci::soci_error& error) {
+    absl::Status status = StatusFromSociError(error, absl::StrCat("connecting to ", description));
+    return absl::UnavailableError(status.message());
+  }
+  return std::unique_ptr<Database>(new Database(kind, description, std::move(pool), pool_size));
+}
+
+Database::Database(DbKind kind, std::string description,
+                   std::unique_ptr<soci::connection_pool> pool, size_t pool_size)
+    : kind_(kind),
+      description_(std::move(description)),
+      pool_(std::move(pool)),
+      pool_size_(pool_size) {}
+
+Database::~Database() = default;
+
+absl::Status Database::Migrate(absl::string_view component, std::span<const Migration> migrations) {
+  const std::string during = absl::StrCat("migrating ", component);
+  try {
+    soci::session session(*pool_);
+    session << "CREATE TABLE IF NOT EXISTS schema_migrations ("
+               " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
+               " applied_at_us BIGINT NOT NULL, PRIMARY KEY (component, version))";
+    // Replicas starting together take turns; the lock ends with the session's use below.
+    constexpr long long kMigrationLockKey = 0x66786d657368;  // "fxmesh"
+    if (kind_ == DbKind::kPostgres)
+      session << "SELECT pg_advisory_lock(" << kMigrationLockKey << ")";
+    absl::Status status = absl::OkStatus();
+    for (const Migration& migration : migrations) {
+      int applied = 0;
+      const std::string name(component);
+      session << "SELECT COUNT(*) FROM schema_migrations WHERE component = :c AND version = :v",
+          soci::use(name), soci::use(migration.version), soci::into(applied);
+      if (applied > 0) continue;
+      session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+      TransactionGuard guard(session);
+      for (absl::string_view statement :
+           absl::StrSplit(migration.sql, ';', absl::SkipWhitespace())) {
+        session << SpellForBackend(statement, kind_);
+      }
+      const long long now_us = absl::ToUnixMicros(absl::Now());
+      const std::string migration_name(migration.name);
+      session << "INSERT INTO schema_migrations (component, version, name, applied_at_us)"
+                 " VALUES (:c, :v, :n, :t)",
+          soci::use(name), soci::use(migration.version), soci::use(migration_name),
+          soci::use(now_us);
+      session << "COMMIT";
+      guard.Close();
+      LogInfo("applied migration")
+          .With("component", component)
+          .With("version", migration.version)
+          .With("name", migration.name);
+    }
+    if (kind_ == DbKind::kPostgres) {
+      session << "SELECT pg_advisory_unlock(" << kMigrationLockKey << ")";
+    }
+    return status;
+  } catch (const soci::soci_error& error) {
+    return StatusFromSociError(error, during);
+  }
+}
+
+absl::Status Database::Transact(
+    absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body) {
+  absl::Status status;
+  for (int attempt = 1; attempt <= limits::kTransactionAttemptsMax; ++attempt) {
+    status = TransactOnce(body);
+    if (!absl::IsAborted(status)) return status;
+  }
+  return absl::UnavailableError(absl::StrCat("gave up after ", limits::kTransactionAttemptsMax,
+                                             " conflicting attempts: ", status.message()));
+}
+
+absl::Status Database::TransactOnce(
+    absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body) {
+  std::optional<absl::MutexLock> writer;
+  if (kind_ == DbKind::kSqlite) writer.emplace(&sqlite_write_mu_);
+  soci::session session(*pool_);
+  try {
+    ReconnectIfBroken(session);
+    session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    TransactionGuard guard(session);
+    absl::StatusOr<Completion> completion = body(session);
+    if (!completion.ok()) return completion.status();
+    if (*completion == Completion::kRollback) return absl::OkStatus();  // The guard rolls back.
+    try {
+      session << "COMMIT";
+    } catch (const soci::soci_error& error) {
+      // A failed COMMIT may or may not have reached the disk: that is "don't know", never a retry
+      // of the same body, which could apply the work twice.
+      absl::Status status = StatusFromSociError(error, "commit");
+      return absl::UnavailableError(status.message());
+    }
+    guard.Close();
+    return absl::OkStatus();
+  } catch (const soci::soci_error& error) {
+    return StatusFromSociError(error, "a transaction");
+  }
+}
+
+absl::Status Database::Read(absl::FunctionRef<absl::Status(soci::session&)> body) {
+  soci::session session(*pool_);
+  try {
+    ReconnectIfBroken(session);
+    return body(session);
+  } catch (const soci::soci_error& error) {
+    return StatusFromSociError(error, "a read");
+  }
+}
+
+absl::Status Database::Ping() {
+  return Read([](soci::session& session) {
+    int one = 0;
+    session << "SELECT 1", soci::into(one);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace fxmesh

@@ -1,0 +1,99 @@
+// One database per service through SOCI, on SQLite (the embedded default) or PostgreSQL.
+//
+// Database owns a pool of sessions and runs each unit of work in a local transaction. It is the
+// only place that catches SOCI exceptions: they leave here as absl::Status with the code chosen by
+// what the caller should do next — ABORTED for a conflict worth retrying (a deadlock, a
+// serialization failure, a busy SQLite file), UNAVAILABLE when the database cannot be reached or a
+// commit's fate is unknown, INTERNAL for a statement that is simply wrong.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+
+namespace soci {
+class connection_pool;
+class session;
+}  // namespace soci
+
+namespace fxmesh {
+
+enum class DbKind { kSqlite, kPostgres };
+
+struct DatabaseOptions {
+  // "sqlite:PATH" (file created if missing; WAL, fsync on commit) or a libpq URI
+  // "postgresql://user:password@host:port/dbname" (also "postgres://...").
+  std::string url;
+  // Sessions in the pool; 0 picks the kind's default from limits.h.
+  size_t pool_size = 0;
+};
+
+// One schema version. `sql` holds statements separated by ';' and may use these words, which
+// become each backend's spelling: ${ID_PK} (an auto-increment 64-bit primary key).
+struct Migration {
+  int version;
+  absl::string_view name;
+  absl::string_view sql;
+};
+
+// What a transaction body asks for when it finishes without error.
+enum class Completion { kCommit, kRollback };
+
+// `url` with any password replaced by ***, for logs and error messages.
+std::string RedactDatabaseUrl(absl::string_view url);
+
+// The libpq keyword form ("host=... port=... dbname=...") of a postgresql:// url, which is what
+// SOCI's PostgreSQL backend accepts. INVALID_ARGUMENT says what is malformed.
+absl::StatusOr<std::string> PostgresConninfo(absl::string_view url);
+
+// Thread-safe. Every method may be called from any thread; each call leases its own session.
+class Database {
+ public:
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const DatabaseOptions& options);
+  ~Database();
+
+  DbKind kind() const { return kind_; }
+  // The url with any password removed, for logs.
+  const std::string& description() const { return description_; }
+
+  // Applies, in order, each migration newer than the schema version recorded for `component`,
+  // each in its own transaction. Safe to call from several replicas at once on PostgreSQL
+  // (an advisory lock serializes them).
+  absl::Status Migrate(absl::string_view component, std::span<const Migration> migrations);
+
+  // Runs `body` inside one transaction: commits if it returns kCommit, rolls back if it returns
+  // kRollback or an error. A body that fails with ABORTED (or a conflict the database reports) is
+  // run again from scratch, up to limits::kTransactionAttemptsMax times, so it must derive
+  // everything it writes from what it reads in that attempt.
+  absl::Status Transact(absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body);
+
+  // Runs a read-only `body` with a leased session, outside any explicit transaction.
+  absl::Status Read(absl::FunctionRef<absl::Status(soci::session&)> body);
+
+  // " FOR UPDATE" on PostgreSQL; "" on SQLite, whose writers are serialized anyway.
+  const char* ForUpdate() const { return kind_ == DbKind::kPostgres ? " FOR UPDATE" : ""; }
+
+  // Cheap liveness probe (SELECT 1) for health reporting.
+  absl::Status Ping();
+
+ private:
+  Database(DbKind kind, std::string description, std::unique_ptr<soci::connection_pool> pool,
+           size_t pool_size);
+  absl::Status TransactOnce(absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body);
+
+  const DbKind kind_;
+  const std::string description_;
+  const std::unique_ptr<soci::connection_pool> pool_;
+  const size_t pool_size_;
+  // SQLite allows one writer at a time; taking turns here is cheaper than SQLITE_BUSY retries.
+  absl::Mutex sqlite_write_mu_;
+};
+
+}  // namespace fxmesh

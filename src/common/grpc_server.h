@@ -1,0 +1,42 @@
+// Starts a gRPC server the way every fxmesh service needs it: the given services, the standard
+// health service, server reflection, and a port that may be chosen by the OS ("127.0.0.1:0").
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace fxmesh {
+
+class GrpcServer {
+ public:
+  // Listens on `address` (host:port, port 0 for any free one) with insecure credentials; mesh
+  // traffic is expected to be protected by the platform (a service mesh or mTLS sidecar).
+  // `services` must outlive the server.
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, const std::vector<grpc::Service*>& services);
+
+  ~GrpcServer();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // Marks every service SERVING or NOT_SERVING in the health service.
+  void SetServing(bool serving);
+  // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  GrpcServer(std::unique_ptr<grpc::Server> server, int port)
+      : server_(std::move(server)), port_(port) {}
+
+  std::unique_ptr<grpc::Server> server_;
+  int port_;
+  bool shut_down_ = false;
+};
+
+}  // namespace fxmesh

@@ -1,0 +1,29 @@
+// Identifier rules shared by every service. Each validator returns INVALID_ARGUMENT with a message
+// that names the field, says what is wrong and what is allowed.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace fxmesh {
+
+// 32 lowercase hex digits, not all zero: a 128-bit id that doubles as the W3C trace-id.
+absl::Status ValidateSagaId(absl::string_view saga_id);
+
+// A branch (participant leg) name: a lowercase letter, then lowercase letters, digits, '_' or '-';
+// at most limits::kBranchNameLengthMax characters.
+absl::Status ValidateBranchName(absl::string_view branch);
+
+// Account ids, request ids and other client-chosen keys: 1 to `length_max` characters from
+// [A-Za-z0-9._:-].
+absl::Status ValidateKey(absl::string_view value, absl::string_view field, size_t length_max);
+
+// A new random saga id (128 bits from the OS's entropy), as 32 lowercase hex digits.
+std::string NewSagaId();
+
+// `value` as it may safely appear in an error message: truncated, with non-printables escaped.
+std::string QuoteForMessage(absl::string_view value);
+
+}  // namespace fxmesh

@@ -1,0 +1,112 @@
+#include "common/log.h"
+
+#include <atomic>
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace fxmesh {
+namespace {
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
+std::string* g_service = new std::string("fxmesh");
+absl::Mutex g_write_mu;
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarning:
+      return "warning";
+    case LogLevel::kError:
+      return "error";
+  }
+  return "info";
+}
+
+}  // namespace
+
+void SetLogService(absl::string_view service) { *g_service = std::string(service); }
+
+void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
+
+absl::Status ParseLogLevel(absl::string_view text, LogLevel* level) {
+  for (LogLevel candidate :
+       {LogLevel::kDebug, LogLevel::kInfo, LogLevel::kWarning, LogLevel::kError}) {
+    if (text == LevelName(candidate)) {
+      *level = candidate;
+      return absl::OkStatus();
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("log level must be debug, info, warning or error; got '", text, "'"));
+}
+
+std::string JsonQuote(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out += "\"";
+  return out;
+}
+
+LogLine::LogLine(LogLevel level, absl::string_view message)
+    : enabled_(static_cast<int>(level) >= g_level.load()), level_(level), message_(message) {}
+
+LogLine& LogLine::With(absl::string_view key, absl::string_view value) {
+  if (enabled_) fields_.emplace_back(std::string(key), JsonQuote(value));
+  return *this;
+}
+
+LogLine& LogLine::With(absl::string_view key, int64_t value) {
+  if (enabled_) fields_.emplace_back(std::string(key), absl::StrCat(value));
+  return *this;
+}
+
+LogLine& LogLine::With(absl::string_view key, const absl::Status& status) {
+  return With(key, absl::string_view(status.ToString()));
+}
+
+LogLine::~LogLine() {
+  if (!enabled_) return;
+  std::string line = absl::StrCat(
+      "{\"ts\":",
+      JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
+      ",\"level\":\"", LevelName(level_), "\",\"service\":", JsonQuote(*g_service),
+      ",\"msg\":", JsonQuote(message_));
+  for (const auto& [key, value] : fields_) absl::StrAppend(&line, ",", JsonQuote(key), ":", value);
+  line += "}\n";
+  absl::MutexLock lock(&g_write_mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  std::fflush(stderr);
+}
+
+}  // namespace fxmesh

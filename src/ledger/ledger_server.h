@@ -1,0 +1,68 @@
+// A complete ledger service: database, migrations, position accounts, worker pool and gRPC server.
+// fxmesh-krw-ledger and fxmesh-fx-ledger are this with different currencies; tests start it
+// in-process on port 0.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/executor.h"
+#include "common/grpc_server.h"
+#include "common/money.h"
+#include "ledger/ledger_engine.h"
+#include "ledger/ledger_service.h"
+#include "ledger/ledger_store.h"
+
+namespace fxmesh::ledger {
+
+struct LedgerServerOptions {
+  std::string listen_address = "127.0.0.1:0";
+  DatabaseOptions database;
+  std::vector<Currency> currencies;
+  // Threads running engine calls; 0 means one per database session.
+  size_t worker_threads = 0;
+};
+
+class LedgerServer {
+ public:
+  // Opens and migrates the database, opens position accounts and starts serving. `clock` must
+  // outlive the server.
+  static absl::StatusOr<std::unique_ptr<LedgerServer>> Start(const LedgerServerOptions& options,
+                                                             const Clock& clock);
+  ~LedgerServer();
+
+  int port() const { return server_->port(); }
+  LedgerEngine& engine() { return *engine_; }
+  // Refuses new calls, lets calls in flight finish for up to `grace`, then stops. Idempotent.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  LedgerServer() = default;
+
+  // Declared in dependency order; destroyed in reverse, so the server stops first.
+  std::unique_ptr<Database> database_;
+  std::unique_ptr<LedgerStore> store_;
+  std::unique_ptr<LedgerEngine> engine_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<LedgerService> service_;
+  std::unique_ptr<GrpcServer> server_;
+};
+
+// What distinguishes one ledger binary from the other.
+struct LedgerBinary {
+  const char* service_name;        // "krw-ledger"
+  const char* listen_default;      // "127.0.0.1:50061"
+  const char* database_default;    // "sqlite:.fxmesh/krw-ledger.db"
+  const char* currencies_default;  // "KRW"
+};
+
+// The whole main() of a ledger binary: flags (and FXMESH_* environment variables), start, serve
+// until SIGTERM or SIGINT, then shut down gracefully. Returns the process exit code.
+int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary);
+
+}  // namespace fxmesh::ledger

@@ -1,0 +1,54 @@
+// The gRPC face of LedgerEngine: each handler queues the engine call on the worker pool and
+// finishes with the engine's status. No handler blocks a gRPC thread.
+#pragma once
+
+#include "common/executor.h"
+#include "fxmesh/v1/ledger.grpc.pb.h"
+#include "ledger/ledger_engine.h"
+
+namespace fxmesh::ledger {
+
+class LedgerService final : public v1::LedgerService::CallbackService {
+ public:
+  // `engine` and `executor` must outlive the service.
+  LedgerService(LedgerEngine& engine, Executor& executor) : engine_(engine), executor_(executor) {}
+
+  grpc::ServerUnaryReactor* Try(grpc::CallbackServerContext* context, const v1::TryRequest* request,
+                                v1::BranchResponse* response) override;
+  grpc::ServerUnaryReactor* Confirm(grpc::CallbackServerContext* context,
+                                    const v1::BranchRequest* request,
+                                    v1::BranchResponse* response) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
+                                   const v1::BranchRequest* request,
+                                   v1::BranchResponse* response) override;
+  grpc::ServerUnaryReactor* OpenAccount(grpc::CallbackServerContext* context,
+                                        const v1::OpenAccountRequest* request,
+                                        v1::AccountResponse* response) override;
+  grpc::ServerUnaryReactor* GetAccount(grpc::CallbackServerContext* context,
+                                       const v1::GetAccountRequest* request,
+                                       v1::Account* response) override;
+  grpc::ServerUnaryReactor* SetAccountFrozen(grpc::CallbackServerContext* context,
+                                             const v1::SetAccountFrozenRequest* request,
+                                             v1::AccountResponse* response) override;
+  grpc::ServerUnaryReactor* Deposit(grpc::CallbackServerContext* context,
+                                    const v1::ExternalTransferRequest* request,
+                                    v1::ExternalTransferResponse* response) override;
+  grpc::ServerUnaryReactor* Withdraw(grpc::CallbackServerContext* context,
+                                     const v1::ExternalTransferRequest* request,
+                                     v1::ExternalTransferResponse* response) override;
+  grpc::ServerUnaryReactor* ListHolds(grpc::CallbackServerContext* context,
+                                      const v1::ListHoldsRequest* request,
+                                      v1::ListHoldsResponse* response) override;
+  grpc::ServerUnaryReactor* ListJournal(grpc::CallbackServerContext* context,
+                                        const v1::ListJournalRequest* request,
+                                        v1::ListJournalResponse* response) override;
+  grpc::ServerUnaryReactor* GetBalanceSheet(grpc::CallbackServerContext* context,
+                                            const v1::GetBalanceSheetRequest* request,
+                                            v1::BalanceSheet* response) override;
+
+ private:
+  LedgerEngine& engine_;
+  Executor& executor_;
+};
+
+}  // namespace fxmesh::ledger
