@@ -1,0 +1,66 @@
+#include "tests/support/test_database.h"
+
+#include <soci/postgresql/soci-postgresql.h>
+#include <soci/soci.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/ids.h"
+
+namespace fxmesh::testing {
+namespace {
+
+std::string ReadPostgresUrl() {
+  const char* file = std::getenv("FXMESH_TEST_PG_URL_FILE");
+  if (file == nullptr) {
+    FAIL(
+        "FXMESH_TEST_PG_URL_FILE is not set: run [pg] tests through ctest, which starts the "
+        "test PostgreSQL server (scripts/test-postgres.sh)");
+  }
+  std::ifstream in(file);
+  std::string url;
+  std::getline(in, url);
+  if (url.empty()) FAIL("no PostgreSQL url in " << file);
+  return url;
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(Backend backend) : backend_(backend) {
+  if (backend == Backend::kSqlite) {
+    temp_dir_ = MakeTempDir("fxmesh-test");
+    url_ = absl::StrCat("sqlite:", temp_dir_, "/test.db");
+    return;
+  }
+  admin_url_ = ReadPostgresUrl();
+  database_name_ = absl::StrCat("fxmesh_test_", NewSagaId().substr(0, 16));
+  soci::session admin(soci::postgresql, *PostgresConninfo(admin_url_));
+  admin << "CREATE DATABASE " << database_name_;
+  url_ = absl::StrCat(absl::StripSuffix(admin_url_, "postgres"), database_name_);
+}
+
+TestDatabase::~TestDatabase() {
+  try {
+    if (backend_ == Backend::kSqlite) {
+      std::filesystem::remove_all(temp_dir_);
+    } else {
+      soci::session admin(soci::postgresql, *PostgresConninfo(admin_url_));
+      admin << "DROP DATABASE IF EXISTS " << database_name_ << " WITH (FORCE)";
+    }
+  } catch (const std::exception& error) {
+    WARN("could not remove the test database: " << error.what());
+  }
+}
+
+std::unique_ptr<Database> TestDatabase::Open(size_t pool_size) const {
+  absl::StatusOr<std::unique_ptr<Database>> database =
+      Database::Open(DatabaseOptions{.url = url_, .pool_size = pool_size});
+  if (!database.ok()) FAIL("cannot open " << url_ << ": " << database.status().ToString());
+  return std::move(*database);
+}
+
+}  // namespace fxmesh::testing
