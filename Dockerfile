@@ -1,0 +1,47 @@
+# fxmesh container image: one image holding every service binary; each container picks its binary
+# with its command (the Kubernetes manifests in k8s/ set it).
+#
+#   docker build -t fxmesh:latest .
+#
+# The builder uses the project's own dependency script so the image builds against exactly the
+# Debian 12 packages that developers and CI use; the runtime stage then needs only the matching
+# shared libraries from the same Debian release.
+
+FROM debian:12 AS builder
+WORKDIR /src
+# The dependency script alone first, so editing sources does not re-run apt-get.
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN bash scripts/install-deps.sh
+COPY . .
+RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+ && cmake --build build --target fxmesh-krw-ledger fxmesh-fx-ledger
+
+FROM debian:12-slim
+# Runtime shared libraries only (their own dependencies, such as libgrpc29, come along).
+# librdkafka1 is for the services that publish events; the ledgers do not link it yet.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libgrpc++1.51 \
+      libprotobuf32 \
+      libsoci-core4.0 \
+      libsoci-sqlite3-4.0 \
+      libsoci-postgresql4.0 \
+      libabsl20220623 \
+      librdkafka1 \
+      libsqlite3-0 \
+      libpq5 \
+ && rm -rf /var/lib/apt/lists/*
+# A fixed numeric uid/gid, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+RUN groupadd --system --gid 10001 fxmesh \
+ && useradd --system --uid 10001 --gid fxmesh --home-dir /var/lib/fxmesh --no-create-home \
+      --shell /usr/sbin/nologin fxmesh \
+ && install -d -o fxmesh -g fxmesh -m 0750 /var/lib/fxmesh
+COPY --from=builder /src/build/src/fxmesh-krw-ledger /src/build/src/fxmesh-fx-ledger /usr/local/bin/
+USER 10001:10001
+# SQLite database files (sqlite:/var/lib/fxmesh/...) live here; Kubernetes mounts a volume here.
+WORKDIR /var/lib/fxmesh
+# krw-ledger, fx-ledger. The binaries listen on 127.0.0.1 unless FXMESH_LISTEN (or --listen) says
+# otherwise, e.g. FXMESH_LISTEN=0.0.0.0:50061.
+EXPOSE 50061 50062
+# No default command: run a binary by name, e.g.
+#   docker run --rm -p 50061:50061 -e FXMESH_LISTEN=0.0.0.0:50061 fxmesh:latest fxmesh-krw-ledger
