@@ -45,16 +45,20 @@ start krw-ledger 36 fxmesh-krw-ledger --listen=127.0.0.1:50061 --db="sqlite:$dat
 start fx-ledger 35 fxmesh-fx-ledger --listen=127.0.0.1:50062 --db="sqlite:$data/fx-ledger.db"
 wait_serving 50061 krw-ledger
 wait_serving 50062 fx-ledger
+start coordinator 33 fxmesh-coordinator --listen=127.0.0.1:50051 --db="sqlite:$data/coordinator.db" \
+  --rates="$root/config/rates.txt" --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062
+wait_serving 50051 coordinator
 
 cat <<BANNER
 
 $(color 32 "fxmesh is running")
+  coordinator 127.0.0.1:50051   ExchangeService, OpsService   data: $data/coordinator.db
   krw-ledger  127.0.0.1:50061   KRW              data: $data/krw-ledger.db
   fx-ledger   127.0.0.1:50062   USD EUR JPY CNY  data: $data/fx-ledger.db
 
 Try it with a reflection client (README.md, "Try it"):
   npm install @bufbuild/buf
-  npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50061
+  npx buf curl --protocol grpc --http2-prior-knowledge --list-methods http://127.0.0.1:50051
 
 Ctrl-C stops everything; data is kept for the next run.
 BANNER

@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/strip.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -252,9 +253,13 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
       if (applied > 0) continue;
       session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
       TransactionGuard guard(session);
-      for (absl::string_view statement :
-           absl::StrSplit(migration.sql, ';', absl::SkipWhitespace())) {
-        session << SpellForBackend(statement, kind_);
+      const absl::string_view dialect_sql =
+          kind_ == DbKind::kSqlite ? migration.sqlite_sql : migration.postgres_sql;
+      for (absl::string_view sql : {migration.sql, dialect_sql}) {
+        for (absl::string_view statement : absl::StrSplit(sql, ";\n", absl::SkipWhitespace())) {
+          statement = absl::StripSuffix(absl::StripTrailingAsciiWhitespace(statement), ";");
+          if (!statement.empty()) session << SpellForBackend(statement, kind_);
+        }
       }
       const long long now_us = absl::ToUnixMicros(absl::Now());
       const std::string migration_name(migration.name);

@@ -35,12 +35,16 @@ struct DatabaseOptions {
   size_t pool_size = 0;
 };
 
-// One schema version. `sql` holds statements separated by ';' and may use these words, which
-// become each backend's spelling: ${ID_PK} (an auto-increment 64-bit primary key).
+// One schema version. `sql` holds statements, each ended by a ';' at the end of a line (a ';' inside
+// a line, as in a trigger body, does not end a statement), and may use these words, which become
+// each backend's spelling: ${ID_PK} (an auto-increment 64-bit primary key). `sqlite_sql` and
+// `postgres_sql` hold statements for one backend only (triggers, functions), run after `sql`.
 struct Migration {
   int version;
   absl::string_view name;
   absl::string_view sql;
+  absl::string_view sqlite_sql = {};
+  absl::string_view postgres_sql = {};
 };
 
 // What a transaction body asks for when it finishes without error.

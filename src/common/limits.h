@@ -32,8 +32,33 @@ inline constexpr int kShutdownGraceMs = 10'000;
 inline constexpr int kListPageSizeDefault = 100;
 inline constexpr int kListPageSizeMax = 1'000;
 
+// Coordinator. A quote locks its rate this long; Trys are retried until the quote expires, then
+// the saga cancels. Each ledger call has its own deadline; retries back off from min to max.
+inline constexpr int64_t kQuoteTtlMsDefault = 30'000;
+inline constexpr int64_t kLedgerCallTimeoutMs = 2'000;
+inline constexpr int64_t kRetryDelayMsMin = 200;
+inline constexpr int64_t kRetryDelayMsMax = 30'000;
+// A driver holds a saga this long without writing before another replica may take it over.
+inline constexpr int64_t kSagaLeaseMs = 30'000;
+inline constexpr int64_t kRecoveryIntervalMsDefault = 1'000;
+inline constexpr int kRecoveryBatchMax = 64;
+inline constexpr int64_t kStuckAfterMsDefault = 5 * 60'000;
+// While a participant is paused its sagas are looked at again this often.
+inline constexpr int64_t kPausedRecheckMs = 1'000;
+// An Exchange call without a deadline waits at most this long for the outcome.
+inline constexpr int64_t kExchangeWaitMsMax = 10'000;
+// An answer is sent this long before the caller's deadline, so it arrives in time.
+inline constexpr int64_t kResponseMarginMs = 100;
+inline constexpr int64_t kDailyLimitKrwMinorDefault = 50'000'000;
+inline constexpr int kWatchStreamsMax = 256;
+inline constexpr int64_t kWatchPollMs = 200;
+inline constexpr size_t kSagaWorkerThreads = 16;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
+static_assert(kRetryDelayMsMin < kRetryDelayMsMax);
+static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs, "a drive step must finish well within its lease");
+static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
 
 }  // namespace fxmesh::limits

@@ -1,0 +1,75 @@
+// A complete coordinator: database, migrations, rates, ledger clients, saga engine, worker pool,
+// gRPC server, and the recovery loop that drives every due saga (at start-up, on a timer, and
+// whenever the engine hands a saga to the background).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/executor.h"
+#include "common/grpc_server.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/participant_client.h"
+#include "coordinator/rates.h"
+#include "coordinator/saga_engine.h"
+#include "coordinator/saga_store.h"
+
+namespace fxmesh::coordinator {
+
+struct CoordinatorServerOptions {
+  std::string listen_address = "127.0.0.1:0";
+  DatabaseOptions database;
+  // The rates file's text (see RateTable::Parse) and the spread in basis points.
+  std::string rates_text;
+  int spread_bps = 0;
+  // Ledger addresses, host:port, keyed by participant name ("krw-ledger", "fx-ledger"). Tests may
+  // give `participant_clients` instead (which then must outlive the server).
+  std::map<std::string, std::string> participant_addresses;
+  std::map<std::string, ParticipantClient*> participant_clients;
+  EngineOptions engine;
+  absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);
+};
+
+class CoordinatorServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<CoordinatorServer>> Start(
+      const CoordinatorServerOptions& options, const Clock& clock);
+  ~CoordinatorServer();
+
+  int port() const { return server_->port(); }
+  SagaEngine& engine() { return *engine_; }
+  // Stops the recovery loop, refuses new calls, lets calls in flight finish for up to `grace`.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  CoordinatorServer() = default;
+  void RecoveryLoop();
+  void Wake();
+
+  absl::Duration recovery_interval_;
+  std::unique_ptr<Database> database_;
+  std::unique_ptr<SagaStore> store_;
+  std::map<std::string, std::unique_ptr<ParticipantClient>> owned_clients_;
+  std::unique_ptr<SagaEngine> engine_;
+  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<ExchangeService> exchange_service_;
+  std::unique_ptr<OpsService> ops_service_;
+  std::unique_ptr<GrpcServer> server_;
+
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread recovery_;
+};
+
+// The whole main() of fxmesh-coordinator. Returns the process exit code.
+int RunCoordinatorMain(int argc, char** argv);
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,129 @@
+#include "coordinator/coordinator_service.h"
+
+#include <chrono>
+#include <thread>
+
+#include "common/grpc_dispatch.h"
+#include "common/grpc_status.h"
+#include "common/ids.h"
+#include "coordinator/saga_state_machine.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+// Runs `work` (returning absl::StatusOr<T>) on the pool and moves its value into `response`.
+template <typename Response, typename Work>
+grpc::ServerUnaryReactor* Answer(Executor& executor, grpc::CallbackServerContext* context,
+                                 Response* response, Work work) {
+  return RunOnExecutor(executor, context,
+                       [response, work = std::move(work)]() mutable -> absl::Status {
+                         auto result = work();
+                         if (!result.ok()) return result.status();
+                         *response = std::move(*result);
+                         return absl::OkStatus();
+                       });
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ExchangeService::GetQuote(grpc::CallbackServerContext* context,
+                                                    const v1::GetQuoteRequest* request,
+                                                    v1::Quote* response) {
+  return Answer(executor_, context, response,
+                [this, request] { return engine_.GetQuote(*request); });
+}
+
+grpc::ServerUnaryReactor* ExchangeService::Exchange(grpc::CallbackServerContext* context,
+                                                    const v1::ExchangeRequest* request,
+                                                    v1::ExchangeResponse* response) {
+  // Answer by the caller's deadline (or within the wait limit when it set none): the final outcome
+  // if reached by then, PENDING otherwise.
+  absl::Time respond_by = clock_.Now() + absl::Milliseconds(limits::kExchangeWaitMsMax);
+  if (context->deadline() != std::chrono::system_clock::time_point::max()) {
+    respond_by = std::min(respond_by, absl::FromChrono(context->deadline()));
+  }
+  return RunOnExecutor(executor_, context, [this, request, response, respond_by]() -> absl::Status {
+    absl::StatusOr<v1::Exchange> exchange = engine_.Exchange(*request, respond_by);
+    if (!exchange.ok()) return exchange.status();
+    *response->mutable_exchange() = std::move(*exchange);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ExchangeService::GetExchange(grpc::CallbackServerContext* context,
+                                                       const v1::GetExchangeRequest* request,
+                                                       v1::Exchange* response) {
+  return Answer(executor_, context, response,
+                [this, request] { return engine_.GetExchange(*request); });
+}
+
+grpc::ServerUnaryReactor* ExchangeService::ListExchanges(grpc::CallbackServerContext* context,
+                                                         const v1::ListExchangesRequest* request,
+                                                         v1::ListExchangesResponse* response) {
+  return Answer(executor_, context, response,
+                [this, request] { return engine_.ListExchanges(*request); });
+}
+
+grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
+                                            const v1::WatchExchangeRequest* request,
+                                            grpc::ServerWriter<v1::Exchange>* writer) {
+  absl::Status valid = ValidateSagaId(request->saga_id());
+  if (!valid.ok()) return ToGrpcStatus(valid);
+  if (++watches_ > limits::kWatchStreamsMax) {
+    --watches_;
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        "too many exchanges are being watched; poll GetExchange instead");
+  }
+  v1::GetExchangeRequest get;
+  get.set_saga_id(request->saga_id());
+  std::string last_sent;
+  grpc::Status result = grpc::Status::OK;
+  while (!context->IsCancelled()) {
+    absl::StatusOr<v1::Exchange> exchange = engine_.GetExchange(get);
+    if (!exchange.ok()) {
+      result = ToGrpcStatus(exchange.status());
+      break;
+    }
+    std::string current = exchange->SerializeAsString();
+    if (current != last_sent) {
+      if (!writer->Write(*exchange)) break;
+      last_sent = std::move(current);
+    }
+    if (IsTerminal(exchange->state())) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(limits::kWatchPollMs));
+  }
+  --watches_;
+  return result;
+}
+
+#define FXMESH_OPS_HANDLER(Method, Request, Response, call)                                  \
+  grpc::ServerUnaryReactor* OpsService::Method(grpc::CallbackServerContext* context,         \
+                                               const Request* request, Response* response) { \
+    return Answer(executor_, context, response, [this, request] { return call; });           \
+  }
+
+FXMESH_OPS_HANDLER(ListSagas, v1::ListSagasRequest, v1::ListSagasResponse,
+                   engine_.ListSagas(*request))
+FXMESH_OPS_HANDLER(GetSagaHistory, v1::GetSagaHistoryRequest, v1::SagaHistory,
+                   engine_.GetSagaHistory(*request))
+FXMESH_OPS_HANDLER(RetrySaga, v1::RetrySagaRequest, v1::Saga, engine_.RetrySaga(*request))
+FXMESH_OPS_HANDLER(PauseParticipant, v1::PauseParticipantRequest, v1::Participant,
+                   engine_.SetParticipantPaused(request->participant(), request->operator_(),
+                                                request->reason(), true))
+FXMESH_OPS_HANDLER(ResumeParticipant, v1::ResumeParticipantRequest, v1::Participant,
+                   engine_.SetParticipantPaused(request->participant(), request->operator_(), "",
+                                                false))
+FXMESH_OPS_HANDLER(ListParticipants, v1::ListParticipantsRequest, v1::ListParticipantsResponse,
+                   ((void)request, engine_.ListParticipants()))
+FXMESH_OPS_HANDLER(ProposeResolution, v1::ProposeResolutionRequest, v1::Resolution,
+                   engine_.ProposeResolution(*request))
+FXMESH_OPS_HANDLER(ApproveResolution, v1::ApproveResolutionRequest, v1::Resolution,
+                   engine_.ApproveResolution(*request))
+FXMESH_OPS_HANDLER(ListAudit, v1::ListAuditRequest, v1::ListAuditResponse,
+                   engine_.ListAudit(*request))
+FXMESH_OPS_HANDLER(GetAlerts, v1::GetAlertsRequest, v1::Alerts,
+                   ((void)request, engine_.GetAlerts()))
+
+#undef FXMESH_OPS_HANDLER
+
+}  // namespace fxmesh::coordinator

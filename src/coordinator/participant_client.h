@@ -1,0 +1,39 @@
+// The seam between the saga engine and one participant (a ledger). The engine only ever calls
+// Try, Confirm and Cancel through this interface, so a test can make a participant slow, down, or
+// lose a reply after the ledger committed.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "fxmesh/v1/ledger.pb.h"
+
+namespace fxmesh::coordinator {
+
+// Thread-safe.
+class ParticipantClient {
+ public:
+  virtual ~ParticipantClient() = default;
+
+  // Each returns the participant's answer (its business outcome), or a status when there is none:
+  // UNAVAILABLE or DEADLINE_EXCEEDED mean the outcome is unknown and the call may be repeated;
+  // INVALID_ARGUMENT means the coordinator built a malformed request (a bug).
+  virtual absl::StatusOr<v1::BranchResponse> Try(const v1::TryRequest& request,
+                                                 absl::Time deadline) = 0;
+  virtual absl::StatusOr<v1::BranchResponse> Confirm(const v1::BranchRequest& request,
+                                                     absl::Time deadline) = 0;
+  virtual absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest& request,
+                                                    absl::Time deadline) = 0;
+};
+
+// A client of fxmesh.v1.LedgerService over `channel`. Every call carries its deadline and the
+// saga's W3C traceparent (trace-id = saga id) in its metadata.
+std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc::Channel> channel);
+
+// "00-<saga id>-<16 hex span id>-01": the traceparent of a call made for `saga_id`.
+std::string TraceParentFor(absl::string_view saga_id);
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,981 @@
+#include "coordinator/saga_engine.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/check.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "coordinator/saga_state_machine.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {
+  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
+}
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+// Codes that say the participant refused the request itself, as opposed to "no answer".
+bool IsDefiniteRefusal(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kUnimplemented:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kUnauthenticated:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// The reject reason without its enum prefix: "INSUFFICIENT_FUNDS".
+std::string ReasonName(v1::RejectReason reason) {
+  std::string name = v1::RejectReason_Name(reason);
+  constexpr absl::string_view kPrefix = "REJECT_REASON_";
+  if (absl::StartsWith(name, kPrefix)) name = name.substr(kPrefix.size());
+  return name;
+}
+
+std::string RequestDigest(const v1::ExchangeRequest& request) {
+  return absl::StrCat(request.customer_id(), "|", request.source_account_id(), "|",
+                      request.target_account_id(), "|", request.quote_id());
+}
+
+absl::StatusOr<int> PageSize(int32_t requested) {
+  if (requested < 0) return absl::InvalidArgumentError("page_size must not be negative");
+  if (requested == 0) return limits::kListPageSizeDefault;
+  return std::min<int>(requested, limits::kListPageSizeMax);
+}
+
+absl::StatusOr<int64_t> PageToken(absl::string_view token) {
+  if (token.empty()) return 0;
+  int64_t after = 0;
+  if (!absl::SimpleAtoi(token, &after) || after < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_token ", QuoteForMessage(token), " is not one this service issued"));
+  }
+  return after;
+}
+
+absl::Status ValidateOperator(absl::string_view operator_name) {
+  return ValidateKey(operator_name, "operator", limits::kAccountIdLengthMax);
+}
+
+}  // namespace
+
+SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
+                       std::map<std::string, ParticipantClient*> participants,
+                       EngineOptions options)
+    : store_(store),
+      clock_(clock),
+      rates_(std::move(rates)),
+      participants_(std::move(participants)),
+      options_(std::move(options)) {}
+
+// --- Customer API -------------------------------------------------------------------------------
+
+absl::StatusOr<v1::Quote> SagaEngine::GetQuote(const v1::GetQuoteRequest& request) {
+  // KRW is the home currency and has no rate of its own; any other currency needs one.
+  auto currency_of = [this](const std::string& code) -> absl::StatusOr<Currency> {
+    if (code == "KRW") return LookupCurrency("KRW");
+    absl::StatusOr<RateEntry> entry = rates_.Find(code);
+    if (!entry.ok()) return entry.status();
+    return entry->currency;
+  };
+  ASSIGN_OR_RETURN(Currency sell, currency_of(request.sell_currency()));
+  ASSIGN_OR_RETURN(Currency buy, currency_of(request.buy_currency()));
+  QuoteInput input{sell, buy, Side::kSell, 0};
+  switch (request.amount_case()) {
+    case v1::GetQuoteRequest::kSellAmountMinor:
+      input.fixed = Side::kSell;
+      input.amount_minor = request.sell_amount_minor();
+      break;
+    case v1::GetQuoteRequest::kBuyAmountMinor:
+      input.fixed = Side::kBuy;
+      input.amount_minor = request.buy_amount_minor();
+      break;
+    default:
+      return absl::InvalidArgumentError("set exactly one of sell_amount_minor or buy_amount_minor");
+  }
+  ASSIGN_OR_RETURN(QuoteAmounts amounts, rates_.Price(input));
+  const absl::Time now = clock_.Now();
+  v1::Quote quote;
+  quote.set_quote_id(absl::StrCat("q-", NewSagaId().substr(0, 20)));
+  quote.mutable_sell()->set_currency(input.sell.code);
+  quote.mutable_sell()->set_amount_minor(amounts.sell_minor);
+  quote.mutable_buy()->set_currency(input.buy.code);
+  quote.mutable_buy()->set_amount_minor(amounts.buy_minor);
+  quote.set_rate_micros(amounts.rate_micros);
+  quote.set_rate(FormatRate(amounts.rate_micros));
+  *quote.mutable_created_at() = ToTimestamp(now);
+  *quote.mutable_expires_at() = ToTimestamp(now + options_.quote_ttl);
+  RETURN_IF_ERROR(store_.InsertQuote(quote));
+  return quote;
+}
+
+absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& request) {
+  RETURN_IF_ERROR(
+      ValidateKey(request.idempotency_key(), "idempotency_key", limits::kRequestIdLengthMax));
+  RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  RETURN_IF_ERROR(
+      ValidateKey(request.source_account_id(), "source_account_id", limits::kAccountIdLengthMax));
+  RETURN_IF_ERROR(
+      ValidateKey(request.target_account_id(), "target_account_id", limits::kAccountIdLengthMax));
+  RETURN_IF_ERROR(ValidateKey(request.quote_id(), "quote_id", limits::kRequestIdLengthMax));
+  const std::string digest = RequestDigest(request);
+
+  // A repeated key answers with its saga, even after the quote has expired.
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> earlier, store_.GetSagaByKey(request.idempotency_key()));
+  auto check_same = [&](const v1::Saga& saga) -> absl::StatusOr<v1::Saga> {
+    if (RequestDigest(v1::ExchangeRequest(request)) ==
+        absl::StrCat(saga.customer_id(), "|", saga.source_account_id(), "|",
+                     saga.target_account_id(), "|", saga.quote_id())) {
+      return saga;
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("idempotency_key ", request.idempotency_key(),
+                     " was already used for a different exchange (saga ", saga.saga_id(),
+                     "); use a new key for a new exchange"));
+  };
+  if (earlier) return check_same(*earlier);
+
+  ASSIGN_OR_RETURN(std::optional<v1::Quote> quote, store_.GetQuote(request.quote_id()));
+  if (!quote) return absl::NotFoundError(absl::StrCat("no quote ", request.quote_id()));
+  const absl::Time now = clock_.Now();
+  if (now >= ToTime(quote->expires_at())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "quote ", quote->quote_id(), " expired at ",
+        absl::FormatTime(absl::RFC3339_sec, ToTime(quote->expires_at()), absl::UTCTimeZone()),
+        "; ask for a new quote"));
+  }
+
+  // The two legs. Selling KRW: KRW moves customer → bank on the KRW ledger, the foreign currency
+  // bank → customer on the FX ledger; buying KRW is the mirror image.
+  const bool sells_krw = quote->sell().currency() == "KRW";
+  const v1::Money& krw = sells_krw ? quote->sell() : quote->buy();
+  const v1::Money& foreign = sells_krw ? quote->buy() : quote->sell();
+  v1::Saga saga;
+  saga.set_saga_id(NewSagaId());
+  saga.set_state(v1::SAGA_STATE_CREATED);
+  saga.set_idempotency_key(request.idempotency_key());
+  saga.set_customer_id(request.customer_id());
+  saga.set_quote_id(quote->quote_id());
+  saga.set_source_account_id(request.source_account_id());
+  saga.set_target_account_id(request.target_account_id());
+  *saga.mutable_sell() = quote->sell();
+  *saga.mutable_buy() = quote->buy();
+  saga.set_rate_micros(quote->rate_micros());
+  *saga.mutable_next_attempt_at() = ToTimestamp(now);
+  *saga.mutable_try_deadline() = quote->expires_at();
+  *saga.mutable_created_at() = ToTimestamp(now);
+  *saga.mutable_updated_at() = ToTimestamp(now);
+  auto add_branch = [&](absl::string_view name, absl::string_view participant,
+                        const v1::Money& amount, const std::string& debit,
+                        const std::string& credit) {
+    v1::Branch* branch = saga.add_branches();
+    branch->set_branch(std::string(name));
+    branch->set_participant(std::string(participant));
+    branch->set_debit_account_id(debit);
+    branch->set_credit_account_id(credit);
+    *branch->mutable_amount() = amount;
+    branch->set_try_status(v1::CALL_STATUS_NOT_SENT);
+    branch->set_confirm_status(v1::CALL_STATUS_NOT_SENT);
+    branch->set_cancel_status(v1::CALL_STATUS_NOT_SENT);
+  };
+  const std::string krw_position = absl::StrCat("position:", krw.currency());
+  const std::string foreign_position = absl::StrCat("position:", foreign.currency());
+  if (sells_krw) {
+    add_branch("krw", kKrwParticipant, krw, request.source_account_id(), krw_position);
+    add_branch("fx", kFxParticipant, foreign, foreign_position, request.target_account_id());
+  } else {
+    add_branch("fx", kFxParticipant, foreign, request.source_account_id(), foreign_position);
+    add_branch("krw", kKrwParticipant, krw, krw_position, request.target_account_id());
+  }
+  std::vector<int> all_branches = {0, 1};
+  if (std::string paused = PausedParticipant(saga, all_branches); !paused.empty()) {
+    return absl::UnavailableError(absl::StrCat(
+        "participant ", paused, " is paused by an operator; retry later with the same key"));
+  }
+
+  NewSaga new_saga{saga, digest, absl::FormatTime("%Y-%m-%d", now, absl::UTCTimeZone()),
+                   krw.amount_minor(), options_.daily_limit_krw_minor};
+  ASSIGN_OR_RETURN(CreateResult created, store_.CreateSaga(new_saga, now));
+  switch (created.outcome) {
+    case CreateResult::Outcome::kCreated:
+      LogInfo("exchange started")
+          .With("saga_id", saga.saga_id())
+          .With("trace_id", saga.saga_id())
+          .With("customer_id", saga.customer_id())
+          .With("sell", absl::StrCat(saga.sell().amount_minor(), " ", saga.sell().currency()))
+          .With("buy", absl::StrCat(saga.buy().amount_minor(), " ", saga.buy().currency()));
+      return created.saga;
+    case CreateResult::Outcome::kExisting:
+    case CreateResult::Outcome::kKeyConflict:
+      return check_same(created.saga);
+    case CreateResult::Outcome::kLimitExceeded:
+      return absl::FailedPreconditionError(absl::StrCat(
+          "daily limit exceeded: customer ", saga.customer_id(), " has exchanged ",
+          created.limit_used_krw_minor, " KRW today of ", options_.daily_limit_krw_minor,
+          " KRW; this exchange needs ", krw.amount_minor(), " KRW"));
+  }
+  return absl::InternalError("unreachable");
+}
+
+absl::StatusOr<v1::Exchange> SagaEngine::Exchange(const v1::ExchangeRequest& request,
+                                                  absl::Time respond_by) {
+  ASSIGN_OR_RETURN(v1::Saga saga, StartExchange(request));
+  if (!IsTerminal(saga.state()) && clock_.Now() < respond_by) {
+    ASSIGN_OR_RETURN(saga, Drive(saga.saga_id(), respond_by, /*stop_at_cancel=*/true));
+  }
+  if (!IsTerminal(saga.state())) Wake();
+  return ToExchange(saga);
+}
+
+absl::StatusOr<v1::Exchange> SagaEngine::GetExchange(const v1::GetExchangeRequest& request) {
+  std::optional<v1::Saga> saga;
+  if (request.key_case() == v1::GetExchangeRequest::kSagaId) {
+    RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+    ASSIGN_OR_RETURN(saga, store_.GetSaga(request.saga_id()));
+  } else if (request.key_case() == v1::GetExchangeRequest::kIdempotencyKey) {
+    RETURN_IF_ERROR(
+        ValidateKey(request.idempotency_key(), "idempotency_key", limits::kRequestIdLengthMax));
+    ASSIGN_OR_RETURN(saga, store_.GetSagaByKey(request.idempotency_key()));
+  } else {
+    return absl::InvalidArgumentError("set saga_id or idempotency_key");
+  }
+  if (!saga) return absl::NotFoundError("no such exchange");
+  return ToExchange(*saga);
+}
+
+absl::StatusOr<v1::ListExchangesResponse> SagaEngine::ListExchanges(
+    const v1::ListExchangesRequest& request) {
+  SagaFilter filter;
+  if (!request.customer_id().empty()) {
+    RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  }
+  filter.customer_id = request.customer_id();
+  ASSIGN_OR_RETURN(filter.limit, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter.after_sequence, PageToken(request.page_token()));
+  std::vector<int64_t> sequences;
+  ASSIGN_OR_RETURN(std::vector<v1::Saga> sagas, store_.ListSagas(filter, &sequences));
+  v1::ListExchangesResponse response;
+  for (const v1::Saga& saga : sagas) {
+    v1::Exchange exchange = ToExchange(saga);
+    if (request.status() != v1::EXCHANGE_STATUS_UNSPECIFIED &&
+        exchange.status() != request.status()) {
+      continue;
+    }
+    *response.add_exchanges() = std::move(exchange);
+  }
+  if (static_cast<int>(sagas.size()) == filter.limit) {
+    response.set_next_page_token(absl::StrCat(sequences.back()));
+  }
+  return response;
+}
+
+v1::Exchange SagaEngine::ToExchange(const v1::Saga& saga) {
+  v1::Exchange exchange;
+  exchange.set_saga_id(saga.saga_id());
+  exchange.set_status(CustomerStatus(saga.state()));
+  exchange.set_state(saga.state());
+  exchange.set_idempotency_key(saga.idempotency_key());
+  exchange.set_customer_id(saga.customer_id());
+  exchange.set_quote_id(saga.quote_id());
+  exchange.set_source_account_id(saga.source_account_id());
+  exchange.set_target_account_id(saga.target_account_id());
+  *exchange.mutable_sell() = saga.sell();
+  *exchange.mutable_buy() = saga.buy();
+  exchange.set_rate_micros(saga.rate_micros());
+  exchange.set_failure_reason(saga.failure_reason());
+  exchange.set_failure_detail(saga.failure_detail());
+  *exchange.mutable_created_at() = saga.created_at();
+  *exchange.mutable_updated_at() = saga.updated_at();
+  return exchange;
+}
+
+// --- Driving ------------------------------------------------------------------------------------
+
+absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time respond_by,
+                                           bool stop_at_cancel) {
+  bool mine = false;
+  {
+    absl::MutexLock lock(&mu_);
+    mine = in_flight_.insert(std::string(saga_id)).second;
+  }
+  absl::StatusOr<v1::Saga> driven = absl::AbortedError("another driver holds the saga");
+  if (mine) {
+    const absl::Time now = clock_.Now();
+    absl::StatusOr<bool> leased = store_.ClaimSaga(saga_id, options_.owner_id, now,
+                                                   now + absl::Milliseconds(limits::kSagaLeaseMs));
+    if (!leased.ok()) {
+      driven = leased.status();
+    } else if (*leased) {
+      driven = DriveLeased(saga_id, DriveLimits{respond_by, stop_at_cancel});
+      absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
+      if (!released.ok())
+        LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
+    }
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(std::string(saga_id));
+  }
+  if (driven.ok()) return driven;
+  // Another driver has it, or storage failed mid-way: answer with what is stored.
+  if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status()))
+    return driven.status();
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> stored, store_.GetSaga(saga_id));
+  if (!stored) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  return *stored;
+}
+
+absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
+                                                 const DriveLimits& limits) {
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  v1::Saga saga = std::move(*loaded);
+  saga.set_attempt(saga.attempt() + 1);
+  while (!IsTerminal(saga.state())) {
+    absl::StatusOr<bool> moved_on;
+    switch (saga.state()) {
+      case v1::SAGA_STATE_CREATED:
+        moved_on = DriveCreated(saga, limits);
+        break;
+      case v1::SAGA_STATE_TRYING:
+        moved_on = DriveTrying(saga, limits);
+        break;
+      case v1::SAGA_STATE_CONFIRMING:
+        moved_on = DriveConfirming(saga, limits);
+        break;
+      case v1::SAGA_STATE_CANCELLING:
+        moved_on = DriveCancelling(saga, limits);
+        break;
+      default:
+        return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
+    }
+    if (!moved_on.ok()) return moved_on.status();
+    if (!*moved_on) break;
+  }
+  Annotate(saga);
+  return saga;
+}
+
+absl::StatusOr<bool> SagaEngine::DriveCreated(v1::Saga& saga, const DriveLimits& limits) {
+  if (clock_.Now() >= ToTime(saga.try_deadline())) {
+    saga.set_failure_reason("QUOTE_EXPIRED");
+    saga.set_failure_detail("the quote expired before any Try was sent");
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING, "quote expired before the Trys"));
+    return !limits.stop_at_cancel;
+  }
+  RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_TRYING, "sending the Trys"));
+  return true;
+}
+
+absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& limits) {
+  std::vector<int> pending;
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    const v1::CallStatus status = saga.branches(i).try_status();
+    if (status == v1::CALL_STATUS_NOT_SENT || status == v1::CALL_STATUS_UNKNOWN)
+      pending.push_back(i);
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Time try_deadline = ToTime(saga.try_deadline());
+  auto cancel_for_timeout = [&](std::string detail) -> absl::StatusOr<bool> {
+    saga.set_failure_reason("TIMEOUT");
+    saga.set_failure_detail(detail);
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING, std::move(detail)));
+    Wake();
+    return !limits.stop_at_cancel;
+  };
+  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
+    if (now >= try_deadline) {
+      return cancel_for_timeout(
+          absl::StrCat("participant ", paused, " stayed paused past the quote's deadline"));
+    }
+    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
+                                  absl::Milliseconds(limits::kPausedRecheckMs)));
+    return false;
+  }
+  const absl::Time deadline =
+      std::min({now + options_.ledger_call_timeout, try_deadline,
+                limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs)});
+  if (deadline <= now) {
+    if (now >= try_deadline)
+      return cancel_for_timeout("the Trys were not all answered before the quote expired");
+    // The customer's deadline is up: the background takes over at once.
+    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
+    return false;
+  }
+  SendCalls(saga, Call::kTry, pending, deadline);
+
+  for (const v1::Branch& branch : saga.branches()) {
+    if (branch.try_status() == v1::CALL_STATUS_REJECTED) {
+      saga.set_failure_reason(branch.last_error().substr(0, branch.last_error().find(':')));
+      saga.set_failure_detail(absl::StrCat(branch.participant(), ": ", branch.last_error()));
+      RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING,
+                                 absl::StrCat("Try of ", branch.branch(), " rejected: ",
+                                              branch.last_error(), "; decision: cancel")));
+      Wake();
+      return !limits.stop_at_cancel;
+    }
+  }
+  std::vector<std::string> unknown;
+  for (const v1::Branch& branch : saga.branches()) {
+    if (branch.try_status() != v1::CALL_STATUS_APPLIED) {
+      unknown.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
+    }
+  }
+  if (unknown.empty()) {
+    RETURN_IF_ERROR(
+        Transition(saga, v1::SAGA_STATE_CONFIRMING, "every Try applied; decision: confirm"));
+    return true;
+  }
+  if (clock_.Now() >= try_deadline) {
+    return cancel_for_timeout(absl::StrCat("no answer to the Try of ", absl::StrJoin(unknown, ", "),
+                                           " before the quote expired"));
+  }
+  RETURN_IF_ERROR(ScheduleRetry(saga,
+                                absl::StrCat("Try outcome unknown: ", absl::StrJoin(unknown, ", ")),
+                                Backoff(saga.attempt())));
+  return false;
+}
+
+absl::StatusOr<bool> SagaEngine::DriveConfirming(v1::Saga& saga, const DriveLimits& limits) {
+  std::vector<int> pending;
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    if (saga.branches(i).confirm_status() != v1::CALL_STATUS_APPLIED) pending.push_back(i);
+  }
+  if (pending.empty()) {
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed"));
+    return true;
+  }
+  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
+    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
+                                  absl::Milliseconds(limits::kPausedRecheckMs)));
+    return false;
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Time deadline =
+      std::min(now + options_.ledger_call_timeout,
+               limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs));
+  if (deadline <= now) {
+    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
+    return false;
+  }
+  SendCalls(saga, Call::kConfirm, pending, deadline);
+  std::vector<std::string> open;
+  bool inconsistent = false;
+  for (const v1::Branch& branch : saga.branches()) {
+    if (branch.confirm_status() == v1::CALL_STATUS_APPLIED) continue;
+    open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
+    if (branch.confirm_status() == v1::CALL_STATUS_REJECTED) inconsistent = true;
+  }
+  if (open.empty()) {
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed"));
+    return true;
+  }
+  if (inconsistent) {
+    // After the decision a Confirm must succeed; a ledger that refuses it needs an operator.
+    ++inconsistency_alerts_total_;
+    LogError("a ledger refused a Confirm after the decision; the saga needs an operator")
+        .With("saga_id", saga.saga_id())
+        .With("trace_id", saga.saga_id())
+        .With("branches", absl::StrJoin(open, ", "));
+  }
+  RETURN_IF_ERROR(ScheduleRetry(
+      saga, absl::StrCat("Confirm pending: ", absl::StrJoin(open, ", ")),
+      inconsistent ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
+  return false;
+}
+
+absl::StatusOr<bool> SagaEngine::DriveCancelling(v1::Saga& saga, const DriveLimits& limits) {
+  // Every branch is cancelled, tried or not: a Cancel without its Try is a null compensation whose
+  // barrier also refuses a Try still travelling towards the ledger.
+  std::vector<int> pending;
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    const v1::CallStatus status = saga.branches(i).cancel_status();
+    if (status != v1::CALL_STATUS_APPLIED && status != v1::CALL_STATUS_NULL_COMPENSATION)
+      pending.push_back(i);
+  }
+  if (pending.empty()) {
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled"));
+    return true;
+  }
+  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
+    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
+                                  absl::Milliseconds(limits::kPausedRecheckMs)));
+    return false;
+  }
+  const absl::Time now = clock_.Now();
+  const absl::Time deadline =
+      std::min(now + options_.ledger_call_timeout,
+               limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs));
+  if (deadline <= now) {
+    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
+    return false;
+  }
+  SendCalls(saga, Call::kCancel, pending, deadline);
+  std::vector<std::string> open;
+  bool inconsistent = false;
+  for (const v1::Branch& branch : saga.branches()) {
+    const v1::CallStatus status = branch.cancel_status();
+    if (status == v1::CALL_STATUS_APPLIED || status == v1::CALL_STATUS_NULL_COMPENSATION) continue;
+    open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
+    if (status == v1::CALL_STATUS_REJECTED) inconsistent = true;
+  }
+  if (open.empty()) {
+    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled"));
+    return true;
+  }
+  if (inconsistent) {
+    ++inconsistency_alerts_total_;
+    LogError("a ledger refused a Cancel; the saga needs an operator")
+        .With("saga_id", saga.saga_id())
+        .With("trace_id", saga.saga_id())
+        .With("branches", absl::StrJoin(open, ", "));
+  }
+  RETURN_IF_ERROR(ScheduleRetry(
+      saga, absl::StrCat("Cancel pending: ", absl::StrJoin(open, ", ")),
+      inconsistent ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
+  return false;
+}
+
+void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes,
+                           absl::Time deadline) {
+  std::vector<absl::StatusOr<v1::BranchResponse>> results(indexes.size(),
+                                                          absl::UnknownError("not sent"));
+  auto send = [&](size_t k) {
+    const v1::Branch& branch = saga.branches(indexes[k]);
+    auto client = participants_.find(branch.participant());
+    if (client == participants_.end()) {
+      results[k] = absl::FailedPreconditionError(
+          absl::StrCat("no client for participant ", branch.participant()));
+      return;
+    }
+    v1::BranchRef ref;
+    ref.set_saga_id(saga.saga_id());
+    ref.set_branch(branch.branch());
+    if (call == Call::kTry) {
+      v1::TryRequest request;
+      *request.mutable_branch() = ref;
+      request.set_debit_account_id(branch.debit_account_id());
+      request.set_credit_account_id(branch.credit_account_id());
+      *request.mutable_amount() = branch.amount();
+      results[k] = client->second->Try(request, deadline);
+    } else {
+      v1::BranchRequest request;
+      *request.mutable_branch() = ref;
+      results[k] = call == Call::kConfirm ? client->second->Confirm(request, deadline)
+                                          : client->second->Cancel(request, deadline);
+    }
+  };
+  // The branches are independent, so their calls run side by side.
+  std::vector<std::thread> others;
+  for (size_t k = 1; k < indexes.size(); ++k) others.emplace_back(send, k);
+  if (!indexes.empty()) send(0);
+  for (std::thread& thread : others) thread.join();
+
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    v1::Branch* branch = saga.mutable_branches(indexes[k]);
+    branch->set_calls(branch->calls() + 1);
+    v1::CallStatus status;
+    const absl::StatusOr<v1::BranchResponse>& result = results[k];
+    if (!result.ok()) {
+      // No business answer. A refusal of the request itself is final for a Try (cancel); for a
+      // Confirm or Cancel nothing but success is acceptable, so it stays open and is retried.
+      status = IsDefiniteRefusal(result.status()) && call == Call::kTry ? v1::CALL_STATUS_REJECTED
+                                                                        : v1::CALL_STATUS_UNKNOWN;
+      branch->set_last_error(absl::StrCat(
+          status == v1::CALL_STATUS_REJECTED ? "INVALID_REQUEST: " : "",
+          absl::StatusCodeToString(result.status().code()), ": ", result.status().message()));
+    } else {
+      switch (result->outcome()) {
+        case v1::OUTCOME_APPLIED:
+        case v1::OUTCOME_DUPLICATE:
+          status = v1::CALL_STATUS_APPLIED;
+          branch->clear_last_error();
+          break;
+        case v1::OUTCOME_NULL_COMPENSATION:
+          status =
+              call == Call::kCancel ? v1::CALL_STATUS_NULL_COMPENSATION : v1::CALL_STATUS_UNKNOWN;
+          branch->clear_last_error();
+          break;
+        case v1::OUTCOME_REJECTED:
+          status = v1::CALL_STATUS_REJECTED;
+          branch->set_last_error(
+              absl::StrCat(ReasonName(result->reason()), ": ", result->detail()));
+          break;
+        default:
+          status = v1::CALL_STATUS_UNKNOWN;
+          branch->set_last_error("the participant answered without an outcome");
+      }
+    }
+    switch (call) {
+      case Call::kTry:
+        branch->set_try_status(status);
+        break;
+      case Call::kConfirm:
+        branch->set_confirm_status(status);
+        break;
+      case Call::kCancel:
+        branch->set_cancel_status(status);
+        break;
+    }
+  }
+}
+
+absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::string detail) {
+  const v1::SagaState from = saga.state();
+  FXMESH_CHECK(IsAllowedTransition(from, to), "a saga transition outside the state machine");
+  saga.set_state(to);
+  *saga.mutable_next_attempt_at() = ToTimestamp(clock_.Now());
+  *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+  absl::Status saved = Save(saga, from, StepRecord{from, to, detail});
+  if (!saved.ok()) {
+    saga.set_state(from);
+    return saved;
+  }
+  LogInfo("saga transition")
+      .With("saga_id", saga.saga_id())
+      .With("trace_id", saga.saga_id())
+      .With("from", StateName(from))
+      .With("to", StateName(to))
+      .With("detail", detail);
+  return absl::OkStatus();
+}
+
+absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay) {
+  const absl::Time at = clock_.Now() + delay;
+  *saga.mutable_next_attempt_at() = ToTimestamp(at);
+  *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+  return Save(saga, saga.state(),
+              StepRecord{saga.state(), saga.state(),
+                         absl::StrCat(detail, "; next attempt in ", absl::FormatDuration(delay))});
+}
+
+absl::Status SagaEngine::Save(const v1::Saga& saga, v1::SagaState expected,
+                              const std::optional<StepRecord>& step) {
+  const absl::Time now = clock_.Now();
+  return store_.SaveSaga(saga, expected, options_.owner_id,
+                         now + absl::Milliseconds(limits::kSagaLeaseMs), step, now);
+}
+
+absl::Duration SagaEngine::Backoff(int attempt) const {
+  absl::Duration delay = absl::Milliseconds(limits::kRetryDelayMsMin);
+  for (int i = 1; i < attempt && delay < absl::Milliseconds(limits::kRetryDelayMsMax); ++i)
+    delay *= 2;
+  return std::min(delay, absl::Milliseconds(limits::kRetryDelayMsMax));
+}
+
+std::string SagaEngine::PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes) {
+  absl::MutexLock lock(&mu_);
+  for (int index : indexes) {
+    if (paused_.count(saga.branches(index).participant()) > 0)
+      return saga.branches(index).participant();
+  }
+  return "";
+}
+
+void SagaEngine::Annotate(v1::Saga& saga) const {
+  const bool active = !IsTerminal(saga.state());
+  saga.set_stuck(active && clock_.Now() - ToTime(saga.created_at()) > options_.stuck_after);
+  bool waiting = false;
+  {
+    absl::MutexLock lock(const_cast<absl::Mutex*>(&mu_));
+    for (const v1::Branch& branch : saga.branches()) {
+      if (active && paused_.count(branch.participant()) > 0) waiting = true;
+    }
+  }
+  saga.set_waiting_on_paused_participant(waiting);
+}
+
+absl::StatusOr<std::vector<std::string>> SagaEngine::ClaimDue(int limit) {
+  const absl::Time now = clock_.Now();
+  return store_.ClaimDueSagas(options_.owner_id, now,
+                              now + absl::Milliseconds(limits::kSagaLeaseMs), limit);
+}
+
+absl::Status SagaEngine::CheckStuck() {
+  SagaFilter filter;
+  filter.active_only = true;
+  filter.created_before = clock_.Now() - options_.stuck_after;
+  filter.limit = limits::kListPageSizeMax;
+  ASSIGN_OR_RETURN(std::vector<v1::Saga> stuck, store_.ListSagas(filter, nullptr));
+  absl::MutexLock lock(&mu_);
+  for (const v1::Saga& saga : stuck) {
+    if (!stuck_alerted_.insert(saga.saga_id()).second) continue;
+    ++stuck_alerts_total_;
+    LogWarning("saga stuck")
+        .With("saga_id", saga.saga_id())
+        .With("trace_id", saga.saga_id())
+        .With("state", StateName(saga.state()))
+        .With("age_seconds",
+              static_cast<int64_t>(absl::ToInt64Seconds(clock_.Now() - ToTime(saga.created_at()))));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SagaEngine::RefreshPausedParticipants() {
+  ASSIGN_OR_RETURN(std::vector<v1::Participant> paused, store_.ListPausedParticipants());
+  absl::MutexLock lock(&mu_);
+  paused_.clear();
+  for (v1::Participant& participant : paused)
+    paused_[participant.participant()] = std::move(participant);
+  return absl::OkStatus();
+}
+
+// --- Operator API -------------------------------------------------------------------------------
+
+absl::StatusOr<v1::ListSagasResponse> SagaEngine::ListSagas(const v1::ListSagasRequest& request) {
+  SagaFilter filter;
+  if (request.state() != v1::SAGA_STATE_UNSPECIFIED && !v1::SagaState_IsValid(request.state())) {
+    return absl::InvalidArgumentError("state is not a saga state");
+  }
+  filter.state = request.state();
+  filter.customer_id = request.customer_id();
+  filter.participant = request.participant();
+  filter.active_only = request.active_only();
+  if (request.older_than_seconds() < 0)
+    return absl::InvalidArgumentError("older_than_seconds must not be negative");
+  if (request.older_than_seconds() > 0) {
+    filter.created_before = clock_.Now() - absl::Seconds(request.older_than_seconds());
+  }
+  ASSIGN_OR_RETURN(filter.limit, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter.after_sequence, PageToken(request.page_token()));
+  std::vector<int64_t> sequences;
+  ASSIGN_OR_RETURN(std::vector<v1::Saga> sagas, store_.ListSagas(filter, &sequences));
+  v1::ListSagasResponse response;
+  for (v1::Saga& saga : sagas) {
+    Annotate(saga);
+    *response.add_sagas() = std::move(saga);
+  }
+  if (static_cast<int>(sequences.size()) == filter.limit) {
+    response.set_next_page_token(absl::StrCat(sequences.back()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::SagaHistory> SagaEngine::GetSagaHistory(
+    const v1::GetSagaHistoryRequest& request) {
+  RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(request.saga_id()));
+  if (!saga) return absl::NotFoundError(absl::StrCat("no saga ", request.saga_id()));
+  Annotate(*saga);
+  v1::SagaHistory history;
+  *history.mutable_saga() = *saga;
+  ASSIGN_OR_RETURN(std::vector<v1::Step> steps, store_.ListSteps(request.saga_id()));
+  for (v1::Step& step : steps) *history.add_steps() = std::move(step);
+  ASSIGN_OR_RETURN(std::vector<v1::Resolution> resolutions,
+                   store_.ListResolutions(request.saga_id()));
+  for (v1::Resolution& resolution : resolutions) *history.add_resolutions() = std::move(resolution);
+  ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> audit,
+                   store_.ListAudit(request.saga_id(), 0, limits::kListPageSizeMax));
+  for (v1::AuditEntry& entry : audit) *history.add_audit() = std::move(entry);
+  return history;
+}
+
+absl::StatusOr<v1::Saga> SagaEngine::RetrySaga(const v1::RetrySagaRequest& request) {
+  RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  ASSIGN_OR_RETURN(bool scheduled, store_.ScheduleSaga(request.saga_id(), clock_.Now()));
+  if (!scheduled) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("saga ", request.saga_id(), " does not exist or is already final"));
+  }
+  v1::AuditEntry audit;
+  *audit.mutable_at() = ToTimestamp(clock_.Now());
+  audit.set_operator_(request.operator_());
+  audit.set_action("retry_saga");
+  audit.set_saga_id(request.saga_id());
+  audit.set_detail("scheduled for an immediate attempt");
+  RETURN_IF_ERROR(store_.AppendAudit(audit));
+  Wake();
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(request.saga_id()));
+  Annotate(*saga);
+  return *saga;
+}
+
+absl::StatusOr<v1::Participant> SagaEngine::SetParticipantPaused(absl::string_view participant,
+                                                                 absl::string_view operator_name,
+                                                                 absl::string_view reason,
+                                                                 bool paused) {
+  if (participants_.count(std::string(participant)) == 0) {
+    std::vector<std::string> known;
+    for (const auto& [name, client] : participants_) known.push_back(name);
+    return absl::NotFoundError(absl::StrCat("no participant ", QuoteForMessage(participant),
+                                            "; participants are ", absl::StrJoin(known, ", ")));
+  }
+  RETURN_IF_ERROR(ValidateOperator(operator_name));
+  v1::Participant record;
+  record.set_participant(std::string(participant));
+  record.set_paused(paused);
+  record.set_paused_by(std::string(operator_name));
+  record.set_pause_reason(std::string(reason));
+  *record.mutable_paused_at() = ToTimestamp(clock_.Now());
+  RETURN_IF_ERROR(store_.SetParticipantPaused(record));
+  v1::AuditEntry audit;
+  *audit.mutable_at() = record.paused_at();
+  audit.set_operator_(std::string(operator_name));
+  audit.set_action(paused ? "pause_participant" : "resume_participant");
+  audit.set_detail(absl::StrCat(participant, paused ? ": " : "", paused ? reason : ""));
+  RETURN_IF_ERROR(store_.AppendAudit(audit));
+  RETURN_IF_ERROR(RefreshPausedParticipants());
+  LogWarning(paused ? "participant paused" : "participant resumed")
+      .With("participant", participant)
+      .With("operator", operator_name);
+  if (!paused) Wake();
+  return record;
+}
+
+absl::StatusOr<v1::ListParticipantsResponse> SagaEngine::ListParticipants() {
+  v1::ListParticipantsResponse response;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, client] : participants_) {
+    v1::Participant* participant = response.add_participants();
+    auto paused = paused_.find(name);
+    if (paused != paused_.end()) *participant = paused->second;
+    participant->set_participant(name);
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Resolution> SagaEngine::ProposeResolution(
+    const v1::ProposeResolutionRequest& request) {
+  RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  RETURN_IF_ERROR(ValidateKey(request.reason_code(), "reason_code", limits::kAccountIdLengthMax));
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(request.saga_id()));
+  if (!saga) return absl::NotFoundError(absl::StrCat("no saga ", request.saga_id()));
+  const v1::SagaState state = saga->state();
+  switch (request.action()) {
+    case v1::RESOLUTION_ACTION_MARK_COMPLETED:
+      if (state != v1::SAGA_STATE_CONFIRMING) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "MARK_COMPLETED applies to a saga in CONFIRMING; this one is ", StateName(state)));
+      }
+      break;
+    case v1::RESOLUTION_ACTION_CANCEL:
+      if (state != v1::SAGA_STATE_CREATED && state != v1::SAGA_STATE_TRYING &&
+          state != v1::SAGA_STATE_CANCELLING) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "CANCEL applies to a saga in CREATED, TRYING or CANCELLING; this one is ",
+            StateName(state),
+            IsDecided(state) ? " (after the decision to confirm, a saga only goes forward)" : ""));
+      }
+      break;
+    default:
+      return absl::InvalidArgumentError("action must be MARK_COMPLETED or CANCEL");
+  }
+  v1::Resolution resolution;
+  resolution.set_saga_id(request.saga_id());
+  resolution.set_action(request.action());
+  resolution.set_reason_code(request.reason_code());
+  resolution.set_note(request.note());
+  resolution.set_state(v1::RESOLUTION_STATE_PROPOSED);
+  resolution.set_proposed_by(request.operator_());
+  *resolution.mutable_proposed_at() = ToTimestamp(clock_.Now());
+  ASSIGN_OR_RETURN(int64_t id, store_.InsertResolution(resolution));
+  resolution.set_resolution_id(id);
+  return resolution;
+}
+
+absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
+    const v1::ApproveResolutionRequest& request) {
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  ASSIGN_OR_RETURN(std::optional<v1::Resolution> resolution,
+                   store_.GetResolution(request.resolution_id()));
+  if (!resolution)
+    return absl::NotFoundError(absl::StrCat("no resolution ", request.resolution_id()));
+  if (resolution->state() != v1::RESOLUTION_STATE_PROPOSED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("resolution ", request.resolution_id(), " was already approved"));
+  }
+  if (resolution->proposed_by() == request.operator_()) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("maker-checker: resolution ", request.resolution_id(), " was proposed by ",
+                     request.operator_(), "; a different operator must approve it"));
+  }
+  // Apply under the saga's lease, so no driver acts on it meanwhile.
+  const absl::Time now = clock_.Now();
+  ASSIGN_OR_RETURN(bool leased, store_.ClaimSaga(resolution->saga_id(), options_.owner_id, now,
+                                                 now + absl::Milliseconds(limits::kSagaLeaseMs)));
+  if (!leased)
+    return absl::UnavailableError("the saga is being driven right now; approve again in a moment");
+  auto apply = [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(resolution->saga_id()));
+    const std::string detail = absl::StrCat(
+        "manual resolution ", resolution->resolution_id(), " (", resolution->reason_code(),
+        ") proposed by ", resolution->proposed_by(), ", approved by ", request.operator_());
+    v1::SagaState to;
+    if (resolution->action() == v1::RESOLUTION_ACTION_MARK_COMPLETED &&
+        saga->state() == v1::SAGA_STATE_CONFIRMING) {
+      to = v1::SAGA_STATE_COMPLETED;
+    } else if (resolution->action() == v1::RESOLUTION_ACTION_CANCEL &&
+               saga->state() == v1::SAGA_STATE_CANCELLING) {
+      to = v1::SAGA_STATE_CANCELLED;
+    } else if (resolution->action() == v1::RESOLUTION_ACTION_CANCEL &&
+               (saga->state() == v1::SAGA_STATE_CREATED ||
+                saga->state() == v1::SAGA_STATE_TRYING)) {
+      to = v1::SAGA_STATE_CANCELLING;
+      saga->set_failure_reason("MANUAL");
+      saga->set_failure_detail(detail);
+    } else {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the saga moved to ", StateName(saga->state()), " since the proposal; propose again"));
+    }
+    RETURN_IF_ERROR(
+        store_.ApproveResolution(resolution->resolution_id(), request.operator_(), now));
+    return Transition(*saga, to, detail);
+  };
+  absl::Status applied = apply();
+  (void)store_.ReleaseSaga(resolution->saga_id(), options_.owner_id);
+  RETURN_IF_ERROR(applied);
+  Wake();
+  ASSIGN_OR_RETURN(resolution, store_.GetResolution(request.resolution_id()));
+  return *resolution;
+}
+
+absl::StatusOr<v1::ListAuditResponse> SagaEngine::ListAudit(const v1::ListAuditRequest& request) {
+  if (!request.saga_id().empty()) RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+  ASSIGN_OR_RETURN(int limit, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(int64_t after, PageToken(request.page_token()));
+  ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries,
+                   store_.ListAudit(request.saga_id(), after, limit));
+  v1::ListAuditResponse response;
+  for (v1::AuditEntry& entry : entries) *response.add_entries() = std::move(entry);
+  if (static_cast<int>(entries.size()) == limit) {
+    response.set_next_page_token(absl::StrCat(response.entries(limit - 1).audit_id()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::Alerts> SagaEngine::GetAlerts() {
+  SagaFilter filter;
+  filter.active_only = true;
+  filter.created_before = clock_.Now() - options_.stuck_after;
+  filter.limit = limits::kListPageSizeMax;
+  ASSIGN_OR_RETURN(std::vector<v1::Saga> stuck, store_.ListSagas(filter, nullptr));
+  v1::Alerts alerts;
+  alerts.set_stuck_threshold_seconds(absl::ToInt64Seconds(options_.stuck_after));
+  for (v1::Saga& saga : stuck) {
+    Annotate(saga);
+    *alerts.add_stuck_sagas() = std::move(saga);
+  }
+  alerts.set_stuck_alerts_total(stuck_alerts_total_.load());
+  alerts.set_inconsistency_alerts_total(inconsistency_alerts_total_.load());
+  return alerts;
+}
+
+}  // namespace fxmesh::coordinator

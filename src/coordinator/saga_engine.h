@@ -1,0 +1,149 @@
+// The coordinator's rules: quotes, exchanges as TCC sagas over the ledgers, recovery, and the
+// operator actions (ARCHITECTURE.md §4).
+//
+// A saga is a list of branches, each naming its participant; the engine drives any such list, so a
+// new participant (a fee ledger) is one more branch and one more client, not a new engine.
+//
+// Driving a saga: the driver first leases it (so one replica at a time acts on it), then loops:
+//   CREATED    → TRYING (or CANCELLING when the quote expired first)
+//   TRYING     → send every Try not yet answered, in parallel. All applied: write CONFIRMING (the
+//                decision) before sending any Confirm. One rejected: write CANCELLING. Unknown
+//                (timeout, ledger down): retry later, until the quote's deadline; then CANCELLING.
+//   CONFIRMING → Confirm until every branch is posted → COMPLETED. Never goes back.
+//   CANCELLING → Cancel every branch (a Cancel without a Try is a harmless null compensation that
+//                also blocks a late Try) → CANCELLED.
+// Every write is conditional on the lease, and every transition appends to the step log.
+//
+// Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "coordinator/participant_client.h"
+#include "coordinator/rates.h"
+#include "coordinator/saga_store.h"
+#include "fxmesh/v1/exchange.pb.h"
+#include "fxmesh/v1/ops.pb.h"
+
+namespace fxmesh::coordinator {
+
+// Participant names of an exchange's two legs.
+inline constexpr absl::string_view kKrwParticipant = "krw-ledger";
+inline constexpr absl::string_view kFxParticipant = "fx-ledger";
+
+struct EngineOptions {
+  // Identifies this replica in saga leases; unique per running coordinator.
+  std::string owner_id = "coordinator";
+  absl::Duration quote_ttl = absl::Milliseconds(limits::kQuoteTtlMsDefault);
+  int64_t daily_limit_krw_minor = limits::kDailyLimitKrwMinorDefault;
+  absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
+  absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
+};
+
+class SagaEngine {
+ public:
+  // `store`, `clock` and every client in `participants` (keyed by participant name) must outlive
+  // the engine.
+  SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
+             std::map<std::string, ParticipantClient*> participants, EngineOptions options);
+
+  // Called whenever a saga becomes due for background work (a cancellation to finish, a retry), so
+  // the recovery loop need not wait for its next tick.
+  void SetWakeBackground(std::function<void()> wake) { wake_background_ = std::move(wake); }
+
+  // Customer API. Errors: INVALID_ARGUMENT (malformed), NOT_FOUND (unknown quote or saga),
+  // FAILED_PRECONDITION (quote expired, daily limit exceeded), ALREADY_EXISTS (idempotency key
+  // reused for a different exchange), UNAVAILABLE (a participant is paused, or storage is down).
+  absl::StatusOr<v1::Quote> GetQuote(const v1::GetQuoteRequest& request);
+  // Starts (or finds) the exchange and drives it until it is decided or `respond_by` passes.
+  absl::StatusOr<v1::Exchange> Exchange(const v1::ExchangeRequest& request, absl::Time respond_by);
+  absl::StatusOr<v1::Exchange> GetExchange(const v1::GetExchangeRequest& request);
+  absl::StatusOr<v1::ListExchangesResponse> ListExchanges(const v1::ListExchangesRequest& request);
+
+  // Drives one saga as far as it can go now; returns it as it then is. `respond_by` caps every
+  // call's deadline (a customer is waiting); with `stop_at_cancel` the drive stops once CANCELLING
+  // is durable and leaves the Cancels to the background.
+  absl::StatusOr<v1::Saga> Drive(absl::string_view saga_id,
+                                 absl::Time respond_by = absl::InfiniteFuture(),
+                                 bool stop_at_cancel = false);
+  // Leases up to `limit` due sagas to this replica; the caller drives each, then they are released.
+  absl::StatusOr<std::vector<std::string>> ClaimDue(int limit);
+  // Raises an alert (log line and counter) for each saga newly found stuck.
+  absl::Status CheckStuck();
+  // Reloads which participants are paused (operators may pause them through another replica).
+  absl::Status RefreshPausedParticipants();
+
+  // Operator API. `operator` fields are required and recorded in the audit log.
+  absl::StatusOr<v1::ListSagasResponse> ListSagas(const v1::ListSagasRequest& request);
+  absl::StatusOr<v1::SagaHistory> GetSagaHistory(const v1::GetSagaHistoryRequest& request);
+  absl::StatusOr<v1::Saga> RetrySaga(const v1::RetrySagaRequest& request);
+  absl::StatusOr<v1::Participant> SetParticipantPaused(absl::string_view participant,
+                                                       absl::string_view operator_name,
+                                                       absl::string_view reason, bool paused);
+  absl::StatusOr<v1::ListParticipantsResponse> ListParticipants();
+  absl::StatusOr<v1::Resolution> ProposeResolution(const v1::ProposeResolutionRequest& request);
+  absl::StatusOr<v1::Resolution> ApproveResolution(const v1::ApproveResolutionRequest& request);
+  absl::StatusOr<v1::ListAuditResponse> ListAudit(const v1::ListAuditRequest& request);
+  absl::StatusOr<v1::Alerts> GetAlerts();
+
+  // What the customer sees of a saga.
+  static v1::Exchange ToExchange(const v1::Saga& saga);
+
+ private:
+  struct DriveLimits {
+    absl::Time respond_by;
+    bool stop_at_cancel;
+  };
+  enum class Call { kTry, kConfirm, kCancel };
+
+  absl::StatusOr<v1::Saga> StartExchange(const v1::ExchangeRequest& request);
+  absl::StatusOr<v1::Saga> DriveLeased(absl::string_view saga_id, const DriveLimits& limits);
+  // Each phase returns true when the saga moved on and the drive continues, false when it stops.
+  absl::StatusOr<bool> DriveCreated(v1::Saga& saga, const DriveLimits& limits);
+  absl::StatusOr<bool> DriveTrying(v1::Saga& saga, const DriveLimits& limits);
+  absl::StatusOr<bool> DriveConfirming(v1::Saga& saga, const DriveLimits& limits);
+  absl::StatusOr<bool> DriveCancelling(v1::Saga& saga, const DriveLimits& limits);
+  // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
+  void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
+  absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);
+  // Saves `saga` in its current state, due again after a backoff, with a step-log note.
+  absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
+  absl::Status Save(const v1::Saga& saga, v1::SagaState expected,
+                    const std::optional<StepRecord>& step);
+  // The first paused participant among `indexes`' branches, or "".
+  std::string PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes);
+  absl::Duration Backoff(int attempt) const;
+  void Annotate(v1::Saga& saga) const;
+  void Wake() const {
+    if (wake_background_) wake_background_();
+  }
+
+  SagaStore& store_;
+  const Clock& clock_;
+  const RateTable rates_;
+  const std::map<std::string, ParticipantClient*> participants_;
+  const EngineOptions options_;
+  std::function<void()> wake_background_;
+
+  absl::Mutex mu_;
+  std::map<std::string, v1::Participant> paused_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> stuck_alerted_ ABSL_GUARDED_BY(mu_);
+  // Sagas a thread of this replica is driving. The lease keeps other replicas away; this keeps a
+  // second thread of the same replica (which holds the same lease) away.
+  std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int64_t> stuck_alerts_total_{0};
+  std::atomic<int64_t> inconsistency_alerts_total_{0};
+};
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,127 @@
+// The coordinator's storage seam: quotes, sagas with their step log, daily limits, participants,
+// resolutions and the audit log. SagaEngine holds the rules; a SagaStore reads and writes rows.
+// Implementations are thread-safe and make each method one local transaction.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/db.h"
+#include "fxmesh/v1/exchange.pb.h"
+#include "fxmesh/v1/ops.pb.h"
+#include "fxmesh/v1/saga.pb.h"
+
+namespace fxmesh::coordinator {
+
+// A step-log row to append with a saga write.
+struct StepRecord {
+  v1::SagaState from_state = v1::SAGA_STATE_UNSPECIFIED;
+  v1::SagaState to_state = v1::SAGA_STATE_UNSPECIFIED;
+  std::string detail;
+};
+
+struct NewSaga {
+  v1::Saga saga;                      // State CREATED, with its branches.
+  std::string request_digest;         // Identifies the request content behind the idempotency key.
+  std::string limit_day;              // "2026-11-22": the customer's day the limit counts against.
+  int64_t limit_krw_minor = 0;        // This exchange's KRW equivalent.
+  int64_t daily_limit_krw_minor = 0;  // The customer's limit per day.
+};
+
+struct CreateResult {
+  enum class Outcome {
+    kCreated,
+    kExisting,       // The key was used before for the same request: `saga` is that saga.
+    kKeyConflict,    // The key was used before for a different request: `saga` is that saga.
+    kLimitExceeded,  // Nothing written; `limit_used_krw_minor` is today's use so far.
+  };
+  Outcome outcome = Outcome::kCreated;
+  v1::Saga saga;
+  int64_t limit_used_krw_minor = 0;
+};
+
+struct SagaFilter {
+  v1::SagaState state = v1::SAGA_STATE_UNSPECIFIED;
+  std::string customer_id;
+  std::string participant;
+  std::optional<absl::Time> created_before;
+  bool active_only = false;
+  int64_t after_sequence = 0;  // Paging: sagas are listed in creation order.
+  int limit = 100;
+};
+
+struct ResolutionRecord {
+  v1::Resolution resolution;
+};
+
+class SagaStore {
+ public:
+  virtual ~SagaStore() = default;
+
+  virtual absl::Status Migrate() = 0;
+
+  virtual absl::Status InsertQuote(const v1::Quote& quote) = 0;
+  virtual absl::StatusOr<std::optional<v1::Quote>> GetQuote(absl::string_view quote_id) = 0;
+
+  // In one transaction: finds the idempotency key, else reserves the daily limit and inserts the
+  // saga with a first step-log row.
+  virtual absl::StatusOr<CreateResult> CreateSaga(const NewSaga& request, absl::Time now) = 0;
+
+  virtual absl::StatusOr<std::optional<v1::Saga>> GetSaga(absl::string_view saga_id) = 0;
+  virtual absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view key) = 0;
+  // Sagas in creation order; `sequence` receives each one's paging position.
+  virtual absl::StatusOr<std::vector<v1::Saga>> ListSagas(const SagaFilter& filter,
+                                                          std::vector<int64_t>* sequences) = 0;
+  virtual absl::StatusOr<std::vector<v1::Step>> ListSteps(absl::string_view saga_id) = 0;
+
+  // Writes `saga` (state, branches, failure, attempt, next attempt) and appends `step`, provided
+  // `owner` still holds the saga's lease and its stored state is still `expected_state`; renews the
+  // lease to `lease_until`. Moving into CANCELLING releases the saga's daily-limit reservation in
+  // the same transaction. ABORTED when the lease or the state no longer match: another driver
+  // took over, and this one must stop.
+  virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
+                                absl::string_view owner, absl::Time lease_until,
+                                const std::optional<StepRecord>& step, absl::Time now) = 0;
+
+  // Leases up to `limit` non-terminal sagas due at `now` (next attempt passed, lease free, expired
+  // or already `owner`'s, as after a restart) to `owner` until `lease_until`, oldest due first;
+  // returns their ids. Replicas never get the same saga while a lease lasts (FOR UPDATE SKIP LOCKED
+  // on PostgreSQL).
+  virtual absl::StatusOr<std::vector<std::string>> ClaimDueSagas(absl::string_view owner,
+                                                                 absl::Time now,
+                                                                 absl::Time lease_until,
+                                                                 int limit) = 0;
+  // Leases one saga to `owner` if its lease is free, expired or already `owner`'s.
+  virtual absl::StatusOr<bool> ClaimSaga(absl::string_view saga_id, absl::string_view owner,
+                                         absl::Time now, absl::Time lease_until) = 0;
+  virtual absl::Status ReleaseSaga(absl::string_view saga_id, absl::string_view owner) = 0;
+  // Makes a non-terminal saga due at `at` (the operator's "retry now").
+  virtual absl::StatusOr<bool> ScheduleSaga(absl::string_view saga_id, absl::Time at) = 0;
+
+  virtual absl::Status SetParticipantPaused(const v1::Participant& participant) = 0;
+  virtual absl::StatusOr<std::vector<v1::Participant>> ListPausedParticipants() = 0;
+
+  virtual absl::StatusOr<int64_t> InsertResolution(const v1::Resolution& resolution) = 0;
+  virtual absl::StatusOr<std::optional<v1::Resolution>> GetResolution(int64_t resolution_id) = 0;
+  virtual absl::StatusOr<std::vector<v1::Resolution>> ListResolutions(
+      absl::string_view saga_id) = 0;
+  // Marks the resolution approved, if it is still PROPOSED, and writes the audit row, in one
+  // transaction. FAILED_PRECONDITION when it was approved already.
+  virtual absl::Status ApproveResolution(int64_t resolution_id, absl::string_view approver,
+                                         absl::Time now) = 0;
+
+  // Appends to the audit log, whose rows the database itself refuses to update or delete.
+  virtual absl::Status AppendAudit(const v1::AuditEntry& entry) = 0;
+  virtual absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(absl::string_view saga_id,
+                                                                int64_t after_id, int limit) = 0;
+};
+
+// The SOCI-backed store over `database`, which must outlive it.
+std::unique_ptr<SagaStore> NewSociSagaStore(Database& database);
+
+}  // namespace fxmesh::coordinator

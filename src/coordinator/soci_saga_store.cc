@@ -1,0 +1,684 @@
+// The coordinator's tables on SQLite or PostgreSQL via SOCI. Every SOCI exception is caught here.
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+#include <soci/soci.h>
+
+#include <array>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/soci_util.h"
+#include "common/status_macros.h"
+#include "coordinator/saga_store.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+constexpr absl::string_view kSchemaV1 = R"sql(
+CREATE TABLE quotes (
+  quote_id TEXT PRIMARY KEY,
+  sell_currency TEXT NOT NULL,
+  sell_minor BIGINT NOT NULL,
+  buy_currency TEXT NOT NULL,
+  buy_minor BIGINT NOT NULL,
+  rate_micros BIGINT NOT NULL,
+  created_at_us BIGINT NOT NULL,
+  expires_at_us BIGINT NOT NULL);
+CREATE TABLE sagas (
+  sequence ${ID_PK},
+  saga_id TEXT NOT NULL UNIQUE,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  request_digest TEXT NOT NULL,
+  customer_id TEXT NOT NULL,
+  quote_id TEXT NOT NULL,
+  source_account_id TEXT NOT NULL,
+  target_account_id TEXT NOT NULL,
+  sell_currency TEXT NOT NULL,
+  sell_minor BIGINT NOT NULL,
+  buy_currency TEXT NOT NULL,
+  buy_minor BIGINT NOT NULL,
+  rate_micros BIGINT NOT NULL,
+  state INTEGER NOT NULL,
+  failure_reason TEXT NOT NULL,
+  failure_detail TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  next_attempt_at_us BIGINT NOT NULL,
+  try_deadline_us BIGINT NOT NULL,
+  created_at_us BIGINT NOT NULL,
+  updated_at_us BIGINT NOT NULL,
+  lease_owner TEXT NOT NULL,
+  lease_until_us BIGINT NOT NULL,
+  participants TEXT NOT NULL,
+  branches TEXT NOT NULL,
+  limit_day TEXT NOT NULL,
+  limit_krw_minor BIGINT NOT NULL,
+  limit_released INTEGER NOT NULL);
+CREATE INDEX sagas_due ON sagas (state, next_attempt_at_us);
+CREATE INDEX sagas_by_customer ON sagas (customer_id, sequence);
+CREATE TABLE saga_steps (
+  step_id ${ID_PK},
+  saga_id TEXT NOT NULL,
+  at_us BIGINT NOT NULL,
+  from_state INTEGER NOT NULL,
+  to_state INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  detail TEXT NOT NULL);
+CREATE INDEX saga_steps_by_saga ON saga_steps (saga_id, step_id);
+CREATE TABLE daily_usage (
+  customer_id TEXT NOT NULL,
+  day TEXT NOT NULL,
+  used_krw_minor BIGINT NOT NULL CHECK (used_krw_minor >= 0),
+  PRIMARY KEY (customer_id, day));
+CREATE TABLE participants (
+  participant TEXT PRIMARY KEY,
+  paused INTEGER NOT NULL,
+  paused_by TEXT NOT NULL,
+  pause_reason TEXT NOT NULL,
+  paused_at_us BIGINT NOT NULL);
+CREATE TABLE resolutions (
+  resolution_id ${ID_PK},
+  saga_id TEXT NOT NULL,
+  action INTEGER NOT NULL,
+  reason_code TEXT NOT NULL,
+  note TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  proposed_by TEXT NOT NULL,
+  proposed_at_us BIGINT NOT NULL,
+  approved_by TEXT NOT NULL,
+  approved_at_us BIGINT NOT NULL);
+CREATE TABLE audit_log (
+  audit_id ${ID_PK},
+  at_us BIGINT NOT NULL,
+  operator TEXT NOT NULL,
+  action TEXT NOT NULL,
+  saga_id TEXT NOT NULL,
+  detail TEXT NOT NULL);
+)sql";
+
+// The audit log is append-only, enforced by the database itself so no code path can change it.
+constexpr absl::string_view kAuditTriggersSqlite = R"sql(
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit rows are never changed'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit rows are never deleted'); END;
+)sql";
+constexpr absl::string_view kAuditTriggersPostgres = R"sql(
+CREATE FUNCTION fxmesh_audit_log_immutable() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit rows are never changed or deleted'; END $$;
+CREATE TRIGGER audit_log_immutable BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION fxmesh_audit_log_immutable();
+)sql";
+
+constexpr std::array<Migration, 1> kMigrations = {{
+    {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
+     kAuditTriggersSqlite, kAuditTriggersPostgres},
+}};
+
+constexpr absl::string_view kSagaColumns =
+    "saga_id, idempotency_key, customer_id, quote_id, source_account_id, target_account_id, "
+    "sell_currency, sell_minor, buy_currency, buy_minor, rate_micros, state, failure_reason, "
+    "failure_detail, attempt, next_attempt_at_us, try_deadline_us, created_at_us, updated_at_us, "
+    "branches, sequence";
+
+std::string BranchesToJson(const v1::Saga& saga) {
+  v1::Saga branches_only;
+  *branches_only.mutable_branches() = saga.branches();
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(branches_only, &json);
+  return json;
+}
+
+std::string ParticipantsColumn(const v1::Saga& saga) {
+  std::vector<std::string> names;
+  for (const v1::Branch& branch : saga.branches()) names.push_back(branch.participant());
+  return absl::StrCat(",", absl::StrJoin(names, ","), ",");
+}
+
+v1::Saga SagaFromRow(const soci::row& row, int64_t* sequence) {
+  v1::Saga saga;
+  saga.set_saga_id(RowString(row, 0));
+  saga.set_idempotency_key(RowString(row, 1));
+  saga.set_customer_id(RowString(row, 2));
+  saga.set_quote_id(RowString(row, 3));
+  saga.set_source_account_id(RowString(row, 4));
+  saga.set_target_account_id(RowString(row, 5));
+  saga.mutable_sell()->set_currency(RowString(row, 6));
+  saga.mutable_sell()->set_amount_minor(RowInt64(row, 7));
+  saga.mutable_buy()->set_currency(RowString(row, 8));
+  saga.mutable_buy()->set_amount_minor(RowInt64(row, 9));
+  saga.set_rate_micros(RowInt64(row, 10));
+  saga.set_state(static_cast<v1::SagaState>(RowInt64(row, 11)));
+  saga.set_failure_reason(RowString(row, 12));
+  saga.set_failure_detail(RowString(row, 13));
+  saga.set_attempt(static_cast<int32_t>(RowInt64(row, 14)));
+  *saga.mutable_next_attempt_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 15));
+  *saga.mutable_try_deadline() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 16));
+  *saga.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 17));
+  *saga.mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 18));
+  v1::Saga branches_only;
+  if (google::protobuf::util::JsonStringToMessage(RowString(row, 19), &branches_only).ok()) {
+    *saga.mutable_branches() = branches_only.branches();
+  }
+  if (sequence != nullptr) *sequence = RowInt64(row, 20);
+  return saga;
+}
+
+long long Micros(const google::protobuf::Timestamp& timestamp) {
+  return TimeUtil::TimestampToMicroseconds(timestamp);
+}
+
+class SociSagaStore final : public SagaStore {
+ public:
+  explicit SociSagaStore(Database& database) : database_(database) {}
+
+  absl::Status Migrate() override { return database_.Migrate("coordinator", kMigrations); }
+
+  absl::Status InsertQuote(const v1::Quote& quote) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long sell = quote.sell().amount_minor(), buy = quote.buy().amount_minor(),
+                rate = quote.rate_micros(), created = Micros(quote.created_at()),
+                expires = Micros(quote.expires_at());
+      sql << "INSERT INTO quotes (quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
+             " rate_micros, created_at_us, expires_at_us) VALUES (:q, :sc, :s, :bc, :b, :r, :c, "
+             ":e)",
+          soci::use(quote.quote_id()), soci::use(quote.sell().currency()), soci::use(sell),
+          soci::use(quote.buy().currency()), soci::use(buy), soci::use(rate), soci::use(created),
+          soci::use(expires);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<std::optional<v1::Quote>> GetQuote(absl::string_view quote_id) override {
+    std::optional<v1::Quote> quote;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      std::string id(quote_id);
+      soci::rowset<soci::row> rows =
+          (sql.prepare
+               << "SELECT quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
+                  " rate_micros, created_at_us, expires_at_us FROM quotes WHERE quote_id = :q",
+           soci::use(id));
+      for (const soci::row& row : rows) {
+        v1::Quote& found = quote.emplace();
+        found.set_quote_id(RowString(row, 0));
+        found.mutable_sell()->set_currency(RowString(row, 1));
+        found.mutable_sell()->set_amount_minor(RowInt64(row, 2));
+        found.mutable_buy()->set_currency(RowString(row, 3));
+        found.mutable_buy()->set_amount_minor(RowInt64(row, 4));
+        found.set_rate_micros(RowInt64(row, 5));
+        *found.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 6));
+        *found.mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 7));
+      }
+      return absl::OkStatus();
+    }));
+    return quote;
+  }
+
+  absl::StatusOr<CreateResult> CreateSaga(const NewSaga& request, absl::Time now) override {
+    CreateResult result;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      result = CreateResult();
+      const v1::Saga& saga = request.saga;
+      // The idempotency key first: a repeat returns the saga it made.
+      {
+        std::string digest;
+        soci::indicator digest_indicator;
+        sql << "SELECT request_digest FROM sagas WHERE idempotency_key = :k",
+            soci::use(saga.idempotency_key()), soci::into(digest, digest_indicator);
+        if (sql.got_data()) {
+          ASSIGN_OR_RETURN(std::optional<v1::Saga> existing,
+                           ReadSaga(sql, "idempotency_key", saga.idempotency_key()));
+          result.saga = *existing;
+          result.outcome = digest == request.request_digest ? CreateResult::Outcome::kExisting
+                                                            : CreateResult::Outcome::kKeyConflict;
+          return Completion::kRollback;
+        }
+      }
+      // The daily limit: make sure the row exists, then lock it, so concurrent exchanges of one
+      // customer are counted one after the other.
+      long long amount = request.limit_krw_minor;
+      sql << "INSERT INTO daily_usage (customer_id, day, used_krw_minor) VALUES (:c, :d, 0)"
+             " ON CONFLICT DO NOTHING",
+          soci::use(saga.customer_id()), soci::use(request.limit_day);
+      long long used = 0;
+      sql << "SELECT used_krw_minor FROM daily_usage WHERE customer_id = :c AND day = :d"
+          << database_.ForUpdate(),
+          soci::use(saga.customer_id()), soci::use(request.limit_day), soci::into(used);
+      if (used + amount > request.daily_limit_krw_minor) {
+        result.outcome = CreateResult::Outcome::kLimitExceeded;
+        result.limit_used_krw_minor = used;
+        return Completion::kRollback;
+      }
+      sql << "UPDATE daily_usage SET used_krw_minor = used_krw_minor + :a"
+             " WHERE customer_id = :c AND day = :d",
+          soci::use(amount), soci::use(saga.customer_id()), soci::use(request.limit_day);
+
+      const long long now_us = absl::ToUnixMicros(now);
+      int state = saga.state(), attempt = saga.attempt(), released = 0;
+      long long sell = saga.sell().amount_minor(), buy = saga.buy().amount_minor(),
+                rate = saga.rate_micros(), next = Micros(saga.next_attempt_at()),
+                deadline = Micros(saga.try_deadline()), lease_until = 0;
+      const std::string empty, participants = ParticipantsColumn(saga),
+                               branches = BranchesToJson(saga);
+      sql << "INSERT INTO sagas (saga_id, idempotency_key, request_digest, customer_id, quote_id,"
+             " source_account_id, target_account_id, sell_currency, sell_minor, buy_currency,"
+             " buy_minor, rate_micros, state, failure_reason, failure_detail, attempt,"
+             " next_attempt_at_us, try_deadline_us, created_at_us, updated_at_us, lease_owner,"
+             " lease_until_us, participants, branches, limit_day, limit_krw_minor, limit_released)"
+             " VALUES (:id, :k, :dg, :c, :q, :src, :dst, :sc, :s, :bc, :b, :r, :st, :fr, :fd, :a,"
+             " :n, :dl, :ct, :ut, :lo, :lu, :p, :br, :ld, :la, :rl)",
+          soci::use(saga.saga_id()), soci::use(saga.idempotency_key()),
+          soci::use(request.request_digest), soci::use(saga.customer_id()),
+          soci::use(saga.quote_id()), soci::use(saga.source_account_id()),
+          soci::use(saga.target_account_id()), soci::use(saga.sell().currency()), soci::use(sell),
+          soci::use(saga.buy().currency()), soci::use(buy), soci::use(rate), soci::use(state),
+          soci::use(empty), soci::use(empty), soci::use(attempt), soci::use(next),
+          soci::use(deadline), soci::use(now_us), soci::use(now_us), soci::use(empty),
+          soci::use(lease_until), soci::use(participants), soci::use(branches),
+          soci::use(request.limit_day), soci::use(amount), soci::use(released);
+      InsertStep(sql, saga.saga_id(),
+                 StepRecord{v1::SAGA_STATE_UNSPECIFIED, v1::SAGA_STATE_CREATED,
+                            absl::StrCat("created; ", amount, " KRW of the daily limit reserved")},
+                 attempt, now_us);
+      result.outcome = CreateResult::Outcome::kCreated;
+      result.saga = saga;
+      return Completion::kCommit;
+    }));
+    return result;
+  }
+
+  absl::StatusOr<std::optional<v1::Saga>> GetSaga(absl::string_view saga_id) override {
+    std::optional<v1::Saga> saga;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) -> absl::Status {
+      ASSIGN_OR_RETURN(saga, ReadSaga(sql, "saga_id", saga_id));
+      return absl::OkStatus();
+    }));
+    return saga;
+  }
+
+  absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view key) override {
+    std::optional<v1::Saga> saga;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) -> absl::Status {
+      ASSIGN_OR_RETURN(saga, ReadSaga(sql, "idempotency_key", key));
+      return absl::OkStatus();
+    }));
+    return saga;
+  }
+
+  absl::StatusOr<std::vector<v1::Saga>> ListSagas(const SagaFilter& filter,
+                                                  std::vector<int64_t>* sequences) override {
+    std::vector<v1::Saga> sagas;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      // Unset filters compare against values that match everything, so one statement serves all.
+      int state = filter.state, active = filter.active_only ? 1 : 0;
+      long long after = filter.after_sequence;
+      long long created_before =
+          filter.created_before ? absl::ToUnixMicros(*filter.created_before) : INT64_MAX;
+      const std::string participant =
+          filter.participant.empty() ? "" : absl::StrCat("%,", filter.participant, ",%");
+      int limit = filter.limit;
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT " << kSagaColumns
+                       << " FROM sagas WHERE sequence > :after"
+                          " AND (:st = 0 OR state = :st2)"
+                          " AND (:cu = '' OR customer_id = :cu2)"
+                          " AND (:pa = '' OR participants LIKE :pa2)"
+                          " AND (:ac = 0 OR state IN (1, 2, 3, 5))"
+                          " AND created_at_us <= :cb ORDER BY sequence LIMIT :lim",
+           soci::use(after), soci::use(state), soci::use(state), soci::use(filter.customer_id),
+           soci::use(filter.customer_id), soci::use(participant), soci::use(participant),
+           soci::use(active), soci::use(created_before), soci::use(limit));
+      for (const soci::row& row : rows) {
+        int64_t sequence = 0;
+        sagas.push_back(SagaFromRow(row, &sequence));
+        if (sequences != nullptr) sequences->push_back(sequence);
+      }
+      return absl::OkStatus();
+    }));
+    return sagas;
+  }
+
+  absl::StatusOr<std::vector<v1::Step>> ListSteps(absl::string_view saga_id) override {
+    std::vector<v1::Step> steps;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      std::string id(saga_id);
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT step_id, at_us, from_state, to_state, attempt, detail"
+                          " FROM saga_steps WHERE saga_id = :s ORDER BY step_id",
+           soci::use(id));
+      for (const soci::row& row : rows) {
+        v1::Step& step = steps.emplace_back();
+        step.set_step_id(RowInt64(row, 0));
+        *step.mutable_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 1));
+        step.set_from_state(static_cast<v1::SagaState>(RowInt64(row, 2)));
+        step.set_to_state(static_cast<v1::SagaState>(RowInt64(row, 3)));
+        step.set_attempt(static_cast<int32_t>(RowInt64(row, 4)));
+        step.set_detail(RowString(row, 5));
+      }
+      return absl::OkStatus();
+    }));
+    return steps;
+  }
+
+  absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state, absl::string_view owner,
+                        absl::Time lease_until, const std::optional<StepRecord>& step,
+                        absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      int state = saga.state(), expected = expected_state, attempt = saga.attempt();
+      long long next = Micros(saga.next_attempt_at()), lease = absl::ToUnixMicros(lease_until),
+                now_us = absl::ToUnixMicros(now);
+      const std::string owner_text(owner), branches = BranchesToJson(saga);
+      soci::statement update =
+          (sql.prepare
+               << "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
+                  " attempt = :a, next_attempt_at_us = :n, branches = :br,"
+                  " lease_until_us = :lu, updated_at_us = :ut"
+                  " WHERE saga_id = :id AND lease_owner = :o AND state = :ex",
+           soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
+           soci::use(attempt), soci::use(next), soci::use(branches), soci::use(lease),
+           soci::use(now_us), soci::use(saga.saga_id()), soci::use(owner_text),
+           soci::use(expected));
+      update.execute(true);
+      if (update.get_affected_rows() != 1) {
+        return absl::AbortedError(absl::StrCat(
+            "saga ", saga.saga_id(), " is no longer leased to this driver in state ", expected));
+      }
+      if (saga.state() == v1::SAGA_STATE_CANCELLING &&
+          expected_state != v1::SAGA_STATE_CANCELLING) {
+        ReleaseLimit(sql, saga.saga_id());
+      }
+      if (step) InsertStep(sql, saga.saga_id(), *step, attempt, now_us);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<std::vector<std::string>> ClaimDueSagas(absl::string_view owner, absl::Time now,
+                                                         absl::Time lease_until,
+                                                         int limit) override {
+    std::vector<std::string> claimed;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      claimed.clear();
+      long long now_us = absl::ToUnixMicros(now), lease = absl::ToUnixMicros(lease_until);
+      const std::string owner_text(owner);
+      const char* skip_locked =
+          database_.kind() == DbKind::kPostgres ? " FOR UPDATE SKIP LOCKED" : "";
+      soci::rowset<soci::row> rows =
+          (sql.prepare
+               << "SELECT saga_id FROM sagas WHERE state IN (1, 2, 3, 5)"
+                  " AND next_attempt_at_us <= :n AND (lease_until_us < :n2 OR lease_owner = :o)"
+                  " ORDER BY next_attempt_at_us LIMIT :lim"
+               << skip_locked,
+           soci::use(now_us), soci::use(now_us), soci::use(owner_text), soci::use(limit));
+      for (const soci::row& row : rows) claimed.push_back(RowString(row, 0));
+      for (const std::string& id : claimed) {
+        sql << "UPDATE sagas SET lease_owner = :o, lease_until_us = :lu WHERE saga_id = :id",
+            soci::use(owner_text), soci::use(lease), soci::use(id);
+      }
+      return claimed.empty() ? Completion::kRollback : Completion::kCommit;
+    }));
+    return claimed;
+  }
+
+  absl::StatusOr<bool> ClaimSaga(absl::string_view saga_id, absl::string_view owner, absl::Time now,
+                                 absl::Time lease_until) override {
+    bool claimed = false;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long now_us = absl::ToUnixMicros(now), lease = absl::ToUnixMicros(lease_until);
+      const std::string id(saga_id), owner_text(owner);
+      soci::statement update =
+          (sql.prepare << "UPDATE sagas SET lease_owner = :o, lease_until_us = :lu"
+                          " WHERE saga_id = :id AND (lease_until_us < :n OR lease_owner = :o2)",
+           soci::use(owner_text), soci::use(lease), soci::use(id), soci::use(now_us),
+           soci::use(owner_text));
+      update.execute(true);
+      claimed = update.get_affected_rows() == 1;
+      return Completion::kCommit;
+    }));
+    return claimed;
+  }
+
+  absl::Status ReleaseSaga(absl::string_view saga_id, absl::string_view owner) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      const std::string id(saga_id), owner_text(owner), empty;
+      long long zero = 0;
+      sql << "UPDATE sagas SET lease_owner = :e, lease_until_us = :z"
+             " WHERE saga_id = :id AND lease_owner = :o",
+          soci::use(empty), soci::use(zero), soci::use(id), soci::use(owner_text);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<bool> ScheduleSaga(absl::string_view saga_id, absl::Time at) override {
+    bool scheduled = false;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      const std::string id(saga_id);
+      long long at_us = absl::ToUnixMicros(at);
+      soci::statement update = (sql.prepare << "UPDATE sagas SET next_attempt_at_us = :n"
+                                               " WHERE saga_id = :id AND state IN (1, 2, 3, 5)",
+                                soci::use(at_us), soci::use(id));
+      update.execute(true);
+      scheduled = update.get_affected_rows() == 1;
+      return Completion::kCommit;
+    }));
+    return scheduled;
+  }
+
+  absl::Status SetParticipantPaused(const v1::Participant& participant) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      int paused = participant.paused() ? 1 : 0;
+      long long at = Micros(participant.paused_at());
+      sql << "INSERT INTO participants (participant, paused, paused_by, pause_reason, paused_at_us)"
+             " VALUES (:p, :pa, :by, :r, :at) ON CONFLICT (participant) DO UPDATE SET"
+             " paused = excluded.paused, paused_by = excluded.paused_by,"
+             " pause_reason = excluded.pause_reason, paused_at_us = excluded.paused_at_us",
+          soci::use(participant.participant()), soci::use(paused),
+          soci::use(participant.paused_by()), soci::use(participant.pause_reason()), soci::use(at);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<std::vector<v1::Participant>> ListPausedParticipants() override {
+    std::vector<v1::Participant> paused;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      soci::rowset<soci::row> rows =
+          sql.prepare
+          << "SELECT participant, paused_by, pause_reason, paused_at_us FROM participants"
+             " WHERE paused = 1 ORDER BY participant";
+      for (const soci::row& row : rows) {
+        v1::Participant& participant = paused.emplace_back();
+        participant.set_participant(RowString(row, 0));
+        participant.set_paused(true);
+        participant.set_paused_by(RowString(row, 1));
+        participant.set_pause_reason(RowString(row, 2));
+        *participant.mutable_paused_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 3));
+      }
+      return absl::OkStatus();
+    }));
+    return paused;
+  }
+
+  absl::StatusOr<int64_t> InsertResolution(const v1::Resolution& resolution) override {
+    int64_t id = 0;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      int action = resolution.action(), state = v1::RESOLUTION_STATE_PROPOSED;
+      long long proposed = Micros(resolution.proposed_at()), zero = 0;
+      const std::string empty;
+      sql << "INSERT INTO resolutions (saga_id, action, reason_code, note, state, proposed_by,"
+             " proposed_at_us, approved_by, approved_at_us)"
+             " VALUES (:s, :a, :r, :n, :st, :pb, :pa, :ab, :aa)",
+          soci::use(resolution.saga_id()), soci::use(action), soci::use(resolution.reason_code()),
+          soci::use(resolution.note()), soci::use(state), soci::use(resolution.proposed_by()),
+          soci::use(proposed), soci::use(empty), soci::use(zero);
+      long long last = 0;
+      sql << "SELECT MAX(resolution_id) FROM resolutions WHERE saga_id = :s",
+          soci::use(resolution.saga_id()), soci::into(last);
+      id = last;
+      InsertAudit(
+          sql, resolution.proposed_by(), "propose_resolution", resolution.saga_id(),
+          absl::StrCat("resolution ", id, ": ", v1::ResolutionAction_Name(resolution.action()),
+                       " reason ", resolution.reason_code(), "; ", resolution.note()),
+          proposed);
+      return Completion::kCommit;
+    }));
+    return id;
+  }
+
+  absl::StatusOr<std::optional<v1::Resolution>> GetResolution(int64_t resolution_id) override {
+    std::optional<v1::Resolution> found;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      long long id = resolution_id;
+      soci::rowset<soci::row> rows =
+          (sql.prepare << kResolutionSelect << " WHERE resolution_id = :id", soci::use(id));
+      for (const soci::row& row : rows) found = ResolutionFromRow(row);
+      return absl::OkStatus();
+    }));
+    return found;
+  }
+
+  absl::StatusOr<std::vector<v1::Resolution>> ListResolutions(absl::string_view saga_id) override {
+    std::vector<v1::Resolution> resolutions;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      const std::string id(saga_id);
+      soci::rowset<soci::row> rows =
+          (sql.prepare << kResolutionSelect << " WHERE saga_id = :s ORDER BY resolution_id",
+           soci::use(id));
+      for (const soci::row& row : rows) resolutions.push_back(ResolutionFromRow(row));
+      return absl::OkStatus();
+    }));
+    return resolutions;
+  }
+
+  absl::Status ApproveResolution(int64_t resolution_id, absl::string_view approver,
+                                 absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long id = resolution_id, now_us = absl::ToUnixMicros(now);
+      int approved = v1::RESOLUTION_STATE_APPROVED, proposed = v1::RESOLUTION_STATE_PROPOSED;
+      const std::string approver_text(approver);
+      soci::statement update =
+          (sql.prepare << "UPDATE resolutions SET state = :st, approved_by = :ab,"
+                          " approved_at_us = :aa WHERE resolution_id = :id AND state = :pr",
+           soci::use(approved), soci::use(approver_text), soci::use(now_us), soci::use(id),
+           soci::use(proposed));
+      update.execute(true);
+      if (update.get_affected_rows() != 1) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("resolution ", resolution_id, " is not awaiting approval"));
+      }
+      std::string saga_id;
+      sql << "SELECT saga_id FROM resolutions WHERE resolution_id = :id", soci::use(id),
+          soci::into(saga_id);
+      InsertAudit(sql, approver_text, "approve_resolution", saga_id,
+                  absl::StrCat("resolution ", resolution_id, " approved"), now_us);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::Status AppendAudit(const v1::AuditEntry& entry) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      InsertAudit(sql, entry.operator_(), entry.action(), entry.saga_id(), entry.detail(),
+                  Micros(entry.at()));
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(absl::string_view saga_id, int64_t after_id,
+                                                        int limit) override {
+    std::vector<v1::AuditEntry> entries;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      const std::string id(saga_id);
+      long long after = after_id;
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT audit_id, at_us, operator, action, saga_id, detail FROM audit_log"
+                          " WHERE audit_id > :after AND (:s = '' OR saga_id = :s2)"
+                          " ORDER BY audit_id LIMIT :lim",
+           soci::use(after), soci::use(id), soci::use(id), soci::use(limit));
+      for (const soci::row& row : rows) {
+        v1::AuditEntry& entry = entries.emplace_back();
+        entry.set_audit_id(RowInt64(row, 0));
+        *entry.mutable_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 1));
+        entry.set_operator_(RowString(row, 2));
+        entry.set_action(RowString(row, 3));
+        entry.set_saga_id(RowString(row, 4));
+        entry.set_detail(RowString(row, 5));
+      }
+      return absl::OkStatus();
+    }));
+    return entries;
+  }
+
+ private:
+  static constexpr absl::string_view kResolutionSelect =
+      "SELECT resolution_id, saga_id, action, reason_code, note, state, proposed_by,"
+      " proposed_at_us, approved_by, approved_at_us FROM resolutions";
+
+  static v1::Resolution ResolutionFromRow(const soci::row& row) {
+    v1::Resolution resolution;
+    resolution.set_resolution_id(RowInt64(row, 0));
+    resolution.set_saga_id(RowString(row, 1));
+    resolution.set_action(static_cast<v1::ResolutionAction>(RowInt64(row, 2)));
+    resolution.set_reason_code(RowString(row, 3));
+    resolution.set_note(RowString(row, 4));
+    resolution.set_state(static_cast<v1::ResolutionState>(RowInt64(row, 5)));
+    resolution.set_proposed_by(RowString(row, 6));
+    *resolution.mutable_proposed_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 7));
+    resolution.set_approved_by(RowString(row, 8));
+    if (RowInt64(row, 9) > 0) {
+      *resolution.mutable_approved_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 9));
+    }
+    return resolution;
+  }
+
+  absl::StatusOr<std::optional<v1::Saga>> ReadSaga(soci::session& sql, absl::string_view column,
+                                                   absl::string_view value) {
+    return CatchSociErrors("reading a saga", [&]() -> absl::StatusOr<std::optional<v1::Saga>> {
+      const std::string key(value);
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT " << kSagaColumns << " FROM sagas WHERE " << column << " = :v",
+           soci::use(key));
+      for (const soci::row& row : rows) return SagaFromRow(row, nullptr);
+      return std::nullopt;
+    });
+  }
+
+  static void InsertStep(soci::session& sql, const std::string& saga_id, const StepRecord& step,
+                         int attempt, long long at_us) {
+    int from = step.from_state, to = step.to_state;
+    sql << "INSERT INTO saga_steps (saga_id, at_us, from_state, to_state, attempt, detail)"
+           " VALUES (:s, :at, :f, :t, :a, :d)",
+        soci::use(saga_id), soci::use(at_us), soci::use(from), soci::use(to), soci::use(attempt),
+        soci::use(step.detail);
+  }
+
+  static void InsertAudit(soci::session& sql, const std::string& operator_name,
+                          const std::string& action, const std::string& saga_id,
+                          const std::string& detail, long long at_us) {
+    sql << "INSERT INTO audit_log (at_us, operator, action, saga_id, detail)"
+           " VALUES (:at, :o, :a, :s, :d)",
+        soci::use(at_us), soci::use(operator_name), soci::use(action), soci::use(saga_id),
+        soci::use(detail);
+  }
+
+  // Gives the saga's reservation back to the customer's day, once.
+  static void ReleaseLimit(soci::session& sql, const std::string& saga_id) {
+    std::string customer, day;
+    long long amount = 0;
+    int released = 0;
+    sql << "SELECT customer_id, limit_day, limit_krw_minor, limit_released FROM sagas"
+           " WHERE saga_id = :s",
+        soci::use(saga_id), soci::into(customer), soci::into(day), soci::into(amount),
+        soci::into(released);
+    if (released != 0) return;
+    sql << "UPDATE daily_usage SET used_krw_minor = used_krw_minor - :a"
+           " WHERE customer_id = :c AND day = :d",
+        soci::use(amount), soci::use(customer), soci::use(day);
+    sql << "UPDATE sagas SET limit_released = 1 WHERE saga_id = :s", soci::use(saga_id);
+  }
+
+  Database& database_;
+};
+
+}  // namespace
+
+std::unique_ptr<SagaStore> NewSociSagaStore(Database& database) {
+  return std::make_unique<SociSagaStore>(database);
+}
+
+}  // namespace fxmesh::coordinator
