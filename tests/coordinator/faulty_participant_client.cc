@@ -1,0 +1,58 @@
+#include "tests/coordinator/faulty_participant_client.h"
+
+namespace fxmesh::coordinator {
+
+void FaultyParticipantClient::FailNext(CallKind kind, int count, absl::Status fault) {
+  absl::MutexLock lock(&mu_);
+  fail_[kind] = {count, std::move(fault)};
+}
+
+void FaultyParticipantClient::DropReplyNext(CallKind kind, int count) {
+  absl::MutexLock lock(&mu_);
+  drop_[kind] = count;
+}
+
+int FaultyParticipantClient::delivered(CallKind kind) {
+  absl::MutexLock lock(&mu_);
+  return delivered_[kind];
+}
+
+template <typename Send>
+absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind, Send send) {
+  if (down_) return absl::UnavailableError("injected: the ledger is down");
+  bool drop = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto& [count, fault] = fail_[kind];
+    if (count > 0) {
+      --count;
+      return fault;
+    }
+    if (drop_[kind] > 0) {
+      --drop_[kind];
+      drop = true;
+    }
+    ++delivered_[kind];
+  }
+  absl::StatusOr<v1::BranchResponse> response = send();
+  if (drop)
+    return absl::DeadlineExceededError("injected: the reply was lost after the ledger answered");
+  return response;
+}
+
+absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Try(const v1::TryRequest& request,
+                                                                absl::Time deadline) {
+  return Call(CallKind::kTry, [&] { return inner_.Try(request, deadline); });
+}
+
+absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Confirm(
+    const v1::BranchRequest& request, absl::Time deadline) {
+  return Call(CallKind::kConfirm, [&] { return inner_.Confirm(request, deadline); });
+}
+
+absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Cancel(const v1::BranchRequest& request,
+                                                                   absl::Time deadline) {
+  return Call(CallKind::kCancel, [&] { return inner_.Cancel(request, deadline); });
+}
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,50 @@
+// A ParticipantClient that passes calls to a real one but can inject the faults a network and a
+// ledger produce: a call that never arrives (the ledger is down or slow: UNAVAILABLE or
+// DEADLINE_EXCEEDED, nothing applied), and a reply lost after the ledger committed (applied, but
+// the caller hears DEADLINE_EXCEEDED).
+#pragma once
+
+#include <atomic>
+#include <map>
+
+#include "absl/synchronization/mutex.h"
+#include "coordinator/participant_client.h"
+
+namespace fxmesh::coordinator {
+
+enum class CallKind { kTry, kConfirm, kCancel };
+
+class FaultyParticipantClient final : public ParticipantClient {
+ public:
+  explicit FaultyParticipantClient(ParticipantClient& inner) : inner_(inner) {}
+
+  // The next `count` calls of `kind` fail with `fault` before reaching the ledger.
+  void FailNext(CallKind kind, int count,
+                absl::Status fault = absl::DeadlineExceededError("injected timeout"));
+  // The next `count` calls of `kind` reach the ledger, which applies them, but the reply is lost.
+  void DropReplyNext(CallKind kind, int count);
+  // While down, every call fails with UNAVAILABLE before reaching the ledger.
+  void SetDown(bool down) { down_ = down; }
+  // Calls of `kind` that reached the ledger.
+  int delivered(CallKind kind);
+
+  absl::StatusOr<v1::BranchResponse> Try(const v1::TryRequest& request,
+                                         absl::Time deadline) override;
+  absl::StatusOr<v1::BranchResponse> Confirm(const v1::BranchRequest& request,
+                                             absl::Time deadline) override;
+  absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest& request,
+                                            absl::Time deadline) override;
+
+ private:
+  template <typename Send>
+  absl::StatusOr<v1::BranchResponse> Call(CallKind kind, Send send);
+
+  ParticipantClient& inner_;
+  std::atomic<bool> down_{false};
+  absl::Mutex mu_;
+  std::map<CallKind, std::pair<int, absl::Status>> fail_ ABSL_GUARDED_BY(mu_);
+  std::map<CallKind, int> drop_ ABSL_GUARDED_BY(mu_);
+  std::map<CallKind, int> delivered_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace fxmesh::coordinator
