@@ -33,6 +33,8 @@ ABSL_FLAG(int64_t, stuck_after_ms, fxmesh::limits::kStuckAfterMsDefault,
 ABSL_FLAG(int64_t, recovery_interval_ms, fxmesh::limits::kRecoveryIntervalMsDefault,
           "how often due sagas are looked for");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(int, crash_after_saves, 0,
+          "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
 namespace fxmesh::coordinator {
 
@@ -163,6 +165,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.engine.quote_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_quote_ttl_ms));
   options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
+  options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
       absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0) {
     return absl::InvalidArgumentError(

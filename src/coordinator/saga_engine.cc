@@ -1,6 +1,7 @@
 #include "coordinator/saga_engine.h"
 
 #include <google/protobuf/util/time_util.h>
+#include <signal.h>
 
 #include <thread>
 
@@ -668,8 +669,13 @@ absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl:
 absl::Status SagaEngine::Save(const v1::Saga& saga, v1::SagaState expected,
                               const std::optional<StepRecord>& step) {
   const absl::Time now = clock_.Now();
-  return store_.SaveSaga(saga, expected, options_.owner_id,
-                         now + absl::Milliseconds(limits::kSagaLeaseMs), step, now);
+  RETURN_IF_ERROR(store_.SaveSaga(saga, expected, options_.owner_id,
+                                  now + absl::Milliseconds(limits::kSagaLeaseMs), step, now));
+  if (options_.crash_after_saves > 0 && ++saves_ == options_.crash_after_saves) {
+    LogError("crash failpoint reached: killing this process").With("saga_id", saga.saga_id());
+    raise(SIGKILL);
+  }
+  return absl::OkStatus();
 }
 
 absl::Duration SagaEngine::Backoff(int attempt) const {

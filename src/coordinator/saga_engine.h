@@ -49,6 +49,9 @@ struct EngineOptions {
   int64_t daily_limit_krw_minor = limits::kDailyLimitKrwMinorDefault;
   absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
+  // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,
+  // right after the write is durable. 0 disables it; never set it in production.
+  int crash_after_saves = 0;
 };
 
 class SagaEngine {
@@ -144,6 +147,7 @@ class SagaEngine {
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   std::atomic<int64_t> stuck_alerts_total_{0};
   std::atomic<int64_t> inconsistency_alerts_total_{0};
+  std::atomic<int> saves_{0};
 };
 
 }  // namespace fxmesh::coordinator

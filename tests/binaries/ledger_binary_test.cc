@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "tests/binaries/mesh_processes.h"
 #include "tests/binaries/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -123,6 +124,60 @@ TEST_CASE("ledger flags come from the environment and bad ones are refused clear
     CHECK(ledger.WaitForExit() == 1);
     CHECK_THAT(ledger.Output(), Catch::Contains("cannot start"));
   }
+}
+
+TEST_CASE("the coordinator binary serves quotes, exchanges, watches, health and reflection",
+          "[binary][integration]") {
+  MeshProcesses mesh;
+  mesh.Fund(mesh.krw(), "bob-krw", "KRW", 0);
+  mesh.Fund(mesh.fx(), "bob-usd", "USD", 50'000);
+  mesh.StartCoordinator();
+  const int port = mesh.coordinator().WaitForPort();
+  auto channel =
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+  std::vector<std::string> services = ListServices(channel);
+  CHECK_THAT(services, Catch::VectorContains(std::string("fxmesh.v1.ExchangeService")));
+  CHECK_THAT(services, Catch::VectorContains(std::string("fxmesh.v1.OpsService")));
+  CHECK_THAT(services, Catch::VectorContains(std::string("grpc.health.v1.Health")));
+  CHECK_FALSE(DescribeSymbol(channel, "fxmesh.v1.OpsService").empty());
+
+  v1::GetQuoteRequest quote_request;
+  quote_request.set_sell_currency("USD");
+  quote_request.set_buy_currency("KRW");
+  quote_request.set_sell_amount_minor(20'000);
+  v1::Quote quote;
+  REQUIRE(mesh.exchange().GetQuote(MeshProcesses::Context().get(), quote_request, &quote).ok());
+  v1::ExchangeRequest request;
+  request.set_idempotency_key("watch-1");
+  request.set_customer_id("bob");
+  request.set_source_account_id("bob-usd");
+  request.set_target_account_id("bob-krw");
+  request.set_quote_id(quote.quote_id());
+  v1::ExchangeResponse response;
+  REQUIRE(mesh.exchange().Exchange(MeshProcesses::Context().get(), request, &response).ok());
+  CHECK(response.exchange().status() == v1::EXCHANGE_STATUS_COMPLETED);
+
+  // A watch of a final exchange sends it once and ends.
+  v1::WatchExchangeRequest watch;
+  watch.set_saga_id(response.exchange().saga_id());
+  auto context = MeshProcesses::Context();
+  auto stream = mesh.exchange().WatchExchange(context.get(), watch);
+  v1::Exchange seen;
+  int updates = 0;
+  while (stream->Read(&seen)) ++updates;
+  CHECK(stream->Finish().ok());
+  CHECK(updates == 1);
+  CHECK(seen.state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(mesh.Available(mesh.krw(), "bob-krw") == quote.buy().amount_minor());
+
+  // Bad input is refused with a clear message, over the wire.
+  request.set_quote_id("q-does-not-exist");
+  request.set_idempotency_key("watch-2");
+  grpc::Status missing =
+      mesh.exchange().Exchange(MeshProcesses::Context().get(), request, &response);
+  CHECK(missing.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK_THAT(missing.error_message(), Catch::Contains("no quote q-does-not-exist"));
+  CHECK(mesh.coordinator().Terminate() == 0);
 }
 
 }  // namespace

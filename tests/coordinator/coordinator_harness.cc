@@ -130,6 +130,20 @@ absl::StatusOr<v1::Exchange> CoordinatorHarness::Exchange(const std::string& key
   return engine_->Exchange(request, absl::Now() + wait);
 }
 
+std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& owner_id) {
+  replica_databases_.push_back(coordinator_database_.Open());
+  replica_stores_.push_back(NewSociSagaStore(*replica_databases_.back()));
+  EngineOptions engine_options;
+  engine_options.owner_id = owner_id;
+  engine_options.quote_ttl = options_.quote_ttl;
+  engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
+  return std::make_unique<SagaEngine>(
+      *replica_stores_.back(), SystemClock::Get(), *RateTable::Parse(kTestRates, 50),
+      std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},
+                                                {std::string(kFxParticipant), fx_faulty_.get()}},
+      engine_options);
+}
+
 int CoordinatorHarness::Settle(absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   while (true) {

@@ -45,6 +45,10 @@ class CoordinatorHarness {
   absl::StatusOr<v1::Exchange> Exchange(const std::string& key, const std::string& customer,
                                         const v1::Quote& quote,
                                         absl::Duration wait = absl::Seconds(5));
+  // Another coordinator replica: its own engine and database connections over the same
+  // coordinator database and the same (fault-injecting) ledger clients.
+  std::unique_ptr<SagaEngine> NewReplica(const std::string& owner_id);
+
   // Drives due sagas, as the recovery loop does, until none is left non-terminal or `timeout`
   // passes; returns the number still non-terminal.
   int Settle(absl::Duration timeout = absl::Seconds(20));
@@ -67,6 +71,8 @@ class CoordinatorHarness {
   std::unique_ptr<Database> coordinator_db_;
   std::unique_ptr<SagaStore> store_;
   std::unique_ptr<SagaEngine> engine_;
+  std::vector<std::unique_ptr<Database>> replica_databases_;
+  std::vector<std::unique_ptr<SagaStore>> replica_stores_;
   int request_counter_ = 0;
 };
 

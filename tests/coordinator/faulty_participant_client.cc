@@ -18,8 +18,11 @@ int FaultyParticipantClient::delivered(CallKind kind) {
 }
 
 template <typename Send>
-absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind, Send send) {
+absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind,
+                                                                 const v1::BranchRef& branch,
+                                                                 Send send) {
   if (down_) return absl::UnavailableError("injected: the ledger is down");
+  const std::string key = branch.saga_id() + "/" + branch.branch();
   bool drop = false;
   {
     absl::MutexLock lock(&mu_);
@@ -33,8 +36,13 @@ absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind, 
       drop = true;
     }
     ++delivered_[kind];
+    if (in_flight_[key]++ > 0) ++overlaps_;
   }
   absl::StatusOr<v1::BranchResponse> response = send();
+  {
+    absl::MutexLock lock(&mu_);
+    --in_flight_[key];
+  }
   if (drop)
     return absl::DeadlineExceededError("injected: the reply was lost after the ledger answered");
   return response;
@@ -42,17 +50,19 @@ absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind, 
 
 absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Try(const v1::TryRequest& request,
                                                                 absl::Time deadline) {
-  return Call(CallKind::kTry, [&] { return inner_.Try(request, deadline); });
+  return Call(CallKind::kTry, request.branch(), [&] { return inner_.Try(request, deadline); });
 }
 
 absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Confirm(
     const v1::BranchRequest& request, absl::Time deadline) {
-  return Call(CallKind::kConfirm, [&] { return inner_.Confirm(request, deadline); });
+  return Call(CallKind::kConfirm, request.branch(),
+              [&] { return inner_.Confirm(request, deadline); });
 }
 
 absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Cancel(const v1::BranchRequest& request,
                                                                    absl::Time deadline) {
-  return Call(CallKind::kCancel, [&] { return inner_.Cancel(request, deadline); });
+  return Call(CallKind::kCancel, request.branch(),
+              [&] { return inner_.Cancel(request, deadline); });
 }
 
 }  // namespace fxmesh::coordinator

@@ -27,6 +27,9 @@ class FaultyParticipantClient final : public ParticipantClient {
   void SetDown(bool down) { down_ = down; }
   // Calls of `kind` that reached the ledger.
   int delivered(CallKind kind);
+  // Times a call for a branch started while another call for the same branch was in flight: two
+  // drivers acting on one saga at once.
+  int overlapping_calls() { return overlaps_.load(); }
 
   absl::StatusOr<v1::BranchResponse> Try(const v1::TryRequest& request,
                                          absl::Time deadline) override;
@@ -37,7 +40,7 @@ class FaultyParticipantClient final : public ParticipantClient {
 
  private:
   template <typename Send>
-  absl::StatusOr<v1::BranchResponse> Call(CallKind kind, Send send);
+  absl::StatusOr<v1::BranchResponse> Call(CallKind kind, const v1::BranchRef& branch, Send send);
 
   ParticipantClient& inner_;
   std::atomic<bool> down_{false};
@@ -45,6 +48,8 @@ class FaultyParticipantClient final : public ParticipantClient {
   std::map<CallKind, std::pair<int, absl::Status>> fail_ ABSL_GUARDED_BY(mu_);
   std::map<CallKind, int> drop_ ABSL_GUARDED_BY(mu_);
   std::map<CallKind, int> delivered_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);  // By "saga/branch".
+  std::atomic<int> overlaps_{0};
 };
 
 }  // namespace fxmesh::coordinator

@@ -1,0 +1,53 @@
+// The three fxmesh services as real processes on loopback, each on its own SQLite file in a temp
+// folder, with clients for each. Used by the tests that kill and restart services.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fxmesh/v1/exchange.grpc.pb.h"
+#include "fxmesh/v1/ledger.grpc.pb.h"
+#include "fxmesh/v1/ops.grpc.pb.h"
+#include "tests/binaries/process.h"
+
+namespace fxmesh::testing {
+
+class MeshProcesses {
+ public:
+  MeshProcesses();
+
+  // Starts (or restarts) the coordinator with extra flags; waits until it serves.
+  void StartCoordinator(const std::vector<std::string>& extra_flags = {});
+  ServiceProcess& coordinator() { return *coordinator_; }
+
+  v1::LedgerService::Stub& krw() { return *krw_stub_; }
+  v1::LedgerService::Stub& fx() { return *fx_stub_; }
+  v1::ExchangeService::Stub& exchange() { return *exchange_stub_; }
+  v1::OpsService::Stub& ops() { return *ops_stub_; }
+
+  // A client context with a deadline `seconds` from now.
+  static std::unique_ptr<grpc::ClientContext> Context(int seconds = 10);
+
+  // Opens `account` in `currency` on `ledger` and deposits `amount` into it (if positive).
+  void Fund(v1::LedgerService::Stub& ledger, const std::string& account,
+            const std::string& currency, int64_t amount);
+  int64_t Available(v1::LedgerService::Stub& ledger, const std::string& account);
+  // Polls GetExchange until the saga is final or `seconds` pass; returns its last state.
+  v1::Exchange AwaitFinal(const std::string& saga_id, int seconds = 30);
+  // Both ledgers balance, and no hold is HELD.
+  void CheckLedgers();
+
+ private:
+  std::string data_;
+  std::unique_ptr<ServiceProcess> krw_process_, fx_process_, coordinator_;
+  std::unique_ptr<v1::LedgerService::Stub> krw_stub_, fx_stub_;
+  std::unique_ptr<v1::ExchangeService::Stub> exchange_stub_;
+  std::unique_ptr<v1::OpsService::Stub> ops_stub_;
+  int krw_port_ = 0, fx_port_ = 0;
+  int request_counter_ = 0;
+};
+
+}  // namespace fxmesh::testing
