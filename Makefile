@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test run format clean
+.PHONY: all deps configure build test run bench format clean
 
 all: build
 
@@ -23,6 +23,10 @@ test: build
 
 run: build
 	@bash scripts/run-dev.sh $(BUILD_DIR)
+
+bench: configure
+	@cmake --build $(BUILD_DIR) --target fxmesh-bench -j $(JOBS)
+	@bash scripts/run-benchmarks.sh $(BUILD_DIR)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

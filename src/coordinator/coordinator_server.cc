@@ -1,40 +1,8 @@
 #include "coordinator/coordinator_server.h"
 
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "common/log.h"
-#include "common/service_main.h"
 #include "common/status_macros.h"
-
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on");
-ABSL_FLAG(std::string, db, "sqlite:.fxmesh/data/coordinator.db",
-          "database: sqlite:PATH or postgresql://user:password@host:port/dbname");
-ABSL_FLAG(std::string, rates, "config/rates.txt",
-          "rates file: lines 'USD 1370.25' (KRW per unit, mid rate)");
-ABSL_FLAG(int, spread_bps, 50, "the bank's spread around the mid rate, in basis points");
-ABSL_FLAG(std::string, krw_ledger, "127.0.0.1:50061", "host:port of fxmesh-krw-ledger");
-ABSL_FLAG(std::string, fx_ledger, "127.0.0.1:50062", "host:port of fxmesh-fx-ledger");
-ABSL_FLAG(std::string, replica_id, "",
-          "this replica's id in saga leases; unique per replica (default: hostname and port)");
-ABSL_FLAG(int64_t, daily_limit_krw, fxmesh::limits::kDailyLimitKrwMinorDefault,
-          "per-customer daily exchange limit, in KRW");
-ABSL_FLAG(int64_t, quote_ttl_ms, fxmesh::limits::kQuoteTtlMsDefault, "how long a quote holds");
-ABSL_FLAG(int64_t, stuck_after_ms, fxmesh::limits::kStuckAfterMsDefault,
-          "a saga non-terminal for longer than this raises an alert");
-ABSL_FLAG(int64_t, recovery_interval_ms, fxmesh::limits::kRecoveryIntervalMsDefault,
-          "how often due sagas are looked for");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
-ABSL_FLAG(int, crash_after_saves, 0,
-          "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
 namespace fxmesh::coordinator {
 
@@ -126,97 +94,6 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   if (recovery_.joinable()) recovery_.join();
   if (server_) server_->Shutdown(grace);
   executor_.reset();
-}
-
-namespace {
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read the rates file ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string DefaultReplicaId(absl::string_view listen) {
-  char host[256] = {};
-  gethostname(host, sizeof(host) - 1);
-  return absl::StrCat(host, ":", listen.substr(listen.rfind(':') + 1));
-}
-
-absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
-  CoordinatorServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.database.url = absl::GetFlag(FLAGS_db);
-  absl::string_view sqlite_path = options.database.url;
-  if (absl::ConsumePrefix(&sqlite_path, "sqlite:")) {
-    std::error_code ignored;
-    std::filesystem::create_directories(
-        std::filesystem::path(std::string(sqlite_path)).parent_path(), ignored);
-  }
-  ASSIGN_OR_RETURN(options.rates_text, ReadFile(absl::GetFlag(FLAGS_rates)));
-  options.spread_bps = absl::GetFlag(FLAGS_spread_bps);
-  options.participant_addresses = {{std::string(kKrwParticipant), absl::GetFlag(FLAGS_krw_ledger)},
-                                   {std::string(kFxParticipant), absl::GetFlag(FLAGS_fx_ledger)}};
-  options.engine.owner_id = absl::GetFlag(FLAGS_replica_id).empty()
-                                ? DefaultReplicaId(options.listen_address)
-                                : absl::GetFlag(FLAGS_replica_id);
-  options.engine.daily_limit_krw_minor = absl::GetFlag(FLAGS_daily_limit_krw);
-  options.engine.quote_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_quote_ttl_ms));
-  options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
-  options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
-  options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
-  if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
-      absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0) {
-    return absl::InvalidArgumentError(
-        "--daily_limit_krw, --quote_ttl_ms, --stuck_after_ms and --recovery_interval_ms must be "
-        "positive");
-  }
-  LogLevel level;
-  RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
-  SetLogLevel(level);
-  return options;
-}
-
-}  // namespace
-
-int RunCoordinatorMain(int argc, char** argv) {
-  BlockTerminationSignals();
-  SetLogService("coordinator");
-  absl::SetProgramUsageMessage(
-      "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
-      "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status = ApplyEnvironmentToFlags(
-      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
-       "daily_limit_krw", "quote_ttl_ms", "stuck_after_ms", "recovery_interval_ms", "log_level"});
-  if (!status.ok()) {
-    LogError("bad environment").With("error", status);
-    return 2;
-  }
-  absl::ParseCommandLine(argc, argv);
-  absl::StatusOr<CoordinatorServerOptions> options = OptionsFromFlags();
-  if (!options.ok()) {
-    LogError("bad configuration").With("error", options.status());
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<CoordinatorServer>> server =
-      CoordinatorServer::Start(*options, SystemClock::Get());
-  if (!server.ok()) {
-    LogError("cannot start").With("error", server.status());
-    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
-  }
-  LogInfo("serving")
-      .With("address", options->listen_address)
-      .With("port", (*server)->port())
-      .With("database", RedactDatabaseUrl(options->database.url))
-      .With("replica_id", options->engine.owner_id)
-      .With("krw_ledger", options->participant_addresses[std::string(kKrwParticipant)])
-      .With("fx_ledger", options->participant_addresses[std::string(kFxParticipant)]);
-  absl::string_view signal = WaitForTerminationSignal();
-  LogInfo("shutting down").With("signal", signal);
-  (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));
-  LogInfo("stopped");
-  return 0;
 }
 
 }  // namespace fxmesh::coordinator

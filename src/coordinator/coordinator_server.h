@@ -69,7 +69,4 @@ class CoordinatorServer {
   std::thread recovery_;
 };
 
-// The whole main() of fxmesh-coordinator. Returns the process exit code.
-int RunCoordinatorMain(int argc, char** argv);
-
 }  // namespace fxmesh::coordinator

@@ -1,5 +1,5 @@
 // fxmesh-fx-ledger: the foreign-currency ledger service (USD, EUR, JPY, CNY by default).
-#include "ledger/ledger_server.h"
+#include "ledger/ledger_main.h"
 
 int main(int argc, char** argv) {
   return fxmesh::ledger::RunLedgerMain(argc, argv,

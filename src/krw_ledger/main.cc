@@ -1,5 +1,5 @@
 // fxmesh-krw-ledger: the KRW ledger service.
-#include "ledger/ledger_server.h"
+#include "ledger/ledger_main.h"
 
 int main(int argc, char** argv) {
   return fxmesh::ledger::RunLedgerMain(argc, argv,

@@ -1,27 +1,7 @@
 #include "ledger/ledger_server.h"
 
-#include <filesystem>
-
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/strings/strip.h"
 #include "common/limits.h"
-#include "common/log.h"
-#include "common/service_main.h"
 #include "common/status_macros.h"
-
-ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default: the binary's own port)");
-ABSL_FLAG(std::string, db, "",
-          "database: sqlite:PATH or postgresql://user:password@host:port/dbname");
-ABSL_FLAG(std::string, currencies, "",
-          "comma-separated ISO 4217 codes this ledger serves; XXX:N declares a new one with N "
-          "decimals");
-ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
-ABSL_FLAG(int, workers, 0, "threads running ledger calls (0: one per database session)");
 
 namespace fxmesh::ledger {
 
@@ -52,82 +32,6 @@ void LedgerServer::Shutdown(absl::Duration grace) {
   if (server_) server_->Shutdown(grace);
   // Running and queued engine calls finish before the executor's threads join.
   executor_.reset();
-}
-
-namespace {
-
-// SQLite files live under a data folder that may not exist yet on a fresh checkout.
-absl::Status PrepareSqliteFolder(absl::string_view url) {
-  if (!absl::ConsumePrefix(&url, "sqlite:")) return absl::OkStatus();
-  std::filesystem::path parent = std::filesystem::path(std::string(url)).parent_path();
-  if (parent.empty()) return absl::OkStatus();
-  std::error_code error;
-  std::filesystem::create_directories(parent, error);
-  if (error) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot create ", parent.string(), ": ", error.message()));
-  }
-  return absl::OkStatus();
-}
-
-absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary) {
-  LedgerServerOptions options;
-  auto or_default = [](std::string value, const char* fallback) {
-    return value.empty() ? std::string(fallback) : value;
-  };
-  options.listen_address = or_default(absl::GetFlag(FLAGS_listen), binary.listen_default);
-  options.database.url = or_default(absl::GetFlag(FLAGS_db), binary.database_default);
-  RETURN_IF_ERROR(PrepareSqliteFolder(options.database.url));
-  ASSIGN_OR_RETURN(options.currencies, ParseCurrencyList(or_default(absl::GetFlag(FLAGS_currencies),
-                                                                    binary.currencies_default)));
-  if (absl::GetFlag(FLAGS_workers) < 0) return absl::InvalidArgumentError("--workers must be >= 0");
-  options.worker_threads = absl::GetFlag(FLAGS_workers);
-  LogLevel level;
-  RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
-  SetLogLevel(level);
-  return options;
-}
-
-}  // namespace
-
-int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
-  BlockTerminationSignals();
-  SetLogService(binary.service_name);
-  absl::SetProgramUsageMessage(
-      absl::StrCat("fxmesh ", binary.service_name,
-                   ": a TCC ledger service.\n  Defaults: --listen=", binary.listen_default,
-                   " --db=", binary.database_default, " --currencies=", binary.currencies_default,
-                   "\n  Every flag can also be set as FXMESH_<FLAG> in the environment."));
-  absl::Status status =
-      ApplyEnvironmentToFlags({"listen", "db", "currencies", "log_level", "workers"});
-  if (!status.ok()) {
-    LogError("bad environment").With("error", status);
-    return 2;
-  }
-  absl::ParseCommandLine(argc, argv);
-  absl::StatusOr<LedgerServerOptions> options = OptionsFromFlags(binary);
-  if (!options.ok()) {
-    LogError("bad configuration").With("error", options.status());
-    return 2;
-  }
-  absl::StatusOr<std::unique_ptr<LedgerServer>> server =
-      LedgerServer::Start(*options, SystemClock::Get());
-  if (!server.ok()) {
-    LogError("cannot start").With("error", server.status());
-    return 1;
-  }
-  std::vector<std::string> codes;
-  for (const Currency& currency : options->currencies) codes.push_back(currency.code);
-  LogInfo("serving")
-      .With("address", options->listen_address)
-      .With("port", (*server)->port())
-      .With("database", RedactDatabaseUrl(options->database.url))
-      .With("currencies", absl::StrJoin(codes, ","));
-  absl::string_view signal = WaitForTerminationSignal();
-  LogInfo("shutting down").With("signal", signal).With("grace_ms", limits::kShutdownGraceMs);
-  (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));
-  LogInfo("stopped");
-  return 0;
 }
 
 }  // namespace fxmesh::ledger

@@ -55,9 +55,9 @@ FXMESH_BACKEND_TEST("an exchange KRW to USD and back moves exactly the quoted am
   mesh.CheckInvariants();
 }
 
-TEST_CASE("refused exchanges fail with the reason and leave balances as they were",
-          "[coordinator][integration][sqlite]") {
-  CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.daily_limit_krw = 2'000'000});
+FXMESH_BACKEND_TEST("refused exchanges fail with the reason and leave balances as they were",
+                    "[coordinator][integration]") {
+  CoordinatorHarness mesh(backend, HarnessOptions{.daily_limit_krw = 2'000'000});
 
   SECTION("insufficient funds: FAILED at once, the Cancels finish in the background") {
     // 1,500,000 KRW is within the limit but more than alice's 1,000,000.
@@ -91,7 +91,7 @@ TEST_CASE("refused exchanges fail with the reason and leave balances as they wer
     mesh.CheckInvariants();
   }
   SECTION("an expired quote is refused before any Try") {
-    CoordinatorHarness quick(Backend::kSqlite, HarnessOptions{.quote_ttl = absl::Milliseconds(50)});
+    CoordinatorHarness quick(backend, HarnessOptions{.quote_ttl = absl::Milliseconds(50)});
     v1::Quote quote = quick.Quote("KRW", "USD", 0, 1'000);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     absl::StatusOr<v1::Exchange> exchange = quick.Exchange("late-1", "alice", quote);
@@ -140,9 +140,9 @@ TEST_CASE("refused exchanges fail with the reason and leave balances as they wer
   }
 }
 
-TEST_CASE("faults at the participant seam end in the right state with no money lost",
-          "[coordinator][integration][faults][sqlite]") {
-  CoordinatorHarness mesh(Backend::kSqlite);
+FXMESH_BACKEND_TEST("faults at the participant seam end in the right state with no money lost",
+                    "[coordinator][integration][faults]") {
+  CoordinatorHarness mesh(backend);
   const int64_t krw_before = 1'000'000, usd_before = 100'000;
 
   SECTION("a Try that times out is retried and the exchange completes") {
@@ -191,7 +191,7 @@ TEST_CASE("faults at the participant seam end in the right state with no money l
     CHECK(mesh.Available("alice-usd") == usd_before + 1'000);
   }
   SECTION("a ledger down past the quote's deadline: the saga cancels and releases the KRW hold") {
-    CoordinatorHarness quick(Backend::kSqlite, HarnessOptions{.quote_ttl = absl::Seconds(1)});
+    CoordinatorHarness quick(backend, HarnessOptions{.quote_ttl = absl::Seconds(1)});
     quick.fx().SetDown(true);
     v1::Quote quote = quick.Quote("KRW", "USD", 0, 1'000);
     absl::StatusOr<v1::Exchange> exchange =
@@ -227,9 +227,9 @@ TEST_CASE("faults at the participant seam end in the right state with no money l
   mesh.CheckInvariants();
 }
 
-TEST_CASE("operators pause participants and resolve stuck sagas with maker-checker",
-          "[coordinator][integration][ops][sqlite]") {
-  CoordinatorHarness mesh(Backend::kSqlite);
+FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with maker-checker",
+                    "[coordinator][integration][ops]") {
+  CoordinatorHarness mesh(backend);
   SagaEngine& engine = mesh.engine();
 
   SECTION("a paused participant makes its sagas wait; nothing fails") {
