@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/paging.h"
 #include "common/status_macros.h"
 #include "coordinator/saga_state_machine.h"
 
@@ -54,22 +55,6 @@ std::string ReasonName(v1::RejectReason reason) {
 std::string RequestDigest(const v1::ExchangeRequest& request) {
   return absl::StrCat(request.customer_id(), "|", request.source_account_id(), "|",
                       request.target_account_id(), "|", request.quote_id());
-}
-
-absl::StatusOr<int> PageSize(int32_t requested) {
-  if (requested < 0) return absl::InvalidArgumentError("page_size must not be negative");
-  if (requested == 0) return limits::kListPageSizeDefault;
-  return std::min<int>(requested, limits::kListPageSizeMax);
-}
-
-absl::StatusOr<int64_t> PageToken(absl::string_view token) {
-  if (token.empty()) return 0;
-  int64_t after = 0;
-  if (!absl::SimpleAtoi(token, &after) || after < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_token ", QuoteForMessage(token), " is not one this service issued"));
-  }
-  return after;
 }
 
 absl::Status ValidateOperator(absl::string_view operator_name) {
@@ -270,7 +255,7 @@ absl::StatusOr<v1::ListExchangesResponse> SagaEngine::ListExchanges(
   }
   filter.customer_id = request.customer_id();
   ASSIGN_OR_RETURN(filter.limit, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(filter.after_sequence, PageToken(request.page_token()));
+  ASSIGN_OR_RETURN(filter.after_sequence, ParsePageToken(request.page_token()));
   std::vector<int64_t> sequences;
   ASSIGN_OR_RETURN(std::vector<v1::Saga> sagas, store_.ListSagas(filter, &sequences));
   v1::ListExchangesResponse response;
@@ -358,10 +343,8 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
         moved_on = DriveTrying(saga, limits);
         break;
       case v1::SAGA_STATE_CONFIRMING:
-        moved_on = DriveConfirming(saga, limits);
-        break;
       case v1::SAGA_STATE_CANCELLING:
-        moved_on = DriveCancelling(saga, limits);
+        moved_on = DriveSettling(saga, limits);
         break;
       default:
         return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
@@ -453,13 +436,30 @@ absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& 
   return false;
 }
 
-absl::StatusOr<bool> SagaEngine::DriveConfirming(v1::Saga& saga, const DriveLimits& limits) {
+absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits& limits) {
+  // CONFIRMING confirms every branch; CANCELLING cancels every branch, tried or not: a Cancel
+  // without its Try is a null compensation whose barrier also refuses a Try still travelling
+  // towards the ledger.
+  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
+  const Call call = confirming ? Call::kConfirm : Call::kCancel;
+  auto status_of = [confirming](const v1::Branch& branch) {
+    return confirming ? branch.confirm_status() : branch.cancel_status();
+  };
+  auto settled = [&](const v1::Branch& branch) {
+    const v1::CallStatus status = status_of(branch);
+    return status == v1::CALL_STATUS_APPLIED ||
+           (!confirming && status == v1::CALL_STATUS_NULL_COMPENSATION);
+  };
+  auto finish = [&]() -> absl::Status {
+    return confirming ? Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed")
+                      : Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled");
+  };
   std::vector<int> pending;
   for (int i = 0; i < saga.branches_size(); ++i) {
-    if (saga.branches(i).confirm_status() != v1::CALL_STATUS_APPLIED) pending.push_back(i);
+    if (!settled(saga.branches(i))) pending.push_back(i);
   }
   if (pending.empty()) {
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed"));
+    RETURN_IF_ERROR(finish());
     return true;
   }
   if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
@@ -475,80 +475,32 @@ absl::StatusOr<bool> SagaEngine::DriveConfirming(v1::Saga& saga, const DriveLimi
     RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
     return false;
   }
-  SendCalls(saga, Call::kConfirm, pending, deadline);
+  SendCalls(saga, call, pending, deadline);
   std::vector<std::string> open;
   bool inconsistent = false;
   for (const v1::Branch& branch : saga.branches()) {
-    if (branch.confirm_status() == v1::CALL_STATUS_APPLIED) continue;
+    if (settled(branch)) continue;
     open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
-    if (branch.confirm_status() == v1::CALL_STATUS_REJECTED) inconsistent = true;
+    if (status_of(branch) == v1::CALL_STATUS_REJECTED) inconsistent = true;
   }
   if (open.empty()) {
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed"));
+    RETURN_IF_ERROR(finish());
     return true;
   }
   if (inconsistent) {
-    // After the decision a Confirm must succeed; a ledger that refuses it needs an operator.
+    // Once decided, a saga's Confirms (or Cancels) must succeed; a ledger that refuses one
+    // disagrees with the saga and needs an operator.
     ++inconsistency_alerts_total_;
-    LogError("a ledger refused a Confirm after the decision; the saga needs an operator")
+    LogError(confirming
+                 ? "a ledger refused a Confirm after the decision; the saga needs an operator"
+                 : "a ledger refused a Cancel; the saga needs an operator")
         .With("saga_id", saga.saga_id())
         .With("trace_id", saga.saga_id())
         .With("branches", absl::StrJoin(open, ", "));
   }
   RETURN_IF_ERROR(ScheduleRetry(
-      saga, absl::StrCat("Confirm pending: ", absl::StrJoin(open, ", ")),
-      inconsistent ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
-  return false;
-}
-
-absl::StatusOr<bool> SagaEngine::DriveCancelling(v1::Saga& saga, const DriveLimits& limits) {
-  // Every branch is cancelled, tried or not: a Cancel without its Try is a null compensation whose
-  // barrier also refuses a Try still travelling towards the ledger.
-  std::vector<int> pending;
-  for (int i = 0; i < saga.branches_size(); ++i) {
-    const v1::CallStatus status = saga.branches(i).cancel_status();
-    if (status != v1::CALL_STATUS_APPLIED && status != v1::CALL_STATUS_NULL_COMPENSATION)
-      pending.push_back(i);
-  }
-  if (pending.empty()) {
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled"));
-    return true;
-  }
-  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
-    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
-                                  absl::Milliseconds(limits::kPausedRecheckMs)));
-    return false;
-  }
-  const absl::Time now = clock_.Now();
-  const absl::Time deadline =
-      std::min(now + options_.ledger_call_timeout,
-               limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs));
-  if (deadline <= now) {
-    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
-    return false;
-  }
-  SendCalls(saga, Call::kCancel, pending, deadline);
-  std::vector<std::string> open;
-  bool inconsistent = false;
-  for (const v1::Branch& branch : saga.branches()) {
-    const v1::CallStatus status = branch.cancel_status();
-    if (status == v1::CALL_STATUS_APPLIED || status == v1::CALL_STATUS_NULL_COMPENSATION) continue;
-    open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
-    if (status == v1::CALL_STATUS_REJECTED) inconsistent = true;
-  }
-  if (open.empty()) {
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled"));
-    return true;
-  }
-  if (inconsistent) {
-    ++inconsistency_alerts_total_;
-    LogError("a ledger refused a Cancel; the saga needs an operator")
-        .With("saga_id", saga.saga_id())
-        .With("trace_id", saga.saga_id())
-        .With("branches", absl::StrJoin(open, ", "));
-  }
-  RETURN_IF_ERROR(ScheduleRetry(
-      saga, absl::StrCat("Cancel pending: ", absl::StrJoin(open, ", ")),
+      saga,
+      absl::StrCat(confirming ? "Confirm" : "Cancel", " pending: ", absl::StrJoin(open, ", ")),
       inconsistent ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
   return false;
 }
@@ -759,7 +711,7 @@ absl::StatusOr<v1::ListSagasResponse> SagaEngine::ListSagas(const v1::ListSagasR
     filter.created_before = clock_.Now() - absl::Seconds(request.older_than_seconds());
   }
   ASSIGN_OR_RETURN(filter.limit, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(filter.after_sequence, PageToken(request.page_token()));
+  ASSIGN_OR_RETURN(filter.after_sequence, ParsePageToken(request.page_token()));
   std::vector<int64_t> sequences;
   ASSIGN_OR_RETURN(std::vector<v1::Saga> sagas, store_.ListSagas(filter, &sequences));
   v1::ListSagasResponse response;
@@ -956,7 +908,7 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
 absl::StatusOr<v1::ListAuditResponse> SagaEngine::ListAudit(const v1::ListAuditRequest& request) {
   if (!request.saga_id().empty()) RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
   ASSIGN_OR_RETURN(int limit, PageSize(request.page_size()));
-  ASSIGN_OR_RETURN(int64_t after, PageToken(request.page_token()));
+  ASSIGN_OR_RETURN(int64_t after, ParsePageToken(request.page_token()));
   ASSIGN_OR_RETURN(std::vector<v1::AuditEntry> entries,
                    store_.ListAudit(request.saga_id(), after, limit));
   v1::ListAuditResponse response;

@@ -115,8 +115,8 @@ class SagaEngine {
   // Each phase returns true when the saga moved on and the drive continues, false when it stops.
   absl::StatusOr<bool> DriveCreated(v1::Saga& saga, const DriveLimits& limits);
   absl::StatusOr<bool> DriveTrying(v1::Saga& saga, const DriveLimits& limits);
-  absl::StatusOr<bool> DriveConfirming(v1::Saga& saga, const DriveLimits& limits);
-  absl::StatusOr<bool> DriveCancelling(v1::Saga& saga, const DriveLimits& limits);
+  // CONFIRMING and CANCELLING: settle every branch the same way, then finish.
+  absl::StatusOr<bool> DriveSettling(v1::Saga& saga, const DriveLimits& limits);
   // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
   void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
   absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);

@@ -12,6 +12,7 @@
 #include "common/check.h"
 #include "common/ids.h"
 #include "common/limits.h"
+#include "common/paging.h"
 #include "common/status_macros.h"
 
 namespace fxmesh::ledger {
@@ -141,25 +142,6 @@ absl::Status SettleHold(LedgerTransaction& transaction, HoldRow& hold, HoldState
 absl::Status MissingHold(const BranchKey& branch) {
   return absl::InternalError(absl::StrCat("branch ", branch.saga_id, "/", branch.branch,
                                           " has a Try barrier but no hold"));
-}
-
-absl::StatusOr<int64_t> ParsePageToken(absl::string_view token) {
-  if (token.empty()) return 0;
-  int64_t after = 0;
-  if (!absl::SimpleAtoi(token, &after) || after < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_token ", QuoteForMessage(token), " is not one this service issued"));
-  }
-  return after;
-}
-
-absl::StatusOr<int> PageSize(int32_t requested) {
-  if (requested < 0) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must not be negative, got ", requested));
-  }
-  if (requested == 0) return limits::kListPageSizeDefault;
-  return std::min<int>(requested, limits::kListPageSizeMax);
 }
 
 }  // namespace
