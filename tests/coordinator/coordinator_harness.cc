@@ -57,6 +57,7 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
   engine_options.quote_ttl = options_.quote_ttl;
   engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
   engine_options.ledger_call_timeout = absl::Seconds(2);
+  engine_options.stuck_after = options_.stuck_after;
   engine_ = std::make_unique<SagaEngine>(
       *store_, SystemClock::Get(), *rates,
       std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},

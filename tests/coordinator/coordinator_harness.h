@@ -18,6 +18,7 @@ namespace fxmesh::coordinator {
 
 struct HarnessOptions {
   absl::Duration quote_ttl = absl::Seconds(30);
+  absl::Duration stuck_after = absl::Minutes(5);
   int64_t daily_limit_krw = 50'000'000;
   std::vector<std::string> customers = {"alice", "bob"};
   int64_t customer_krw = 1'000'000;      // Each customer's opening KRW balance.

@@ -399,6 +399,34 @@ FXMESH_BACKEND_TEST(
   mesh.CheckInvariants();
 }
 
+TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator][ops][sqlite]") {
+  CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.stuck_after = absl::Milliseconds(200)});
+  mesh.fx().FailNext(CallKind::kConfirm, 1'000, absl::UnavailableError("injected: down"));
+  absl::StatusOr<v1::Exchange> exchange =
+      mesh.Exchange("stuck-alert", "alice", mesh.Quote("KRW", "USD", 0, 1'000));
+  REQUIRE(exchange.ok());
+  REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
+  REQUIRE(mesh.engine().CheckStuck().ok());
+  CHECK(mesh.engine().GetAlerts()->stuck_alerts_total() == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  REQUIRE(mesh.engine().CheckStuck().ok());
+  REQUIRE(mesh.engine().CheckStuck().ok());
+  absl::StatusOr<v1::Alerts> alerts = mesh.engine().GetAlerts();
+  REQUIRE(alerts.ok());
+  CHECK(alerts->stuck_alerts_total() == 1);
+  REQUIRE(alerts->stuck_sagas_size() == 1);
+  CHECK(alerts->stuck_sagas(0).saga_id() == exchange->saga_id());
+  CHECK(alerts->stuck_sagas(0).stuck());
+  mesh.fx().FailNext(CallKind::kConfirm, 0);
+  v1::RetrySagaRequest retry;
+  retry.set_saga_id(exchange->saga_id());
+  retry.set_operator_("ops-on-call");
+  REQUIRE(mesh.engine().RetrySaga(retry).ok());
+  CHECK(mesh.Settle() == 0);
+  CHECK(mesh.engine().GetAlerts()->stuck_sagas_size() == 0);
+  mesh.CheckInvariants();
+}
+
 FXMESH_BACKEND_TEST("coordinator replicas on one database never drive the same saga at once",
                     "[coordinator][integration][concurrency]") {
   HarnessOptions options;
