@@ -41,12 +41,21 @@ wait_serving() {
   exit 1
 }
 
+# The embedded Kafka keeps its messages in memory; its brokers' ports are chosen at start-up and
+# written to a file the coordinator reads.
+rm -f "$data/kafka-bootstrap"
+start kafka 34 fxmesh-kafka --listen=127.0.0.1:50071 --bootstrap_file="$data/kafka-bootstrap"
+for _ in $(seq 1 100); do [ -s "$data/kafka-bootstrap" ] && break; sleep 0.1; done
+[ -s "$data/kafka-bootstrap" ] || { echo "the embedded Kafka did not start; see its log lines above" >&2; exit 1; }
+kafka_brokers=$(cat "$data/kafka-bootstrap")
+
 start krw-ledger 36 fxmesh-krw-ledger --listen=127.0.0.1:50061 --db="sqlite:$data/krw-ledger.db"
 start fx-ledger 35 fxmesh-fx-ledger --listen=127.0.0.1:50062 --db="sqlite:$data/fx-ledger.db"
 wait_serving 50061 krw-ledger
 wait_serving 50062 fx-ledger
 start coordinator 33 fxmesh-coordinator --listen=127.0.0.1:50051 --db="sqlite:$data/coordinator.db" \
-  --rates="$root/config/rates.txt" --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062
+  --rates="$root/config/rates.txt" --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062 \
+  --kafka_brokers="$kafka_brokers"
 wait_serving 50051 coordinator
 
 cat <<BANNER
@@ -55,6 +64,10 @@ $(color 32 "fxmesh is running")
   coordinator 127.0.0.1:50051   ExchangeService, OpsService   data: $data/coordinator.db
   krw-ledger  127.0.0.1:50061   KRW              data: $data/krw-ledger.db
   fx-ledger   127.0.0.1:50062   USD EUR JPY CNY  data: $data/fx-ledger.db
+  kafka       $kafka_brokers   (control: 127.0.0.1:50071)
+
+Saga events as they happen:
+  kcat -b $kafka_brokers -t fxmesh.saga.events -C -f '%k %s\n' 
 
 Try it with a reflection client (README.md, "Try it"):
   npm install @bufbuild/buf

@@ -54,11 +54,19 @@ inline constexpr int kWatchStreamsMax = 256;
 inline constexpr int64_t kWatchPollMs = 200;
 inline constexpr size_t kSagaWorkerThreads = 16;
 
+// Outbox publishing: rows read per pass, rows produced but not yet acknowledged, how long Kafka
+// may take to acknowledge one before it is produced again, and how long a pass waits for acks.
+inline constexpr int kOutboxBatchMax = 500;
+inline constexpr int kOutboxInFlightMax = 10'000;
+inline constexpr int64_t kOutboxDeliveryTimeoutMs = 30'000;
+inline constexpr int64_t kOutboxPollMs = 100;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
 static_assert(kRetryDelayMsMin < kRetryDelayMsMax);
 static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs, "a drive step must finish well within its lease");
 static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
+static_assert(kOutboxBatchMax <= kOutboxInFlightMax);
 
 }  // namespace fxmesh::limits

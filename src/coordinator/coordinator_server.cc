@@ -40,6 +40,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                    GrpcServer::Start(options.listen_address, {server->exchange_service_.get(),
                                                               server->ops_service_.get()}));
   server->server_->SetServing(true);
+  if (!options.kafka_brokers.empty()) {
+    ASSIGN_OR_RETURN(server->producer_, kafka::KafkaProducer::Create(
+                                            options.kafka_brokers, options.engine.owner_id,
+                                            absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs)));
+    server->publisher_ =
+        std::make_unique<OutboxPublisher>(*server->store_, *server->producer_, clock);
+    server->publishing_ = std::thread([raw = server.get()] { raw->PublishLoop(); });
+  }
   // Recovery starts at once: sagas left unfinished by a crash are due now.
   server->recovery_ = std::thread([raw = server.get()] { raw->RecoveryLoop(); });
   return server;
@@ -86,12 +94,28 @@ void CoordinatorServer::RecoveryLoop() {
   }
 }
 
+void CoordinatorServer::PublishLoop() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return;
+    }
+    absl::StatusOr<int> published =
+        publisher_->PublishOnce(absl::Milliseconds(limits::kOutboxPollMs));
+    if (!published.ok()) {
+      LogWarning("cannot publish the outbox").With("error", published.status());
+      absl::SleepFor(absl::Milliseconds(limits::kOutboxPollMs));
+    }
+  }
+}
+
 void CoordinatorServer::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
   if (recovery_.joinable()) recovery_.join();
+  if (publishing_.joinable()) publishing_.join();
   if (server_) server_->Shutdown(grace);
   executor_.reset();
 }

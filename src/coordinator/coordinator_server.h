@@ -16,6 +16,7 @@
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/outbox_publisher.h"
 #include "coordinator/participant_client.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_engine.h"
@@ -35,6 +36,8 @@ struct CoordinatorServerOptions {
   std::map<std::string, ParticipantClient*> participant_clients;
   EngineOptions engine;
   absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);
+  // Kafka's bootstrap servers. Empty: saga events wait in the outbox (a growing backlog).
+  std::string kafka_brokers;
 };
 
 class CoordinatorServer {
@@ -51,6 +54,7 @@ class CoordinatorServer {
  private:
   CoordinatorServer() = default;
   void RecoveryLoop();
+  void PublishLoop();
   void Wake();
 
   absl::Duration recovery_interval_;
@@ -67,6 +71,9 @@ class CoordinatorServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::thread recovery_;
+  std::unique_ptr<kafka::KafkaProducer> producer_;
+  std::unique_ptr<OutboxPublisher> publisher_;
+  std::thread publishing_;
 };
 
 }  // namespace fxmesh::coordinator

@@ -34,6 +34,8 @@ ABSL_FLAG(int64_t, stuck_after_ms, fxmesh::limits::kStuckAfterMsDefault,
 ABSL_FLAG(int64_t, recovery_interval_ms, fxmesh::limits::kRecoveryIntervalMsDefault,
           "how often due sagas are looked for");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, kafka_brokers, "",
+          "Kafka bootstrap servers for saga events; empty keeps them in the outbox");
 ABSL_FLAG(int, crash_after_saves, 0,
           "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
@@ -76,6 +78,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
+  options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
       absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0) {
     return absl::InvalidArgumentError(
@@ -94,9 +97,10 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
       "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status = ApplyEnvironmentToFlags(
-      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
-       "daily_limit_krw", "quote_ttl_ms", "stuck_after_ms", "recovery_interval_ms", "log_level"});
+  absl::Status status =
+      ApplyEnvironmentToFlags({"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger",
+                               "replica_id", "daily_limit_krw", "quote_ttl_ms", "stuck_after_ms",
+                               "recovery_interval_ms", "log_level", "kafka_brokers"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

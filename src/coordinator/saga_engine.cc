@@ -933,6 +933,8 @@ absl::StatusOr<v1::Alerts> SagaEngine::GetAlerts() {
   }
   alerts.set_stuck_alerts_total(stuck_alerts_total_.load());
   alerts.set_inconsistency_alerts_total(inconsistency_alerts_total_.load());
+  ASSIGN_OR_RETURN(int64_t backlog, store_.CountUnsentOutbox());
+  alerts.set_outbox_backlog(backlog);
   return alerts;
 }
 

@@ -55,8 +55,13 @@ struct SagaFilter {
   int limit = 100;
 };
 
-struct ResolutionRecord {
-  v1::Resolution resolution;
+// A message waiting in the outbox to be published.
+struct OutboxMessage {
+  int64_t outbox_id = 0;
+  std::string topic;
+  std::string key;
+  std::string payload;      // proto3 JSON.
+  std::string traceparent;  // W3C trace context of the saga.
 };
 
 class SagaStore {
@@ -87,6 +92,13 @@ class SagaStore {
   virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
                                 absl::string_view owner, absl::Time lease_until,
                                 const std::optional<StepRecord>& step, absl::Time now) = 0;
+
+  // Outbox: every transition (and every saga's creation) also appends a SagaEvent message in the
+  // same transaction. Unsent messages, oldest first, after `after_id`.
+  virtual absl::StatusOr<std::vector<OutboxMessage>> ListUnsentOutbox(int64_t after_id,
+                                                                      int limit) = 0;
+  virtual absl::Status MarkOutboxSent(const std::vector<int64_t>& outbox_ids, absl::Time now) = 0;
+  virtual absl::StatusOr<int64_t> CountUnsentOutbox() = 0;
 
   // Leases up to `limit` non-terminal sagas due at `now` (next attempt passed, lease free, expired
   // or already `owner`'s, as after a restart) to `owner` until `lease_until`, oldest due first;

@@ -108,9 +108,23 @@ CREATE FUNCTION fxmesh_audit_log_immutable() RETURNS trigger LANGUAGE plpgsql AS
 CREATE TRIGGER audit_log_immutable BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION fxmesh_audit_log_immutable();
 )sql";
 
-constexpr std::array<Migration, 1> kMigrations = {{
+// The transactional outbox: messages written with the state change they announce.
+constexpr absl::string_view kSchemaV2 = R"sql(
+CREATE TABLE outbox (
+  outbox_id ${ID_PK},
+  topic TEXT NOT NULL,
+  message_key TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  traceparent TEXT NOT NULL,
+  created_at_us BIGINT NOT NULL,
+  sent_at_us BIGINT NOT NULL);
+CREATE INDEX outbox_unsent ON outbox (sent_at_us, outbox_id);
+)sql";
+
+constexpr std::array<Migration, 2> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
+    {2, "outbox", kSchemaV2},
 }};
 
 constexpr absl::string_view kSagaColumns =
@@ -390,6 +404,45 @@ class SociSagaStore final : public SagaStore {
     });
   }
 
+  absl::StatusOr<std::vector<OutboxMessage>> ListUnsentOutbox(int64_t after_id,
+                                                              int limit) override {
+    std::vector<OutboxMessage> messages;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      long long after = after_id;
+      soci::rowset<soci::row> rows =
+          (sql.prepare
+               << "SELECT outbox_id, topic, message_key, payload, traceparent FROM outbox"
+                  " WHERE sent_at_us = 0 AND outbox_id > :after ORDER BY outbox_id LIMIT :lim",
+           soci::use(after), soci::use(limit));
+      for (const soci::row& row : rows) {
+        messages.push_back(OutboxMessage{RowInt64(row, 0), RowString(row, 1), RowString(row, 2),
+                                         RowString(row, 3), RowString(row, 4)});
+      }
+      return absl::OkStatus();
+    }));
+    return messages;
+  }
+
+  absl::Status MarkOutboxSent(const std::vector<int64_t>& outbox_ids, absl::Time now) override {
+    if (outbox_ids.empty()) return absl::OkStatus();
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      std::vector<long long> ids(outbox_ids.begin(), outbox_ids.end());
+      std::vector<long long> times(ids.size(), absl::ToUnixMicros(now));
+      sql << "UPDATE outbox SET sent_at_us = :s WHERE outbox_id = :id", soci::use(times),
+          soci::use(ids);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::StatusOr<int64_t> CountUnsentOutbox() override {
+    long long unsent = 0;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      sql << "SELECT COUNT(*) FROM outbox WHERE sent_at_us = 0", soci::into(unsent);
+      return absl::OkStatus();
+    }));
+    return unsent;
+  }
+
   absl::StatusOr<std::vector<std::string>> ClaimDueSagas(absl::string_view owner, absl::Time now,
                                                          absl::Time lease_until,
                                                          int limit) override {
@@ -638,6 +691,7 @@ class SociSagaStore final : public SagaStore {
     });
   }
 
+  // Appends the step-log row and, for a transition, the SagaEvent for the outbox.
   static void InsertStep(soci::session& sql, const std::string& saga_id, const StepRecord& step,
                          int attempt, long long at_us) {
     int from = step.from_state, to = step.to_state;
@@ -645,6 +699,29 @@ class SociSagaStore final : public SagaStore {
            " VALUES (:s, :at, :f, :t, :a, :d)",
         soci::use(saga_id), soci::use(at_us), soci::use(from), soci::use(to), soci::use(attempt),
         soci::use(step.detail);
+    if (step.from_state == step.to_state) return;
+    std::string customer, failure_reason;
+    sql << "SELECT customer_id, failure_reason FROM sagas WHERE saga_id = :s", soci::use(saga_id),
+        soci::into(customer), soci::into(failure_reason);
+    v1::SagaEvent event;
+    event.set_saga_id(saga_id);
+    event.set_from_state(step.from_state);
+    event.set_to_state(step.to_state);
+    event.set_attempt(attempt);
+    event.set_detail(step.detail);
+    *event.mutable_at() = TimeUtil::MicrosecondsToTimestamp(at_us);
+    event.set_customer_id(customer);
+    event.set_failure_reason(failure_reason);
+    std::string payload;
+    (void)google::protobuf::util::MessageToJsonString(event, &payload);
+    const std::string topic = "fxmesh.saga.events";
+    const std::string traceparent = absl::StrCat("00-", saga_id, "-", saga_id.substr(0, 16), "-01");
+    long long unsent = 0;
+    sql << "INSERT INTO outbox (topic, message_key, payload, traceparent, created_at_us, "
+           "sent_at_us)"
+           " VALUES (:t, :k, :p, :tp, :c, :s)",
+        soci::use(topic), soci::use(saga_id), soci::use(payload), soci::use(traceparent),
+        soci::use(at_us), soci::use(unsent);
   }
 
   static void InsertAudit(soci::session& sql, const std::string& operator_name,

@@ -1,0 +1,51 @@
+#include "coordinator/outbox_publisher.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fxmesh::coordinator {
+
+absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
+  const int room = limits::kOutboxInFlightMax - static_cast<int>(in_flight_.size());
+  if (room > 0) {
+    ASSIGN_OR_RETURN(
+        std::vector<OutboxMessage> messages,
+        store_.ListUnsentOutbox(fetched_up_to_, std::min(room, limits::kOutboxBatchMax)));
+    for (const OutboxMessage& message : messages) {
+      // After a failed delivery fetching restarts below rows that may still be in flight; those
+      // are not produced twice.
+      if (in_flight_.count(message.outbox_id) == 0) {
+        absl::Status queued = producer_.Produce(
+            kafka::OutgoingMessage{message.topic,
+                                   message.key,
+                                   message.payload,
+                                   {{"content-type", "application/json"},
+                                    {"traceparent", message.traceparent},
+                                    {"fxmesh-outbox-id", absl::StrCat(message.outbox_id)}},
+                                   message.outbox_id});
+        if (!queued.ok()) break;  // The local queue is full: the rest waits for the next pass.
+        in_flight_.insert(message.outbox_id);
+      }
+      fetched_up_to_ = message.outbox_id;
+    }
+  }
+  std::vector<int64_t> delivered;
+  for (const kafka::DeliveryReport& report : producer_.Poll(wait)) {
+    in_flight_.erase(report.token);
+    if (report.status.ok()) {
+      delivered.push_back(report.token);
+    } else {
+      // Produce it again: fetching restarts just before the failed row.
+      fetched_up_to_ = std::min(fetched_up_to_, report.token - 1);
+      LogWarning("outbox delivery failed; will retry")
+          .With("outbox_id", report.token)
+          .With("error", report.status);
+    }
+  }
+  RETURN_IF_ERROR(store_.MarkOutboxSent(delivered, clock_.Now()));
+  return static_cast<int>(delivered.size());
+}
+
+}  // namespace fxmesh::coordinator

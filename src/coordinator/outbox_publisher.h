@@ -1,0 +1,33 @@
+// Drains the coordinator's outbox into Kafka: each unsent row is produced once (rows in flight are
+// not produced again), marked sent when Kafka has it, and produced again after a failed delivery.
+// While Kafka is down the rows simply wait; nothing is lost, and the backlog is visible in
+// OpsService.GetAlerts. Delivery is at least once. Not thread-safe: one publisher thread.
+#pragma once
+
+#include <set>
+
+#include "common/clock.h"
+#include "coordinator/saga_store.h"
+#include "kafka/producer.h"
+
+namespace fxmesh::coordinator {
+
+class OutboxPublisher {
+ public:
+  // `store`, `producer` and `clock` must outlive the publisher.
+  OutboxPublisher(SagaStore& store, kafka::KafkaProducer& producer, const Clock& clock)
+      : store_(store), producer_(producer), clock_(clock) {}
+
+  // Produces the unsent rows not yet in flight (up to a bound), serves delivery reports for up to
+  // `wait`, and marks the delivered rows sent. Returns how many rows it marked sent.
+  absl::StatusOr<int> PublishOnce(absl::Duration wait);
+
+ private:
+  SagaStore& store_;
+  kafka::KafkaProducer& producer_;
+  const Clock& clock_;
+  int64_t fetched_up_to_ = 0;  // Rows up to here are in flight or sent.
+  std::set<int64_t> in_flight_;
+};
+
+}  // namespace fxmesh::coordinator
