@@ -319,9 +319,12 @@ absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time
     in_flight_.erase(std::string(saga_id));
   }
   if (driven.ok()) return driven;
-  // Another driver has it, or storage failed mid-way: answer with what is stored.
-  if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status()))
+  // Another driver has it (or took it over: FAILED_PRECONDITION from a fenced write), or storage
+  // failed mid-way: answer with what is stored.
+  if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status()) &&
+      !absl::IsFailedPrecondition(driven.status())) {
     return driven.status();
+  }
   ASSIGN_OR_RETURN(std::optional<v1::Saga> stored, store_.GetSaga(saga_id));
   if (!stored) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
   return *stored;
@@ -893,9 +896,20 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
       return absl::FailedPreconditionError(absl::StrCat(
           "the saga moved to ", StateName(saga->state()), " since the proposal; propose again"));
     }
-    RETURN_IF_ERROR(
-        store_.ApproveResolution(resolution->resolution_id(), request.operator_(), now));
-    return Transition(*saga, to, detail);
+    const v1::SagaState from = saga->state();
+    FXMESH_CHECK(IsAllowedTransition(from, to), "a resolution outside the state machine");
+    saga->set_state(to);
+    *saga->mutable_next_attempt_at() = ToTimestamp(now);
+    *saga->mutable_updated_at() = ToTimestamp(now);
+    RETURN_IF_ERROR(store_.ApproveResolutionAndSave(
+        resolution->resolution_id(), request.operator_(), *saga, from, options_.owner_id,
+        now + absl::Milliseconds(limits::kSagaLeaseMs), StepRecord{from, to, detail}, now));
+    LogWarning("saga resolved by operators")
+        .With("saga_id", saga->saga_id())
+        .With("trace_id", saga->saga_id())
+        .With("to", StateName(to))
+        .With("detail", detail);
+    return absl::OkStatus();
   };
   absl::Status applied = apply();
   (void)store_.ReleaseSaga(resolution->saga_id(), options_.owner_id);

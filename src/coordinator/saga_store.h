@@ -87,8 +87,8 @@ class SagaStore {
   // Writes `saga` (state, branches, failure, attempt, next attempt) and appends `step`, provided
   // `owner` still holds the saga's lease and its stored state is still `expected_state`; renews the
   // lease to `lease_until`. Moving into CANCELLING releases the saga's daily-limit reservation in
-  // the same transaction. ABORTED when the lease or the state no longer match: another driver
-  // took over, and this one must stop.
+  // the same transaction. FAILED_PRECONDITION when the lease or the state no longer match: another
+  // driver took over (or the saga moved on), and this one must stop.
   virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
                                 absl::string_view owner, absl::Time lease_until,
                                 const std::optional<StepRecord>& step, absl::Time now) = 0;
@@ -122,10 +122,13 @@ class SagaStore {
   virtual absl::StatusOr<std::optional<v1::Resolution>> GetResolution(int64_t resolution_id) = 0;
   virtual absl::StatusOr<std::vector<v1::Resolution>> ListResolutions(
       absl::string_view saga_id) = 0;
-  // Marks the resolution approved, if it is still PROPOSED, and writes the audit row, in one
-  // transaction. FAILED_PRECONDITION when it was approved already.
-  virtual absl::Status ApproveResolution(int64_t resolution_id, absl::string_view approver,
-                                         absl::Time now) = 0;
+  // In one transaction: marks the resolution approved (FAILED_PRECONDITION unless it is still
+  // PROPOSED), writes the audit row, and saves `saga` as SaveSaga does. Either all of it happens or
+  // none, so an approval is never recorded without its effect.
+  virtual absl::Status ApproveResolutionAndSave(int64_t resolution_id, absl::string_view approver,
+                                                const v1::Saga& saga, v1::SagaState expected_state,
+                                                absl::string_view owner, absl::Time lease_until,
+                                                const StepRecord& step, absl::Time now) = 0;
 
   // Appends to the audit log, whose rows the database itself refuses to update or delete.
   virtual absl::Status AppendAudit(const v1::AuditEntry& entry) = 0;

@@ -376,30 +376,32 @@ class SociSagaStore final : public SagaStore {
                         absl::Time lease_until, const std::optional<StepRecord>& step,
                         absl::Time now) override {
     return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-      int state = saga.state(), expected = expected_state, attempt = saga.attempt();
-      long long next = Micros(saga.next_attempt_at()), lease = absl::ToUnixMicros(lease_until),
-                now_us = absl::ToUnixMicros(now);
-      const std::string owner_text(owner), branches = BranchesToJson(saga);
+      RETURN_IF_ERROR(WriteSaga(sql, saga, expected_state, owner, lease_until, step, now));
+      return Completion::kCommit;
+    });
+  }
+
+  absl::Status ApproveResolutionAndSave(int64_t resolution_id, absl::string_view approver,
+                                        const v1::Saga& saga, v1::SagaState expected_state,
+                                        absl::string_view owner, absl::Time lease_until,
+                                        const StepRecord& step, absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long id = resolution_id, now_us = absl::ToUnixMicros(now);
+      int approved = v1::RESOLUTION_STATE_APPROVED, proposed = v1::RESOLUTION_STATE_PROPOSED;
+      const std::string approver_text(approver);
       soci::statement update =
-          (sql.prepare
-               << "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
-                  " attempt = :a, next_attempt_at_us = :n, branches = :br,"
-                  " lease_until_us = :lu, updated_at_us = :ut"
-                  " WHERE saga_id = :id AND lease_owner = :o AND state = :ex",
-           soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
-           soci::use(attempt), soci::use(next), soci::use(branches), soci::use(lease),
-           soci::use(now_us), soci::use(saga.saga_id()), soci::use(owner_text),
-           soci::use(expected));
+          (sql.prepare << "UPDATE resolutions SET state = :st, approved_by = :ab,"
+                          " approved_at_us = :aa WHERE resolution_id = :id AND state = :pr",
+           soci::use(approved), soci::use(approver_text), soci::use(now_us), soci::use(id),
+           soci::use(proposed));
       update.execute(true);
       if (update.get_affected_rows() != 1) {
-        return absl::AbortedError(absl::StrCat(
-            "saga ", saga.saga_id(), " is no longer leased to this driver in state ", expected));
+        return absl::FailedPreconditionError(
+            absl::StrCat("resolution ", resolution_id, " is not awaiting approval"));
       }
-      if (saga.state() == v1::SAGA_STATE_CANCELLING &&
-          expected_state != v1::SAGA_STATE_CANCELLING) {
-        ReleaseLimit(sql, saga.saga_id());
-      }
-      if (step) InsertStep(sql, saga.saga_id(), *step, attempt, now_us);
+      InsertAudit(sql, approver_text, "approve_resolution", saga.saga_id(),
+                  absl::StrCat("resolution ", resolution_id, " approved"), now_us);
+      RETURN_IF_ERROR(WriteSaga(sql, saga, expected_state, owner, lease_until, step, now));
       return Completion::kCommit;
     });
   }
@@ -599,31 +601,6 @@ class SociSagaStore final : public SagaStore {
     return resolutions;
   }
 
-  absl::Status ApproveResolution(int64_t resolution_id, absl::string_view approver,
-                                 absl::Time now) override {
-    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-      long long id = resolution_id, now_us = absl::ToUnixMicros(now);
-      int approved = v1::RESOLUTION_STATE_APPROVED, proposed = v1::RESOLUTION_STATE_PROPOSED;
-      const std::string approver_text(approver);
-      soci::statement update =
-          (sql.prepare << "UPDATE resolutions SET state = :st, approved_by = :ab,"
-                          " approved_at_us = :aa WHERE resolution_id = :id AND state = :pr",
-           soci::use(approved), soci::use(approver_text), soci::use(now_us), soci::use(id),
-           soci::use(proposed));
-      update.execute(true);
-      if (update.get_affected_rows() != 1) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("resolution ", resolution_id, " is not awaiting approval"));
-      }
-      std::string saga_id;
-      sql << "SELECT saga_id FROM resolutions WHERE resolution_id = :id", soci::use(id),
-          soci::into(saga_id);
-      InsertAudit(sql, approver_text, "approve_resolution", saga_id,
-                  absl::StrCat("resolution ", resolution_id, " approved"), now_us);
-      return Completion::kCommit;
-    });
-  }
-
   absl::Status AppendAudit(const v1::AuditEntry& entry) override {
     return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       InsertAudit(sql, entry.operator_(), entry.action(), entry.saga_id(), entry.detail(),
@@ -731,6 +708,37 @@ class SociSagaStore final : public SagaStore {
            " VALUES (:at, :o, :a, :s, :d)",
         soci::use(at_us), soci::use(operator_name), soci::use(action), soci::use(saga_id),
         soci::use(detail);
+  }
+
+  // The saga update shared by every write: fenced by the lease and the expected state (a driver
+  // that lost its lease, or a saga that moved on, gets FAILED_PRECONDITION: retrying cannot help),
+  // with the daily-limit release on entering CANCELLING and the step-log row (and its event).
+  static absl::Status WriteSaga(soci::session& sql, const v1::Saga& saga,
+                                v1::SagaState expected_state, absl::string_view owner,
+                                absl::Time lease_until, const std::optional<StepRecord>& step,
+                                absl::Time now) {
+    int state = saga.state(), expected = expected_state, attempt = saga.attempt();
+    long long next = Micros(saga.next_attempt_at()), lease = absl::ToUnixMicros(lease_until),
+              now_us = absl::ToUnixMicros(now);
+    const std::string owner_text(owner), branches = BranchesToJson(saga);
+    soci::statement update =
+        (sql.prepare << "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
+                        " attempt = :a, next_attempt_at_us = :n, branches = :br,"
+                        " lease_until_us = :lu, updated_at_us = :ut"
+                        " WHERE saga_id = :id AND lease_owner = :o AND state = :ex",
+         soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
+         soci::use(attempt), soci::use(next), soci::use(branches), soci::use(lease),
+         soci::use(now_us), soci::use(saga.saga_id()), soci::use(owner_text), soci::use(expected));
+    update.execute(true);
+    if (update.get_affected_rows() != 1) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "saga ", saga.saga_id(), " is no longer leased to this driver in state ", expected));
+    }
+    if (saga.state() == v1::SAGA_STATE_CANCELLING && expected_state != v1::SAGA_STATE_CANCELLING) {
+      ReleaseLimit(sql, saga.saga_id());
+    }
+    if (step) InsertStep(sql, saga.saga_id(), *step, attempt, now_us);
+    return absl::OkStatus();
   }
 
   // Gives the saga's reservation back to the customer's day, once.

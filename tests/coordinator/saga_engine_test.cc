@@ -326,6 +326,37 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     v1::BranchResponse confirmed;
     REQUIRE(mesh.fx_ledger().Confirm(confirm, &confirmed).ok());
   }
+  SECTION("an approval that comes after the saga moved on changes nothing") {
+    mesh.fx().FailNext(CallKind::kTry, 1'000, absl::UnavailableError("injected: down"));
+    absl::StatusOr<v1::Exchange> exchange = mesh.Exchange(
+        "moved-on", "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::Milliseconds(300));
+    REQUIRE(exchange.ok());
+    REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
+    v1::ProposeResolutionRequest propose;
+    propose.set_saga_id(exchange->saga_id());
+    propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
+    propose.set_reason_code("CUSTOMER_REQUEST");
+    propose.set_operator_("maker");
+    absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
+    REQUIRE(proposed.ok());
+    // Meanwhile the ledger comes back and the saga completes on its own.
+    mesh.fx().FailNext(CallKind::kTry, 0);
+    CHECK(mesh.Settle() == 0);
+    REQUIRE(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
+    v1::ApproveResolutionRequest approval;
+    approval.set_resolution_id(proposed->resolution_id());
+    approval.set_operator_("checker");
+    absl::StatusOr<v1::Resolution> late = engine.ApproveResolution(approval);
+    CHECK(absl::IsFailedPrecondition(late.status()));
+    CHECK_THAT(std::string(late.status().message()), Catch::Contains("moved to COMPLETED"));
+    v1::GetSagaHistoryRequest history_request;
+    history_request.set_saga_id(exchange->saga_id());
+    absl::StatusOr<v1::SagaHistory> history = engine.GetSagaHistory(history_request);
+    REQUIRE(history.ok());
+    REQUIRE(history->resolutions_size() == 1);
+    CHECK(history->resolutions(0).state() == v1::RESOLUTION_STATE_PROPOSED);
+    CHECK(history->audit_size() == 1);  // The proposal only: no approval was recorded.
+  }
   SECTION("a saga cancelled by operators sends its Cancels") {
     mesh.fx().FailNext(CallKind::kTry, 1'000, absl::UnavailableError("injected: down"));
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
