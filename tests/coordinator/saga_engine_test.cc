@@ -43,6 +43,30 @@ FXMESH_BACKEND_TEST("an exchange KRW to USD and back moves exactly the quoted am
   CHECK(mesh.Available("alice-krw") == 1'000'000 - 137'711 + 68'169);
   CHECK(mesh.Available("alice-usd") == 100'000 + 10'000 - 5'000);
 
+  // Customers find their exchanges by key, and list them page by page.
+  v1::GetExchangeRequest by_key;
+  by_key.set_idempotency_key("alice-1");
+  absl::StatusOr<v1::Exchange> found = mesh.engine().GetExchange(by_key);
+  REQUIRE(found.ok());
+  CHECK(found->saga_id() == bought->saga_id());
+  by_key.set_idempotency_key("never-used");
+  CHECK(absl::IsNotFound(mesh.engine().GetExchange(by_key).status()));
+  v1::ListExchangesRequest list;
+  list.set_customer_id("alice");
+  list.set_page_size(1);
+  absl::StatusOr<v1::ListExchangesResponse> first_page = mesh.engine().ListExchanges(list);
+  REQUIRE(first_page.ok());
+  REQUIRE(first_page->exchanges_size() == 1);
+  CHECK(first_page->exchanges(0).saga_id() == bought->saga_id());
+  list.set_page_token(first_page->next_page_token());
+  absl::StatusOr<v1::ListExchangesResponse> second_page = mesh.engine().ListExchanges(list);
+  REQUIRE(second_page.ok());
+  REQUIRE(second_page->exchanges_size() == 1);
+  CHECK(second_page->exchanges(0).saga_id() == sold->saga_id());
+  list.set_customer_id("bob");
+  list.clear_page_token();
+  CHECK(mesh.engine().ListExchanges(list)->exchanges_size() == 0);
+
   // The step log tells the story of the saga, in order.
   v1::GetSagaHistoryRequest history_request;
   history_request.set_saga_id(bought->saga_id());
