@@ -17,7 +17,7 @@
 #include "common/grpc_server.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
-#include "coordinator/participant_client.h"
+#include "common/participant_client.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_engine.h"
 #include "coordinator/saga_store.h"

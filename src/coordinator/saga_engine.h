@@ -30,7 +30,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/limits.h"
-#include "coordinator/participant_client.h"
+#include "common/participant_client.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_store.h"
 #include "fxmesh/v1/exchange.pb.h"

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "absl/synchronization/mutex.h"
-#include "coordinator/participant_client.h"
+#include "common/participant_client.h"
 
 namespace fxmesh::coordinator {
 

@@ -1,6 +1,6 @@
-// The seam between the saga engine and one participant (a ledger). The engine only ever calls
-// Try, Confirm and Cancel through this interface, so a test can make a participant slow, down, or
-// lose a reply after the ledger committed.
+// The seam between a caller (the saga engine, the relay) and one participant (a ledger). Callers
+// call Try, Confirm and Cancel only through this interface, so a test can make a participant slow,
+// down, or lose a reply after the ledger committed.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -11,7 +11,7 @@
 #include "absl/time/time.h"
 #include "fxmesh/v1/ledger.pb.h"
 
-namespace fxmesh::coordinator {
+namespace fxmesh {
 
 // Thread-safe.
 class ParticipantClient {
@@ -36,4 +36,4 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc
 // "00-<saga id>-<16 hex span id>-01": the traceparent of a call made for `saga_id`.
 std::string TraceParentFor(absl::string_view saga_id);
 
-}  // namespace fxmesh::coordinator
+}  // namespace fxmesh

@@ -1,11 +1,11 @@
-#include "coordinator/participant_client.h"
+#include "common/participant_client.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 
-namespace fxmesh::coordinator {
+namespace fxmesh {
 namespace {
 
 class GrpcParticipantClient final : public ParticipantClient {
@@ -62,4 +62,4 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(
   return std::make_unique<GrpcParticipantClient>(std::move(channel));
 }
 
-}  // namespace fxmesh::coordinator
+}  // namespace fxmesh

@@ -1,0 +1,138 @@
+#include "kafka/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+
+namespace fxmesh::kafka {
+namespace {
+
+// A one-partition list, owned by the caller's scope.
+struct PartitionList {
+  PartitionList(const std::string& topic, int32_t partition,
+                int64_t offset = RD_KAFKA_OFFSET_INVALID)
+      : list(rd_kafka_topic_partition_list_new(1)) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+  }
+  ~PartitionList() { rd_kafka_topic_partition_list_destroy(list); }
+  rd_kafka_topic_partition_list_t* list;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
+    const std::string& bootstrap_servers, const std::string& group_id,
+    const std::vector<std::string>& topics) {
+  std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char error[512];
+  const std::pair<const char*, std::string> settings[] = {
+      {"bootstrap.servers", bootstrap_servers},
+      {"group.id", group_id},
+      // Offsets move only when the relay has published a message's outcome: at least once.
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "500"},
+      {"log_level", "3"},
+  };
+  for (const auto& [key, value] : settings) {
+    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
+      rd_kafka_conf_destroy(conf);
+      return absl::InvalidArgumentError(absl::StrCat("kafka setting ", key, ": ", error));
+    }
+  }
+  consumer->handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
+  if (consumer->handle_ == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return absl::InvalidArgumentError(absl::StrCat("cannot create a Kafka consumer: ", error));
+  }
+  rd_kafka_poll_set_consumer(consumer->handle_);
+  rd_kafka_topic_partition_list_t* subscription = rd_kafka_topic_partition_list_new(topics.size());
+  for (const std::string& topic : topics) {
+    rd_kafka_topic_partition_list_add(subscription, topic.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer->handle_, subscription);
+  rd_kafka_topic_partition_list_destroy(subscription);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot subscribe: ", rd_kafka_err2str(err)));
+  }
+  return consumer;
+}
+
+KafkaConsumer::~KafkaConsumer() {
+  if (handle_ == nullptr) return;
+  rd_kafka_consumer_close(handle_);
+  rd_kafka_destroy(handle_);
+}
+
+std::optional<IncomingMessage> KafkaConsumer::Poll(absl::Duration timeout) {
+  rd_kafka_message_t* message =
+      rd_kafka_consumer_poll(handle_, static_cast<int>(absl::ToInt64Milliseconds(timeout)));
+  if (message == nullptr) return std::nullopt;
+  std::optional<IncomingMessage> incoming;
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    IncomingMessage& m = incoming.emplace();
+    m.topic = rd_kafka_topic_name(message->rkt);
+    m.partition = message->partition;
+    m.offset = message->offset;
+    if (message->key != nullptr)
+      m.key.assign(static_cast<const char*>(message->key), message->key_len);
+    if (message->payload != nullptr) {
+      m.value.assign(static_cast<const char*>(message->payload), message->len);
+    }
+    rd_kafka_headers_t* headers = nullptr;
+    if (rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* value;
+      size_t size;
+      for (size_t i = 0;
+           rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+           ++i) {
+        m.headers[name] =
+            value == nullptr ? "" : std::string(static_cast<const char*>(value), size);
+      }
+    }
+  } else if (message->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    LogWarning("kafka consumer error").With("error", rd_kafka_message_errstr(message));
+  }
+  rd_kafka_message_destroy(message);
+  return incoming;
+}
+
+absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
+  PartitionList next(message.topic, message.partition, message.offset + 1);
+  rd_kafka_resp_err_t err = rd_kafka_commit(handle_, next.list, /*async=*/0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot commit offset: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaConsumer::PauseAt(const IncomingMessage& message) {
+  PartitionList partition(message.topic, message.partition, message.offset);
+  rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, partition.list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("cannot pause: ", rd_kafka_err2str(err)));
+  }
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_, partition.list, 5'000);
+  if (error != nullptr) {
+    std::string text = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    return absl::UnavailableError(absl::StrCat("cannot rewind: ", text));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status KafkaConsumer::Resume(const std::string& topic, int32_t partition) {
+  PartitionList list(topic, partition);
+  rd_kafka_resp_err_t err = rd_kafka_resume_partitions(handle_, list.list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("cannot resume: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace fxmesh::kafka

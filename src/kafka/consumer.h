@@ -1,0 +1,54 @@
+// A Kafka consumer-group member for fxmesh's relays: offsets are committed only when the caller
+// says so (after it has published the message's outcome), and a partition can be paused and
+// rewound to a message that is not due yet, so delays never put a thread to sleep. Not
+// thread-safe: one thread polls.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+typedef struct rd_kafka_s rd_kafka_t;
+
+namespace fxmesh::kafka {
+
+struct IncomingMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string key;
+  std::string value;
+  std::map<std::string, std::string> headers;
+};
+
+class KafkaConsumer {
+ public:
+  // Joins `group_id` and subscribes to `topics`; a new group starts from the earliest offsets.
+  static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
+      const std::string& bootstrap_servers, const std::string& group_id,
+      const std::vector<std::string>& topics);
+  // Leaves the group cleanly (its partitions go to the other members at once).
+  ~KafkaConsumer();
+  KafkaConsumer(const KafkaConsumer&) = delete;
+  KafkaConsumer& operator=(const KafkaConsumer&) = delete;
+
+  // The next message, or nullopt when none arrived within `timeout`.
+  std::optional<IncomingMessage> Poll(absl::Duration timeout);
+  // Commits `message` as processed: the group resumes after it.
+  absl::Status Commit(const IncomingMessage& message);
+  // Stops fetching `message`'s partition and rewinds it to `message`, which is delivered again
+  // after Resume.
+  absl::Status PauseAt(const IncomingMessage& message);
+  absl::Status Resume(const std::string& topic, int32_t partition);
+
+ private:
+  KafkaConsumer() = default;
+  rd_kafka_t* handle_ = nullptr;
+};
+
+}  // namespace fxmesh::kafka

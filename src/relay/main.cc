@@ -1,0 +1,128 @@
+// fxmesh-relay: executes branch commands from Kafka against the ledgers (see relay.h). Several
+// relays with the same --group share the partitions; a killed relay's partitions move to the
+// others, which repeat at most the commands it had not committed (harmless: ledger calls are
+// idempotent).
+#include <atomic>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "common/grpc_server.h"
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/service_main.h"
+#include "relay/relay.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50081", "host:port of the health and reflection service");
+ABSL_FLAG(std::string, kafka_brokers, "", "Kafka bootstrap servers (required)");
+ABSL_FLAG(std::string, group, "fxmesh-relay", "consumer group shared by the relay replicas");
+ABSL_FLAG(std::string, krw_ledger, "127.0.0.1:50061", "host:port of fxmesh-krw-ledger");
+ABSL_FLAG(std::string, fx_ledger, "127.0.0.1:50062", "host:port of fxmesh-fx-ledger");
+ABSL_FLAG(
+    std::string, tier_delays_ms, "",
+    "delays of the retry tiers, in order, comma-separated (default 5000,30000,120000,600000)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace fxmesh::relay {
+namespace {
+
+absl::StatusOr<RelayOptions> OptionsFromFlags() {
+  RelayOptions options;
+  options.tiers = DefaultTiers();
+  const std::string delays = absl::GetFlag(FLAGS_tier_delays_ms);
+  if (!delays.empty()) {
+    std::vector<std::string> parts = absl::StrSplit(delays, ',');
+    if (parts.size() > options.tiers.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("--tier_delays_ms gives ", parts.size(),
+                                                     " tiers; there are ", options.tiers.size()));
+    }
+    options.tiers.resize(parts.size());
+    for (size_t i = 0; i < parts.size(); ++i) {
+      int64_t delay_ms = 0;
+      if (!absl::SimpleAtoi(parts[i], &delay_ms) || delay_ms < 0) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--tier_delays_ms: '", parts[i], "' is not a delay in ms"));
+      }
+      options.tiers[i].delay = absl::Milliseconds(delay_ms);
+    }
+  }
+  return options;
+}
+
+int Main(int argc, char** argv) {
+  BlockTerminationSignals();
+  SetLogService("relay");
+  absl::SetProgramUsageMessage(
+      "fxmesh relay: executes branch commands from Kafka against the ledgers.");
+  if (absl::Status env = ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger",
+                                                  "fx_ledger", "tier_delays_ms", "log_level"});
+      !env.ok()) {
+    LogError("bad environment").With("error", env);
+    return 2;
+  }
+  absl::ParseCommandLine(argc, argv);
+  LogLevel level;
+  absl::StatusOr<RelayOptions> options = OptionsFromFlags();
+  absl::Status config = ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level);
+  if (config.ok() && !options.ok()) config = options.status();
+  if (config.ok() && absl::GetFlag(FLAGS_kafka_brokers).empty()) {
+    config = absl::InvalidArgumentError("--kafka_brokers is required");
+  }
+  if (!config.ok()) {
+    LogError("bad configuration").With("error", config);
+    return 2;
+  }
+  SetLogLevel(level);
+  auto producer =
+      kafka::KafkaProducer::Create(absl::GetFlag(FLAGS_kafka_brokers), "fxmesh-relay",
+                                   absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs));
+  auto consumer = kafka::KafkaConsumer::Create(
+      absl::GetFlag(FLAGS_kafka_brokers), absl::GetFlag(FLAGS_group), ConsumedTopics(*options));
+  if (!producer.ok() || !consumer.ok()) {
+    LogError("cannot connect to Kafka")
+        .With("error", producer.ok() ? consumer.status() : producer.status());
+    return 1;
+  }
+  auto channel = [](const std::string& address) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  };
+  std::unique_ptr<ParticipantClient> krw =
+      NewGrpcParticipantClient(channel(absl::GetFlag(FLAGS_krw_ledger)));
+  std::unique_ptr<ParticipantClient> fx =
+      NewGrpcParticipantClient(channel(absl::GetFlag(FLAGS_fx_ledger)));
+  Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
+              SystemClock::Get(), *options);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {});
+  if (!server.ok()) {
+    LogError("cannot start").With("error", server.status());
+    return 1;
+  }
+  (*server)->SetServing(true);
+  std::atomic<bool> stopping{false};
+  std::thread worker([&] {
+    while (!stopping) {
+      absl::StatusOr<bool> stepped = relay.Step(absl::Milliseconds(100));
+      if (!stepped.ok()) LogWarning("relay step failed").With("error", stepped.status());
+    }
+  });
+  LogInfo("serving")
+      .With("port", (*server)->port())
+      .With("kafka_brokers", absl::GetFlag(FLAGS_kafka_brokers))
+      .With("group", absl::GetFlag(FLAGS_group));
+  absl::string_view signal = WaitForTerminationSignal();
+  LogInfo("shutting down").With("signal", signal);
+  stopping = true;
+  worker.join();
+  (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));
+  LogInfo("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace fxmesh::relay
+
+int main(int argc, char** argv) { return fxmesh::relay::Main(argc, argv); }

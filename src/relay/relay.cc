@@ -1,0 +1,178 @@
+#include "relay/relay.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fxmesh::relay {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+std::string ToJson(const google::protobuf::Message& message) {
+  std::string json;
+  (void)google::protobuf::util::MessageToJsonString(message, &json);
+  return json;
+}
+
+}  // namespace
+
+std::vector<RelayTier> DefaultTiers() {
+  std::vector<RelayTier> tiers;
+  for (const kafka::RetryTier& tier : kafka::kRetryTiers) {
+    tiers.push_back({std::string(tier.topic), absl::Milliseconds(tier.delay_ms)});
+  }
+  return tiers;
+}
+
+std::vector<std::string> ConsumedTopics(const RelayOptions& options) {
+  std::vector<std::string> topics = {std::string(kafka::kBranchCommandsTopic)};
+  for (const RelayTier& tier : options.tiers) topics.push_back(tier.topic);
+  return topics;
+}
+
+Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
+             std::map<std::string, ParticipantClient*> participants, const Clock& clock,
+             RelayOptions options)
+    : consumer_(consumer),
+      producer_(producer),
+      participants_(std::move(participants)),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
+  const absl::Time now = clock_.Now();
+  for (auto it = paused_.begin(); it != paused_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    absl::Status resumed = consumer_.Resume(it->first.first, it->first.second);
+    if (!resumed.ok()) LogWarning("cannot resume a partition").With("error", resumed);
+    it = paused_.erase(it);
+  }
+  std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
+  if (!message) return false;
+  // Messages already fetched for a paused partition are dropped; the partition was rewound and
+  // delivers them again once it resumes.
+  if (paused_.count({message->topic, message->partition}) > 0) return true;
+
+  v1::BranchCommand command;
+  const bool parsed = google::protobuf::util::JsonStringToMessage(message->value, &command).ok();
+  if (parsed && command.has_not_before()) {
+    const absl::Time due =
+        absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(command.not_before()));
+    if (due > clock_.Now()) {
+      RETURN_IF_ERROR(consumer_.PauseAt(*message));
+      paused_[{message->topic, message->partition}] = due;
+      return true;
+    }
+  }
+  Outcome outcome = Execute(*message);
+  absl::Status published = Publish(*message, outcome);
+  if (!published.ok()) {
+    // Not committed: rewind so the message is handled again shortly.
+    RETURN_IF_ERROR(consumer_.PauseAt(*message));
+    paused_[{message->topic, message->partition}] = clock_.Now() + absl::Seconds(1);
+    return published;
+  }
+  RETURN_IF_ERROR(consumer_.Commit(*message));
+  return true;
+}
+
+Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
+  v1::BranchCommand command;
+  absl::Status parsed = [&]() -> absl::Status {
+    auto status = google::protobuf::util::JsonStringToMessage(message.value, &command);
+    if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+    return absl::OkStatus();
+  }();
+  if (!parsed.ok())
+    return DeadLetter(message, absl::StrCat("not a BranchCommand: ", parsed.message()), 0);
+  if (command.op() != v1::BRANCH_OP_CONFIRM && command.op() != v1::BRANCH_OP_CANCEL) {
+    return DeadLetter(message, "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
+                      command.attempt());
+  }
+  auto participant = participants_.find(command.participant());
+  if (participant == participants_.end()) {
+    return DeadLetter(message, absl::StrCat("unknown participant '", command.participant(), "'"),
+                      command.attempt());
+  }
+  v1::BranchRequest request;
+  *request.mutable_branch() = command.branch();
+  const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
+  absl::StatusOr<v1::BranchResponse> response =
+      command.op() == v1::BRANCH_OP_CONFIRM ? participant->second->Confirm(request, deadline)
+                                            : participant->second->Cancel(request, deadline);
+  const int attempt = std::max(command.attempt(), 1);
+  if (response.ok()) {
+    v1::BranchResult result;
+    *result.mutable_branch() = command.branch();
+    result.set_participant(command.participant());
+    result.set_op(command.op());
+    result.set_attempt(attempt);
+    result.set_outcome(response->outcome());
+    result.set_reason(response->reason());
+    result.set_detail(response->detail());
+    *result.mutable_executed_at() =
+        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now()));
+    return Outcome{command.reply_topic().empty() ? std::string(kafka::kBranchResultsTopic)
+                                                 : command.reply_topic(),
+                   ToJson(result),
+                   {}};
+  }
+  // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
+  const std::string error = response.status().ToString();
+  if (attempt > static_cast<int>(options_.tiers.size())) {
+    return DeadLetter(message, absl::StrCat("gave up after ", attempt, " attempts: ", error),
+                      attempt);
+  }
+  const RelayTier& tier = options_.tiers[attempt - 1];
+  command.set_attempt(attempt + 1);
+  command.set_last_error(error);
+  *command.mutable_not_before() =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now() + tier.delay));
+  LogInfo("command moved to a retry tier")
+      .With("saga_id", command.branch().saga_id())
+      .With("trace_id", command.branch().saga_id())
+      .With("tier", tier.topic)
+      .With("attempt", attempt + 1)
+      .With("error", error);
+  return Outcome{tier.topic, ToJson(command), {}};
+}
+
+Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, const std::string& reason,
+                                 int attempts) {
+  LogWarning("command sent to the dead letters")
+      .With("saga_id", message.key)
+      .With("source_topic", message.topic)
+      .With("reason", reason);
+  // The original bytes, untouched, so a replay sends exactly what was sent.
+  return Outcome{std::string(kafka::kDeadLetterTopic),
+                 message.value,
+                 {{"fxmesh-error", reason},
+                  {"fxmesh-attempts", absl::StrCat(attempts)},
+                  {"fxmesh-source-topic", message.topic}}};
+}
+
+absl::Status Relay::Publish(const kafka::IncomingMessage& message, const Outcome& outcome) {
+  kafka::OutgoingMessage outgoing{outcome.topic, message.key, outcome.value, outcome.extra_headers,
+                                  next_token_++};
+  outgoing.headers.emplace_back("content-type", "application/json");
+  auto traceparent = message.headers.find("traceparent");
+  if (traceparent != message.headers.end())
+    outgoing.headers.emplace_back("traceparent", traceparent->second);
+  RETURN_IF_ERROR(producer_.Produce(outgoing));
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < give_up) {
+    for (const kafka::DeliveryReport& report : producer_.Poll(absl::Milliseconds(50))) {
+      if (report.token == outgoing.token) return report.status;
+    }
+  }
+  return absl::UnavailableError(absl::StrCat("no acknowledgement from Kafka for ", outcome.topic));
+}
+
+}  // namespace fxmesh::relay

@@ -1,0 +1,85 @@
+// The relay: executes branch commands (Confirm/Cancel) from Kafka against the ledgers, off the
+// customer's path (ARCHITECTURE.md §5).
+//
+// For each message on fxmesh.branch.commands or a retry tier:
+//   - not parseable, or naming an unknown participant → the dead-letter topic, with the reason in
+//     the header fxmesh-error; the relay moves on.
+//   - not due yet (not_before in the future) → its partition is paused and rewound to it, and
+//     resumed when it is due; no thread sleeps.
+//   - executed: a business answer (applied, duplicate, rejected, null compensation) → a
+//     BranchResult on the reply topic; a system failure (ledger down, timeout) → the next retry
+//     tier with attempt + 1 and not_before = now + the tier's delay; after the last tier → the
+//     dead-letter topic with the last error.
+// The message's offset is committed only after that outcome is published: at least once, made
+// harmless by the ledgers' idempotency.
+//
+// Not thread-safe: one thread calls Step. Several relays in one consumer group share the work.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/participant_client.h"
+#include "fxmesh/v1/relay.pb.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "kafka/topics.h"
+
+namespace fxmesh::relay {
+
+struct RelayTier {
+  std::string topic;
+  absl::Duration delay;
+};
+
+struct RelayOptions {
+  // Retry tiers in order; the defaults are kafka::kRetryTiers.
+  std::vector<RelayTier> tiers;
+  absl::Duration ledger_call_timeout = absl::Seconds(2);
+};
+
+// The default tiers of kafka::kRetryTiers.
+std::vector<RelayTier> DefaultTiers();
+// The topics a relay consumes: the commands topic and every tier of `options`.
+std::vector<std::string> ConsumedTopics(const RelayOptions& options);
+
+class Relay {
+ public:
+  // Everything passed in must outlive the relay. `participants` maps participant names to clients.
+  Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
+        std::map<std::string, ParticipantClient*> participants, const Clock& clock,
+        RelayOptions options);
+
+  // Resumes partitions that became due, then handles at most one message, waiting up to `poll`
+  // for it. Returns whether a message was handled. An error means the message's outcome could not
+  // be published; the message is delivered again later.
+  absl::StatusOr<bool> Step(absl::Duration poll);
+
+ private:
+  struct Outcome {
+    std::string topic;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> extra_headers;
+  };
+  Outcome Execute(const kafka::IncomingMessage& message);
+  Outcome DeadLetter(const kafka::IncomingMessage& message, const std::string& reason,
+                     int attempts);
+  // Produces `outcome` and waits until Kafka has it.
+  absl::Status Publish(const kafka::IncomingMessage& message, const Outcome& outcome);
+
+  kafka::KafkaConsumer& consumer_;
+  kafka::KafkaProducer& producer_;
+  const std::map<std::string, ParticipantClient*> participants_;
+  const Clock& clock_;
+  const RelayOptions options_;
+  // Paused partitions and when each is due.
+  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
+  int64_t next_token_ = 1;
+};
+
+}  // namespace fxmesh::relay
