@@ -57,6 +57,9 @@ start coordinator 33 fxmesh-coordinator --listen=127.0.0.1:50051 --db="sqlite:$d
   --rates="$root/config/rates.txt" --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062 \
   --kafka_brokers="$kafka_brokers"
 wait_serving 50051 coordinator
+start relay 32 fxmesh-relay --listen=127.0.0.1:50081 --kafka_brokers="$kafka_brokers" \
+  --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062
+wait_serving 50081 relay
 
 cat <<BANNER
 
@@ -64,6 +67,7 @@ $(color 32 "fxmesh is running")
   coordinator 127.0.0.1:50051   ExchangeService, OpsService   data: $data/coordinator.db
   krw-ledger  127.0.0.1:50061   KRW              data: $data/krw-ledger.db
   fx-ledger   127.0.0.1:50062   USD EUR JPY CNY  data: $data/fx-ledger.db
+  relay       127.0.0.1:50081   (health only; works from Kafka)
   kafka       $kafka_brokers   (control: 127.0.0.1:50071)
 
 Saga events as they happen:
