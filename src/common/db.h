@@ -35,9 +35,9 @@ struct DatabaseOptions {
   size_t pool_size = 0;
 };
 
-// One schema version. `sql` holds statements, each ended by a ';' at the end of a line (a ';' inside
-// a line, as in a trigger body, does not end a statement), and may use these words, which become
-// each backend's spelling: ${ID_PK} (an auto-increment 64-bit primary key). `sqlite_sql` and
+// One schema version. `sql` holds statements, each ended by a ';' at the end of a line (a ';'
+// inside a line, as in a trigger body, does not end a statement), and may use these words, which
+// become each backend's spelling: ${ID_PK} (an auto-increment 64-bit primary key). `sqlite_sql` and
 // `postgres_sql` hold statements for one backend only (triggers, functions), run after `sql`.
 struct Migration {
   int version;

@@ -65,7 +65,8 @@ static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maxim
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
 static_assert(kRetryDelayMsMin < kRetryDelayMsMax);
-static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs, "a drive step must finish well within its lease");
+static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs,
+              "a drive step must finish well within its lease");
 static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
 static_assert(kOutboxBatchMax <= kOutboxInFlightMax);
 
