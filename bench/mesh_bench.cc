@@ -2,7 +2,7 @@
 // gRPC on loopback against in-process servers on SQLite or PostgreSQL. `make bench` runs it; the
 // figures go to docs/benchmarks.md.
 //
-//   fxmesh-bench --db_dir=/tmp/x [--postgres_url=postgresql://...] --seconds=10 --clients=16
+//   fxmesh-bench --db_dir=DIR [--postgres_url=postgresql://...] --seconds=10 --clients=16
 #include <sys/resource.h>
 
 #include <algorithm>
