@@ -3,6 +3,7 @@
 # loopback port, write the connection url to DIR/url. As root it runs the server as the postgres
 # user (PostgreSQL refuses to run as root). Used as a CTest fixture; see tests/CMakeLists.txt.
 #   test-postgres.sh start DIR | stop DIR
+#   test-postgres.sh stop-server DIR | start-server DIR   (keep the data and the port: an outage)
 set -euo pipefail
 action=$1
 dir=$2
@@ -30,6 +31,7 @@ case "$action" in
           -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
           start >/dev/null; then
         echo "postgresql://postgres@127.0.0.1:$port/postgres" >"$dir/url"
+        echo "$port" >"$dir/port"
         echo "test PostgreSQL on port $port ($dir)"
         exit 0
       fi
@@ -41,8 +43,17 @@ case "$action" in
     [ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     rm -rf "$dir"
     ;;
+  stop-server)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
+    ;;
+  start-server)
+    port=$(cat "$dir/port")
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+      start >/dev/null
+    ;;
   *)
-    echo "usage: $0 start|stop DIR" >&2
+    echo "usage: $0 start|stop|stop-server|start-server DIR" >&2
     exit 2
     ;;
 esac

@@ -27,6 +27,8 @@ inline constexpr size_t kSqlitePoolSizeDefault = 4;
 // is refused with UNAVAILABLE rather than queued without limit.
 inline constexpr size_t kWorkerQueueDepthMax = 4'096;
 inline constexpr int kShutdownGraceMs = 10'000;
+// How often each service checks it can reach its database (and reports NOT_SERVING if not).
+inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 
 // Listing.
 inline constexpr int kListPageSizeDefault = 100;

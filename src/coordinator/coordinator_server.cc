@@ -40,6 +40,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                    GrpcServer::Start(options.listen_address, {server->exchange_service_.get(),
                                                               server->ops_service_.get()}));
   server->server_->SetServing(true);
+  server->health_ = std::make_unique<HealthWatcher>(
+      *server->server_, [database = server->database_.get()] { return database->Ping(); },
+      absl::Milliseconds(limits::kHealthProbeIntervalMs));
   if (!options.kafka_brokers.empty()) {
     ASSIGN_OR_RETURN(server->producer_, kafka::KafkaProducer::Create(
                                             options.kafka_brokers, options.engine.owner_id,
@@ -116,6 +119,7 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   }
   if (recovery_.joinable()) recovery_.join();
   if (publishing_.joinable()) publishing_.join();
+  health_.reset();
   if (server_) server_->Shutdown(grace);
   executor_.reset();
 }

@@ -15,6 +15,7 @@
 #include "common/db.h"
 #include "common/executor.h"
 #include "common/grpc_server.h"
+#include "common/health_watcher.h"
 #include "common/participant_client.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
@@ -66,6 +67,7 @@ class CoordinatorServer {
   std::unique_ptr<ExchangeService> exchange_service_;
   std::unique_ptr<OpsService> ops_service_;
   std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<HealthWatcher> health_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

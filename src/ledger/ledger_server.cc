@@ -23,12 +23,16 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address, {server->service_.get()}));
   server->server_->SetServing(true);
+  server->health_ = std::make_unique<HealthWatcher>(
+      *server->server_, [store = server->store_.get()] { return store->Ping(); },
+      absl::Milliseconds(limits::kHealthProbeIntervalMs));
   return server;
 }
 
 LedgerServer::~LedgerServer() { Shutdown(absl::ZeroDuration()); }
 
 void LedgerServer::Shutdown(absl::Duration grace) {
+  health_.reset();
   if (server_) server_->Shutdown(grace);
   // Running and queued engine calls finish before the executor's threads join.
   executor_.reset();

@@ -13,6 +13,7 @@
 #include "common/db.h"
 #include "common/executor.h"
 #include "common/grpc_server.h"
+#include "common/health_watcher.h"
 #include "common/money.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
@@ -38,6 +39,8 @@ class LedgerServer {
 
   int port() const { return server_->port(); }
   LedgerEngine& engine() { return *engine_; }
+  // False while the database cannot be reached (the health service says NOT_SERVING).
+  bool serving() const { return health_->serving(); }
   // Refuses new calls, lets calls in flight finish for up to `grace`, then stops. Idempotent.
   void Shutdown(absl::Duration grace);
 
@@ -51,6 +54,7 @@ class LedgerServer {
   std::unique_ptr<Executor> executor_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<GrpcServer> server_;
+  std::unique_ptr<HealthWatcher> health_;
 };
 
 }  // namespace fxmesh::ledger
