@@ -25,13 +25,14 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address, " (address in use, or not a host:port?)"));
   }
+  server->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
   return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
 }
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
 void GrpcServer::SetServing(bool serving) {
-  server_->GetHealthCheckService()->SetServingStatus(serving);
+  server_->GetHealthCheckService()->SetServingStatus("", serving);
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {

@@ -13,6 +13,9 @@
 
 namespace fxmesh {
 
+// The health service name that reports SERVING for as long as the process serves at all.
+inline constexpr char kLivenessService[] = "fxmesh.liveness";
+
 class GrpcServer {
  public:
   // Listens on `address` (host:port, port 0 for any free one) with insecure credentials; mesh
@@ -25,7 +28,9 @@ class GrpcServer {
 
   // The port actually bound.
   int port() const { return port_; }
-  // Marks every service SERVING or NOT_SERVING in the health service.
+  // Sets the overall health status (service ""), which readiness probes check. The status of
+  // kLivenessService, which liveness probes check, stays SERVING until shutdown: a service that
+  // cannot reach its database is not ready, but restarting it would not help.
   void SetServing(bool serving);
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
   void Shutdown(absl::Duration grace);

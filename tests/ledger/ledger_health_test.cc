@@ -1,7 +1,8 @@
 // Proves a ledger's health service tells the truth about its database: on a PostgreSQL server of
 // its own, the ledger reports SERVING; when the server goes down it reports NOT_SERVING (so
 // Kubernetes stops routing to it) and its calls fail with UNAVAILABLE, never a wrong answer; when
-// the server is back it reconnects and reports SERVING again, with its data intact.
+// the server is back it reconnects and reports SERVING again, with its data intact. Throughout,
+// the liveness service stays SERVING, so Kubernetes never restarts it for a database outage.
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
@@ -25,13 +26,16 @@ void Postgres(const std::string& action, const std::string& dir) {
   REQUIRE(std::system(command.c_str()) == 0);
 }
 
+// The health status of `service` ("" is the server as a whole, which readiness probes check).
 grpc::health::v1::HealthCheckResponse::ServingStatus Health(
-    const std::shared_ptr<grpc::Channel>& channel) {
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& service = "") {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
   grpc::health::v1::HealthCheckResponse response;
-  grpc::Status status = grpc::health::v1::Health::NewStub(channel)->Check(
-      &context, grpc::health::v1::HealthCheckRequest(), &response);
+  grpc::Status status =
+      grpc::health::v1::Health::NewStub(channel)->Check(&context, request, &response);
   return status.ok() ? response.status() : grpc::health::v1::HealthCheckResponse::UNKNOWN;
 }
 
@@ -72,6 +76,8 @@ TEST_CASE("a ledger reports NOT_SERVING while its database is down and SERVING o
 
   Postgres("stop-server", dir + "/pg");
   CHECK(AwaitHealth(channel, grpc::health::v1::HealthCheckResponse::NOT_SERVING));
+  // Not ready, but alive: liveness probes must not restart it for a database outage.
+  CHECK(Health(channel, kLivenessService) == grpc::health::v1::HealthCheckResponse::SERVING);
   v1::GetAccountRequest get;
   get.set_account_id("alice");
   v1::Account account;
