@@ -1,5 +1,6 @@
-# fxmesh container image: one image holding every service binary; each container picks its binary
-# with its command (the Kubernetes manifests in k8s/ set it).
+# fxmesh container image: one image holding every service binary (the two ledgers, the coordinator
+# and the relay; not the dev/test tool fxmesh-kafka); each container picks its binary with its
+# command (the Kubernetes manifests in k8s/ set it).
 #
 #   docker build -t fxmesh:latest .
 #
@@ -14,11 +15,11 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN bash scripts/install-deps.sh
 COPY . .
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
- && cmake --build build --target fxmesh-krw-ledger fxmesh-fx-ledger
+ && cmake --build build --target fxmesh-krw-ledger fxmesh-fx-ledger fxmesh-coordinator fxmesh-relay
 
 FROM debian:12-slim
 # Runtime shared libraries only (their own dependencies, such as libgrpc29, come along).
-# librdkafka1 is for the services that publish events; the ledgers do not link it yet.
+# librdkafka1 is for the coordinator (saga events) and the relay; the ledgers do not link it.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       libgrpc++1.51 \
@@ -36,12 +37,21 @@ RUN groupadd --system --gid 10001 fxmesh \
  && useradd --system --uid 10001 --gid fxmesh --home-dir /var/lib/fxmesh --no-create-home \
       --shell /usr/sbin/nologin fxmesh \
  && install -d -o fxmesh -g fxmesh -m 0750 /var/lib/fxmesh
-COPY --from=builder /src/build/src/fxmesh-krw-ledger /src/build/src/fxmesh-fx-ledger /usr/local/bin/
+COPY --from=builder /src/build/src/fxmesh-krw-ledger /src/build/src/fxmesh-fx-ledger \
+     /src/build/src/fxmesh-coordinator /src/build/src/fxmesh-relay /usr/local/bin/
+# The coordinator's default mid rates. Its built-in --rates default, config/rates.txt, is relative
+# to the working directory, so FXMESH_RATES points it here instead; Kubernetes mounts the ConfigMap
+# fxmesh-rates over /etc/fxmesh. Only the coordinator reads FXMESH_RATES.
+COPY config/rates.txt /etc/fxmesh/rates.txt
+ENV FXMESH_RATES=/etc/fxmesh/rates.txt
 USER 10001:10001
 # SQLite database files (sqlite:/var/lib/fxmesh/...) live here; Kubernetes mounts a volume here.
 WORKDIR /var/lib/fxmesh
-# krw-ledger, fx-ledger. The binaries listen on 127.0.0.1 unless FXMESH_LISTEN (or --listen) says
-# otherwise, e.g. FXMESH_LISTEN=0.0.0.0:50061.
-EXPOSE 50061 50062
+# coordinator, krw-ledger, fx-ledger, and the relay's health and reflection port. The binaries
+# listen on 127.0.0.1 unless FXMESH_LISTEN (or --listen) says otherwise, e.g.
+# FXMESH_LISTEN=0.0.0.0:50061.
+EXPOSE 50051 50061 50062 50081
 # No default command: run a binary by name, e.g.
 #   docker run --rm -p 50061:50061 -e FXMESH_LISTEN=0.0.0.0:50061 fxmesh:latest fxmesh-krw-ledger
+# The coordinator also needs the ledgers' addresses (FXMESH_KRW_LEDGER, FXMESH_FX_LEDGER), and the
+# relay needs FXMESH_KAFKA_BROKERS; k8s/ sets them.
