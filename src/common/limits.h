@@ -10,6 +10,12 @@ namespace fxmesh::limits {
 // sums of many requests and rate products stay far from int64 overflow.
 inline constexpr int64_t kAmountMinorMax = 1'000'000'000'000'000;
 
+// Rates: KRW per unit of a foreign currency in micros (× 10^6). The largest mid rate a rates file
+// may give is 10^12 KRW per unit: far above any real currency, yet small enough that the ask at the
+// widest spread still fits an int64. The spread is at most 10% (1,000 basis points).
+inline constexpr int64_t kRateMicrosMax = 1'000'000'000'000'000'000;
+inline constexpr int kSpreadBpsMax = 1'000;
+
 // Identifiers.
 inline constexpr size_t kAccountIdLengthMax = 64;
 inline constexpr size_t kRequestIdLengthMax = 64;
@@ -62,6 +68,10 @@ inline constexpr int kOutboxBatchMax = 500;
 inline constexpr int kOutboxInFlightMax = 10'000;
 inline constexpr int64_t kOutboxDeliveryTimeoutMs = 30'000;
 inline constexpr int64_t kOutboxPollMs = 100;
+// Sent outbox rows are kept this long (for forensics), then deleted in batches, once a minute.
+inline constexpr int64_t kOutboxRetentionMs = 24 * 3'600'000;
+inline constexpr int64_t kOutboxPruneIntervalMs = 60'000;
+inline constexpr int kOutboxPruneBatchMax = 5'000;
 
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);

@@ -17,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/limits.h"
 #include "common/money.h"
 
 namespace fxmesh::coordinator {
@@ -25,13 +26,12 @@ namespace fxmesh::coordinator {
 // 1370.25 KRW per USD is 1'370'250'000.
 inline constexpr int64_t kRateScale = 1'000'000;
 
-// Largest mid rate a rates file may give: 10^12 KRW per unit. Far above any real currency, yet
-// small enough that the ask at the widest spread still fits an int64.
-inline constexpr int64_t kRateMicrosMax = 1'000'000'000'000 * kRateScale;
+// Largest mid rate and widest spread: named in common/limits.h.
+inline constexpr int64_t kRateMicrosMax = limits::kRateMicrosMax;
+static_assert(kRateMicrosMax == 1'000'000'000'000 * kRateScale, "10^12 KRW per unit, in micros");
 
-// The spread is given in basis points (1/100 of a percent) of the mid rate, at most 10%.
 inline constexpr int kBasisPointsPerUnit = 10'000;
-inline constexpr int kSpreadBpsMax = 1'000;
+inline constexpr int kSpreadBpsMax = limits::kSpreadBpsMax;
 
 static_assert(kRateMicrosMax / kBasisPointsPerUnit <=
                   INT64_MAX / (kBasisPointsPerUnit + kSpreadBpsMax),

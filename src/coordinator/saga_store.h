@@ -99,6 +99,8 @@ class SagaStore {
                                                                       int limit) = 0;
   virtual absl::Status MarkOutboxSent(const std::vector<int64_t>& outbox_ids, absl::Time now) = 0;
   virtual absl::StatusOr<int64_t> CountUnsentOutbox() = 0;
+  // Deletes up to `limit` rows sent before `sent_before`; never an unsent row. Returns how many.
+  virtual absl::StatusOr<int> PruneSentOutbox(absl::Time sent_before, int limit) = 0;
 
   // Leases up to `limit` non-terminal sagas due at `now` (next attempt passed, lease free, expired
   // or already `owner`'s, as after a restart) to `owner` until `lease_until`, oldest due first;

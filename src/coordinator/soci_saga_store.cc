@@ -445,6 +445,22 @@ class SociSagaStore final : public SagaStore {
     return unsent;
   }
 
+  absl::StatusOr<int> PruneSentOutbox(absl::Time sent_before, int limit) override {
+    int deleted = 0;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long before = absl::ToUnixMicros(sent_before);
+      soci::statement prune =
+          (sql.prepare
+               << "DELETE FROM outbox WHERE outbox_id IN (SELECT outbox_id FROM outbox"
+                  " WHERE sent_at_us > 0 AND sent_at_us < :b ORDER BY outbox_id LIMIT :lim)",
+           soci::use(before), soci::use(limit));
+      prune.execute(true);
+      deleted = static_cast<int>(prune.get_affected_rows());
+      return Completion::kCommit;
+    }));
+    return deleted;
+  }
+
   absl::StatusOr<std::vector<std::string>> ClaimDueSagas(absl::string_view owner, absl::Time now,
                                                          absl::Time lease_until,
                                                          int limit) override {

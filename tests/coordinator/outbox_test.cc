@@ -1,7 +1,8 @@
 // Proves the coordinator's transactional outbox against a real Kafka protocol endpoint (the
 // embedded mock cluster): every saga transition is written with the transition and reaches
 // fxmesh.saga.events, in order per saga, with its traceparent; while every broker is down the
-// events wait in the outbox (a visible backlog) and arrive once Kafka is back — none is lost.
+// events wait in the outbox (a visible backlog) and arrive once Kafka is back — none is lost; and
+// retention deletes sent rows only, never one still waiting.
 #include <google/protobuf/util/json_util.h>
 #include <librdkafka/rdkafka.h>
 
@@ -118,11 +119,15 @@ FXMESH_BACKEND_TEST("every saga transition reaches Kafka, even across a Kafka ou
   const int64_t backlog = Drain(publisher, mesh.store(), absl::Seconds(2));
   CHECK(backlog == 8);
   CHECK(mesh.engine().GetAlerts()->outbox_backlog() == 8);
+  // Retention deletes sent rows only: the 8 sent before the outage go, the 8 waiting stay.
+  CHECK(*mesh.store().PruneSentOutbox(absl::Now() + absl::Hours(1), 1'000) == 8);
+  CHECK(*mesh.store().CountUnsentOutbox() == 8);
 
   for (int broker = 1; broker <= 3; ++broker) REQUIRE((*kafka)->SetBrokerUp(broker, true).ok());
   CHECK(Drain(publisher, mesh.store(), absl::Seconds(30)) == 0);
 
   Consumed consumed = ConsumeEvents((*kafka)->bootstrap_servers(), 16);
+  CHECK(*mesh.store().PruneSentOutbox(absl::Now() + absl::Hours(1), 1'000) == 8);
   CHECK(consumed.missing_traceparent == 0);
   REQUIRE(consumed.states_by_saga.size() == 4);
   const std::vector<v1::SagaState> completed = {v1::SAGA_STATE_CREATED, v1::SAGA_STATE_TRYING,
