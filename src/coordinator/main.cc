@@ -28,6 +28,8 @@ ABSL_FLAG(std::string, replica_id, "",
           "this replica's id in saga leases; unique per replica (default: hostname and port)");
 ABSL_FLAG(int64_t, daily_limit_krw, fxmesh::limits::kDailyLimitKrwMinorDefault,
           "per-customer daily exchange limit, in KRW");
+ABSL_FLAG(std::string, limit_time_zone, "UTC",
+          "IANA time zone whose calendar days the daily limit counts, e.g. Asia/Seoul");
 ABSL_FLAG(int64_t, quote_ttl_ms, fxmesh::limits::kQuoteTtlMsDefault, "how long a quote holds");
 ABSL_FLAG(int64_t, stuck_after_ms, fxmesh::limits::kStuckAfterMsDefault,
           "a saga non-terminal for longer than this raises an alert");
@@ -74,6 +76,10 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
                                 ? DefaultReplicaId(options.listen_address)
                                 : absl::GetFlag(FLAGS_replica_id);
   options.engine.daily_limit_krw_minor = absl::GetFlag(FLAGS_daily_limit_krw);
+  if (!absl::LoadTimeZone(absl::GetFlag(FLAGS_limit_time_zone), &options.engine.limit_time_zone)) {
+    return absl::InvalidArgumentError(absl::StrCat("--limit_time_zone: unknown time zone '",
+                                                   absl::GetFlag(FLAGS_limit_time_zone), "'"));
+  }
   options.engine.quote_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_quote_ttl_ms));
   options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
@@ -97,10 +103,10 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
       "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status =
-      ApplyEnvironmentToFlags({"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger",
-                               "replica_id", "daily_limit_krw", "quote_ttl_ms", "stuck_after_ms",
-                               "recovery_interval_ms", "log_level", "kafka_brokers"});
+  absl::Status status = ApplyEnvironmentToFlags(
+      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
+       "daily_limit_krw", "limit_time_zone", "quote_ttl_ms", "stuck_after_ms",
+       "recovery_interval_ms", "log_level", "kafka_brokers"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

@@ -197,7 +197,7 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
         "participant ", paused, " is paused by an operator; retry later with the same key"));
   }
 
-  NewSaga new_saga{saga, digest, absl::FormatTime("%Y-%m-%d", now, absl::UTCTimeZone()),
+  NewSaga new_saga{saga, digest, absl::FormatTime("%Y-%m-%d", now, options_.limit_time_zone),
                    krw.amount_minor(), options_.daily_limit_krw_minor};
   ASSIGN_OR_RETURN(CreateResult created, store_.CreateSaga(new_saga, now));
   switch (created.outcome) {

@@ -47,6 +47,8 @@ struct EngineOptions {
   std::string owner_id = "coordinator";
   absl::Duration quote_ttl = absl::Milliseconds(limits::kQuoteTtlMsDefault);
   int64_t daily_limit_krw_minor = limits::kDailyLimitKrwMinorDefault;
+  // The daily limit counts calendar days in this zone (a Korean bank: Asia/Seoul).
+  absl::TimeZone limit_time_zone = absl::UTCTimeZone();
   absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
   // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,

@@ -131,11 +131,13 @@ absl::StatusOr<v1::Exchange> CoordinatorHarness::Exchange(const std::string& key
   return engine_->Exchange(request, absl::Now() + wait);
 }
 
-std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& owner_id) {
+std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& owner_id,
+                                                           absl::TimeZone limit_time_zone) {
   replica_databases_.push_back(coordinator_database_.Open());
   replica_stores_.push_back(NewSociSagaStore(*replica_databases_.back()));
   EngineOptions engine_options;
   engine_options.owner_id = owner_id;
+  engine_options.limit_time_zone = limit_time_zone;
   engine_options.quote_ttl = options_.quote_ttl;
   engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
   return std::make_unique<SagaEngine>(

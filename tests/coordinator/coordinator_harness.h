@@ -48,7 +48,8 @@ class CoordinatorHarness {
                                         absl::Duration wait = absl::Seconds(5));
   // Another coordinator replica: its own engine and database connections over the same
   // coordinator database and the same (fault-injecting) ledger clients.
-  std::unique_ptr<SagaEngine> NewReplica(const std::string& owner_id);
+  std::unique_ptr<SagaEngine> NewReplica(const std::string& owner_id,
+                                         absl::TimeZone limit_time_zone = absl::UTCTimeZone());
 
   // Drives due sagas, as the recovery loop does, until none is left non-terminal or `timeout`
   // passes; returns the number still non-terminal.

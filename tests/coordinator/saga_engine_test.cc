@@ -454,6 +454,44 @@ FXMESH_BACKEND_TEST(
   mesh.CheckInvariants();
 }
 
+TEST_CASE("the daily limit counts the calendar days of its configured time zone",
+          "[coordinator][sqlite]") {
+  CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.daily_limit_krw = 1'000'000});
+  // At any instant one of these zones is on another date than UTC.
+  absl::TimeZone other_day;
+  const absl::Time now = absl::Now();
+  for (const char* name : {"Pacific/Kiritimati", "Pacific/Pago_Pago"}) {
+    absl::TimeZone zone;
+    REQUIRE(absl::LoadTimeZone(name, &zone));
+    if (absl::FormatTime("%Y-%m-%d", now, zone) !=
+        absl::FormatTime("%Y-%m-%d", now, absl::UTCTimeZone())) {
+      other_day = zone;
+    }
+  }
+  INFO("other zone: " << other_day.name());
+  REQUIRE(other_day.name() != "UTC");
+  std::unique_ptr<SagaEngine> local = mesh.NewReplica("local-day", other_day);
+
+  REQUIRE(mesh.Exchange("day-1", "alice", mesh.Quote("KRW", "USD", 900'000, 0))->status() ==
+          v1::EXCHANGE_STATUS_COMPLETED);
+  v1::ExchangeRequest request;
+  request.set_idempotency_key("day-2");
+  request.set_customer_id("alice");
+  request.set_source_account_id("alice-krw");
+  request.set_target_account_id("alice-usd");
+  // Today in UTC the limit is nearly used up; today in the other zone nothing is used yet.
+  request.set_quote_id(mesh.Quote("KRW", "USD", 200'000, 0).quote_id());
+  CHECK(absl::IsFailedPrecondition(
+      mesh.engine().Exchange(request, absl::Now() + absl::Seconds(5)).status()));
+  absl::StatusOr<v1::Exchange> elsewhere = local->Exchange(request, absl::Now() + absl::Seconds(5));
+  REQUIRE(elsewhere.ok());
+  CHECK(elsewhere->status() ==
+        v1::EXCHANGE_STATUS_FAILED);  // Within its day's limit; alice lacks funds.
+  CHECK(elsewhere->failure_reason() == "INSUFFICIENT_FUNDS");
+  CHECK(mesh.Settle() == 0);
+  mesh.CheckInvariants();
+}
+
 TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator][ops][sqlite]") {
   CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.stuck_after = absl::Milliseconds(200)});
   mesh.fx().FailNext(CallKind::kConfirm, 1'000, absl::UnavailableError("injected: down"));
