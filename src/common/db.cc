@@ -244,7 +244,6 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
     constexpr long long kMigrationLockKey = 0x66786d657368;  // "fxmesh"
     if (kind_ == DbKind::kPostgres)
       session << "SELECT pg_advisory_lock(" << kMigrationLockKey << ")";
-    absl::Status status = absl::OkStatus();
     for (const Migration& migration : migrations) {
       int applied = 0;
       const std::string name(component);
@@ -277,7 +276,7 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
     if (kind_ == DbKind::kPostgres) {
       session << "SELECT pg_advisory_unlock(" << kMigrationLockKey << ")";
     }
-    return status;
+    return absl::OkStatus();
   } catch (const soci::soci_error& error) {
     return StatusFromSociError(error, during);
   }

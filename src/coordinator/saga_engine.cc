@@ -52,9 +52,10 @@ std::string ReasonName(v1::RejectReason reason) {
   return name;
 }
 
-std::string RequestDigest(const v1::ExchangeRequest& request) {
-  return absl::StrCat(request.customer_id(), "|", request.source_account_id(), "|",
-                      request.target_account_id(), "|", request.quote_id());
+// What an idempotency key stands for: the same key must always mean these same four values.
+std::string ExchangeDigest(absl::string_view customer, absl::string_view source,
+                           absl::string_view target, absl::string_view quote) {
+  return absl::StrCat(customer, "|", source, "|", target, "|", quote);
 }
 
 absl::Status ValidateOperator(absl::string_view operator_name) {
@@ -122,14 +123,14 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
   RETURN_IF_ERROR(
       ValidateKey(request.target_account_id(), "target_account_id", limits::kAccountIdLengthMax));
   RETURN_IF_ERROR(ValidateKey(request.quote_id(), "quote_id", limits::kRequestIdLengthMax));
-  const std::string digest = RequestDigest(request);
+  const std::string digest = ExchangeDigest(request.customer_id(), request.source_account_id(),
+                                            request.target_account_id(), request.quote_id());
 
   // A repeated key answers with its saga, even after the quote has expired.
   ASSIGN_OR_RETURN(std::optional<v1::Saga> earlier, store_.GetSagaByKey(request.idempotency_key()));
   auto check_same = [&](const v1::Saga& saga) -> absl::StatusOr<v1::Saga> {
-    if (RequestDigest(v1::ExchangeRequest(request)) ==
-        absl::StrCat(saga.customer_id(), "|", saga.source_account_id(), "|",
-                     saga.target_account_id(), "|", saga.quote_id())) {
+    if (digest == ExchangeDigest(saga.customer_id(), saga.source_account_id(),
+                                 saga.target_account_id(), saga.quote_id())) {
       return saga;
     }
     return absl::AlreadyExistsError(
@@ -592,13 +593,19 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
   }
 }
 
-absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::string detail) {
+StepRecord SagaEngine::ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const {
   const v1::SagaState from = saga.state();
   FXMESH_CHECK(IsAllowedTransition(from, to), "a saga transition outside the state machine");
   saga.set_state(to);
   *saga.mutable_next_attempt_at() = ToTimestamp(clock_.Now());
   *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
-  absl::Status saved = Save(saga, from, StepRecord{from, to, detail});
+  return StepRecord{from, to, std::move(detail)};
+}
+
+absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::string detail) {
+  const v1::SagaState from = saga.state();
+  const StepRecord step = ApplyTransition(saga, to, detail);
+  absl::Status saved = Save(saga, from, step);
   if (!saved.ok()) {
     saga.set_state(from);
     return saved;
@@ -654,7 +661,7 @@ void SagaEngine::Annotate(v1::Saga& saga) const {
   saga.set_stuck(active && clock_.Now() - ToTime(saga.created_at()) > options_.stuck_after);
   bool waiting = false;
   {
-    absl::MutexLock lock(const_cast<absl::Mutex*>(&mu_));
+    absl::MutexLock lock(&mu_);
     for (const v1::Branch& branch : saga.branches()) {
       if (active && paused_.count(branch.participant()) > 0) waiting = true;
     }
@@ -897,13 +904,10 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
           "the saga moved to ", StateName(saga->state()), " since the proposal; propose again"));
     }
     const v1::SagaState from = saga->state();
-    FXMESH_CHECK(IsAllowedTransition(from, to), "a resolution outside the state machine");
-    saga->set_state(to);
-    *saga->mutable_next_attempt_at() = ToTimestamp(now);
-    *saga->mutable_updated_at() = ToTimestamp(now);
+    const StepRecord step = ApplyTransition(*saga, to, detail);
     RETURN_IF_ERROR(store_.ApproveResolutionAndSave(
         resolution->resolution_id(), request.operator_(), *saga, from, options_.owner_id,
-        now + absl::Milliseconds(limits::kSagaLeaseMs), StepRecord{from, to, detail}, now));
+        now + absl::Milliseconds(limits::kSagaLeaseMs), step, now));
     LogWarning("saga resolved by operators")
         .With("saga_id", saga->saga_id())
         .With("trace_id", saga->saga_id())

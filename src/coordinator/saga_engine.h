@@ -121,6 +121,9 @@ class SagaEngine {
   absl::StatusOr<bool> DriveSettling(v1::Saga& saga, const DriveLimits& limits);
   // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
   void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
+  // Moves `saga` to `to` in memory (checked against the state machine) and returns the step-log
+  // row that records it; the caller persists both.
+  StepRecord ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const;
   absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);
   // Saves `saga` in its current state, due again after a backoff, with a step-log note.
   absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
@@ -141,7 +144,7 @@ class SagaEngine {
   const EngineOptions options_;
   std::function<void()> wake_background_;
 
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   std::map<std::string, v1::Participant> paused_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> stuck_alerted_ ABSL_GUARDED_BY(mu_);
   // Sagas a thread of this replica is driving. The lease keeps other replicas away; this keeps a

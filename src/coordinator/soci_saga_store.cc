@@ -288,7 +288,7 @@ class SociSagaStore final : public SagaStore {
           soci::use(deadline), soci::use(now_us), soci::use(now_us), soci::use(empty),
           soci::use(lease_until), soci::use(participants), soci::use(branches),
           soci::use(request.limit_day), soci::use(amount), soci::use(released);
-      InsertStep(sql, saga.saga_id(),
+      InsertStep(sql, saga,
                  StepRecord{v1::SAGA_STATE_UNSPECIFIED, v1::SAGA_STATE_CREATED,
                             absl::StrCat("created; ", amount, " KRW of the daily limit reserved")},
                  attempt, now_us);
@@ -685,17 +685,15 @@ class SociSagaStore final : public SagaStore {
   }
 
   // Appends the step-log row and, for a transition, the SagaEvent for the outbox.
-  static void InsertStep(soci::session& sql, const std::string& saga_id, const StepRecord& step,
+  static void InsertStep(soci::session& sql, const v1::Saga& saga, const StepRecord& step,
                          int attempt, long long at_us) {
+    const std::string& saga_id = saga.saga_id();
     int from = step.from_state, to = step.to_state;
     sql << "INSERT INTO saga_steps (saga_id, at_us, from_state, to_state, attempt, detail)"
            " VALUES (:s, :at, :f, :t, :a, :d)",
         soci::use(saga_id), soci::use(at_us), soci::use(from), soci::use(to), soci::use(attempt),
         soci::use(step.detail);
     if (step.from_state == step.to_state) return;
-    std::string customer, failure_reason;
-    sql << "SELECT customer_id, failure_reason FROM sagas WHERE saga_id = :s", soci::use(saga_id),
-        soci::into(customer), soci::into(failure_reason);
     v1::SagaEvent event;
     event.set_saga_id(saga_id);
     event.set_from_state(step.from_state);
@@ -703,8 +701,8 @@ class SociSagaStore final : public SagaStore {
     event.set_attempt(attempt);
     event.set_detail(step.detail);
     *event.mutable_at() = TimeUtil::MicrosecondsToTimestamp(at_us);
-    event.set_customer_id(customer);
-    event.set_failure_reason(failure_reason);
+    event.set_customer_id(saga.customer_id());
+    event.set_failure_reason(saga.failure_reason());
     std::string payload;
     (void)google::protobuf::util::MessageToJsonString(event, &payload);
     const std::string topic = "fxmesh.saga.events";
@@ -753,7 +751,7 @@ class SociSagaStore final : public SagaStore {
     if (saga.state() == v1::SAGA_STATE_CANCELLING && expected_state != v1::SAGA_STATE_CANCELLING) {
       ReleaseLimit(sql, saga.saga_id());
     }
-    if (step) InsertStep(sql, saga.saga_id(), *step, attempt, now_us);
+    if (step) InsertStep(sql, saga, *step, attempt, now_us);
     return absl::OkStatus();
   }
 

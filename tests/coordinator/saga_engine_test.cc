@@ -20,6 +20,26 @@ namespace {
 
 using testing::Backend;
 
+v1::ProposeResolutionRequest Proposal(const std::string& saga_id, v1::ResolutionAction action,
+                                      const std::string& reason_code,
+                                      const std::string& operator_name,
+                                      const std::string& note = "") {
+  v1::ProposeResolutionRequest request;
+  request.set_saga_id(saga_id);
+  request.set_action(action);
+  request.set_reason_code(reason_code);
+  request.set_note(note);
+  request.set_operator_(operator_name);
+  return request;
+}
+
+v1::ApproveResolutionRequest Approval(int64_t resolution_id, const std::string& operator_name) {
+  v1::ApproveResolutionRequest request;
+  request.set_resolution_id(resolution_id);
+  request.set_operator_(operator_name);
+  return request;
+}
+
 FXMESH_BACKEND_TEST("an exchange KRW to USD and back moves exactly the quoted amounts",
                     "[coordinator][integration]") {
   CoordinatorHarness mesh(backend);
@@ -285,32 +305,22 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     REQUIRE(exchange.ok());
     REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
 
-    v1::ProposeResolutionRequest wrong;
-    wrong.set_saga_id(exchange->saga_id());
-    wrong.set_action(v1::RESOLUTION_ACTION_CANCEL);
-    wrong.set_reason_code("CUSTOMER_REQUEST");
-    wrong.set_operator_("maker");
+    const v1::ProposeResolutionRequest wrong =
+        Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
     CHECK(absl::IsFailedPrecondition(engine.ProposeResolution(wrong).status()));
 
-    v1::ProposeResolutionRequest propose;
-    propose.set_saga_id(exchange->saga_id());
-    propose.set_action(v1::RESOLUTION_ACTION_MARK_COMPLETED);
-    propose.set_reason_code("LEDGER_FIXED_BY_HAND");
-    propose.set_note("posted the FX leg manually, ticket OPS-1");
-    propose.set_operator_("maker");
+    const v1::ProposeResolutionRequest propose =
+        Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_MARK_COMPLETED, "LEDGER_FIXED_BY_HAND",
+                 "maker", "posted the FX leg manually, ticket OPS-1");
     absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
     REQUIRE(proposed.ok());
     CHECK(proposed->state() == v1::RESOLUTION_STATE_PROPOSED);
 
-    v1::ApproveResolutionRequest self_approval;
-    self_approval.set_resolution_id(proposed->resolution_id());
-    self_approval.set_operator_("maker");
+    const v1::ApproveResolutionRequest self_approval = Approval(proposed->resolution_id(), "maker");
     CHECK(absl::IsPermissionDenied(engine.ApproveResolution(self_approval).status()));
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_CONFIRMING);
 
-    v1::ApproveResolutionRequest approval;
-    approval.set_resolution_id(proposed->resolution_id());
-    approval.set_operator_("checker");
+    const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
     absl::StatusOr<v1::Resolution> approved = engine.ApproveResolution(approval);
     INFO(approved.status().ToString());
     REQUIRE(approved.ok());
@@ -356,20 +366,15 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
         "moved-on", "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::Milliseconds(300));
     REQUIRE(exchange.ok());
     REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
-    v1::ProposeResolutionRequest propose;
-    propose.set_saga_id(exchange->saga_id());
-    propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
-    propose.set_reason_code("CUSTOMER_REQUEST");
-    propose.set_operator_("maker");
+    const v1::ProposeResolutionRequest propose =
+        Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
     absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
     REQUIRE(proposed.ok());
     // Meanwhile the ledger comes back and the saga completes on its own.
     mesh.fx().FailNext(CallKind::kTry, 0);
     CHECK(mesh.Settle() == 0);
     REQUIRE(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
-    v1::ApproveResolutionRequest approval;
-    approval.set_resolution_id(proposed->resolution_id());
-    approval.set_operator_("checker");
+    const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
     absl::StatusOr<v1::Resolution> late = engine.ApproveResolution(approval);
     CHECK(absl::IsFailedPrecondition(late.status()));
     CHECK_THAT(std::string(late.status().message()), Catch::Contains("moved to COMPLETED"));
@@ -388,16 +393,11 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
         mesh.Exchange("cancel-by-hand", "alice", quote, absl::Milliseconds(300));
     REQUIRE(exchange.ok());
     REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
-    v1::ProposeResolutionRequest propose;
-    propose.set_saga_id(exchange->saga_id());
-    propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
-    propose.set_reason_code("CUSTOMER_REQUEST");
-    propose.set_operator_("maker");
+    const v1::ProposeResolutionRequest propose =
+        Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
     absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
     REQUIRE(proposed.ok());
-    v1::ApproveResolutionRequest approval;
-    approval.set_resolution_id(proposed->resolution_id());
-    approval.set_operator_("checker");
+    const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
     REQUIRE(engine.ApproveResolution(approval).ok());
     mesh.fx().FailNext(CallKind::kTry, 0);
     CHECK(mesh.Settle() == 0);
