@@ -24,6 +24,7 @@ using testing::Backend;
 
 struct Consumed {
   std::map<std::string, std::vector<v1::SagaState>> states_by_saga;
+  std::map<std::string, v1::SagaEvent> last_event_by_saga;
   int messages = 0;
   int missing_traceparent = 0;
 };
@@ -70,6 +71,7 @@ Consumed ConsumeEvents(const std::string& bootstrap, int expected) {
         ++consumed.missing_traceparent;
       }
       consumed.states_by_saga[event.saga_id()].push_back(event.to_state());
+      consumed.last_event_by_saga[event.saga_id()] = event;
       ++consumed.messages;
     }
     rd_kafka_message_destroy(message);
@@ -140,7 +142,13 @@ FXMESH_BACKEND_TEST("every saga transition reaches Kafka, even across a Kafka ou
   for (const auto& [saga_id, states] : consumed.states_by_saga) {
     INFO("saga " << saga_id);
     if (states == completed) ++completed_sagas;
-    if (states == cancelled) ++cancelled_sagas;
+    if (states == cancelled) {
+      ++cancelled_sagas;
+      // Events carry who and why, as the transition wrote them.
+      const v1::SagaEvent& last = consumed.last_event_by_saga[saga_id];
+      CHECK(last.customer_id() == "bob");
+      CHECK(last.failure_reason() == "INSUFFICIENT_FUNDS");
+    }
   }
   CHECK(completed_sagas == 3);
   CHECK(cancelled_sagas == 1);
