@@ -82,4 +82,8 @@ std::string NewSagaId() {
   return id;
 }
 
+absl::Status ValidateOperator(absl::string_view operator_name) {
+  return ValidateKey(operator_name, "operator", limits::kAccountIdLengthMax);
+}
+
 }  // namespace fxmesh

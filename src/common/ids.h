@@ -11,6 +11,8 @@ namespace fxmesh {
 
 // 32 lowercase hex digits, not all zero: a 128-bit id that doubles as the W3C trace-id.
 absl::Status ValidateSagaId(absl::string_view saga_id);
+// An operator's name, recorded in the audit log: required, printable, bounded.
+absl::Status ValidateOperator(absl::string_view operator_name);
 
 // A branch (participant leg) name: a lowercase letter, then lowercase letters, digits, '_' or '-';
 // at most limits::kBranchNameLengthMax characters.

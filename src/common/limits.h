@@ -44,6 +44,9 @@ inline constexpr int kListPageSizeMax = 1'000;
 // the saga cancels. Each ledger call has its own deadline; retries back off from min to max.
 inline constexpr int64_t kQuoteTtlMsDefault = 30'000;
 inline constexpr int64_t kLedgerCallTimeoutMs = 2'000;
+// Reconnecting to a ledger that went away backs off between these bounds.
+inline constexpr int64_t kLedgerReconnectBackoffMsMin = 100;
+inline constexpr int64_t kLedgerReconnectBackoffMsMax = 1'000;
 inline constexpr int64_t kRetryDelayMsMin = 200;
 inline constexpr int64_t kRetryDelayMsMax = 30'000;
 // A driver holds a saga this long without writing before another replica may take it over.
@@ -72,6 +75,14 @@ inline constexpr int64_t kOutboxPollMs = 100;
 inline constexpr int64_t kOutboxRetentionMs = 24 * 3'600'000;
 inline constexpr int64_t kOutboxPruneIntervalMs = 60'000;
 inline constexpr int kOutboxPruneBatchMax = 5'000;
+
+// Settling through the relay: a branch command with no result this long after it was sent is
+// sent again (longer than the relay's retry tiers, 5 s + 30 s + 2 min + 10 min, take by default).
+// A result the coordinator cannot apply yet (another driver holds the saga) is tried again after
+// kResultRetryMs.
+inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
+inline constexpr int64_t kResultRetryMs = 500;
+inline constexpr int64_t kResultPollMs = 200;
 
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);

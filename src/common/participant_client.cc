@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
+#include "common/limits.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 
 namespace fxmesh {
@@ -60,6 +61,17 @@ std::string TraceParentFor(absl::string_view saga_id) {
 std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(
     std::shared_ptr<grpc::Channel> channel) {
   return std::make_unique<GrpcParticipantClient>(std::move(channel));
+}
+
+std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address) {
+  grpc::ChannelArguments arguments;
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
+                   static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
+  arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                   static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
+                   static_cast<int>(limits::kLedgerReconnectBackoffMsMax));
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
 }
 
 }  // namespace fxmesh

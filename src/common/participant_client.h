@@ -33,6 +33,11 @@ class ParticipantClient {
 // saga's W3C traceparent (trace-id = saga id) in its metadata.
 std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc::Channel> channel);
 
+// A channel to a ledger at `address` (host:port). Its reconnect backoff is capped at
+// limits::kLedgerReconnectBackoffMsMax, so a ledger that comes back is used again within that
+// time (gRPC's default cap is two minutes, longer than a relay's first retry tiers).
+std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address);
+
 // "00-<saga id>-<16 hex span id>-01": the traceparent of a call made for `saga_id`.
 std::string TraceParentFor(absl::string_view saga_id);
 

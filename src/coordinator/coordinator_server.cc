@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "kafka/topics.h"
 
 namespace fxmesh::coordinator {
 
@@ -17,8 +18,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;
   for (const auto& [name, address] : options.participant_addresses) {
-    auto client =
-        NewGrpcParticipantClient(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+    auto client = NewGrpcParticipantClient(NewLedgerChannel(address));
     clients[name] = client.get();
     server->owned_clients_[name] = std::move(client);
   }
@@ -27,8 +27,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       return absl::InvalidArgumentError(absl::StrCat("no address for participant ", needed));
     }
   }
+  EngineOptions engine_options = options.engine;
+  if (!options.kafka_brokers.empty()) engine_options.settle_through_kafka = true;
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
-                                                 options.engine);
+                                                 engine_options);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
   RETURN_IF_ERROR(server->engine_->RefreshPausedParticipants());
   server->executor_ = std::make_unique<Executor>("coordinator", limits::kSagaWorkerThreads,
@@ -50,6 +52,14 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     server->publisher_ =
         std::make_unique<OutboxPublisher>(*server->store_, *server->producer_, clock);
     server->publishing_ = std::thread([raw = server.get()] { raw->PublishLoop(); });
+    ASSIGN_OR_RETURN(
+        server->results_consumer_,
+        kafka::KafkaConsumer::Create(
+            options.kafka_brokers, std::string(kCoordinatorGroup),
+            {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)}));
+    server->results_ =
+        std::make_unique<RelayResultConsumer>(*server->results_consumer_, *server->engine_, clock);
+    server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
   }
   // Recovery starts at once: sagas left unfinished by a crash are due now.
   server->recovery_ = std::thread([raw = server.get()] { raw->RecoveryLoop(); });
@@ -97,17 +107,29 @@ void CoordinatorServer::RecoveryLoop() {
   }
 }
 
+bool CoordinatorServer::Stopping() {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
 void CoordinatorServer::PublishLoop() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
+  while (!Stopping()) {
     absl::StatusOr<int> published =
         publisher_->PublishOnce(absl::Milliseconds(limits::kOutboxPollMs));
     if (!published.ok()) {
       LogWarning("cannot publish the outbox").With("error", published.status());
       absl::SleepFor(absl::Milliseconds(limits::kOutboxPollMs));
+    }
+  }
+}
+
+void CoordinatorServer::ResultLoop() {
+  while (!Stopping()) {
+    absl::StatusOr<bool> consumed =
+        results_->ConsumeOnce(absl::Milliseconds(limits::kResultPollMs));
+    if (!consumed.ok()) {
+      LogWarning("cannot consume the relay's results").With("error", consumed.status());
+      absl::SleepFor(absl::Milliseconds(limits::kResultRetryMs));
     }
   }
 }
@@ -119,6 +141,9 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   }
   if (recovery_.joinable()) recovery_.join();
   if (publishing_.joinable()) publishing_.join();
+  if (consuming_.joinable()) consuming_.join();
+  results_.reset();
+  results_consumer_.reset();
   health_.reset();
   if (server_) server_->Shutdown(grace);
   executor_.reset();

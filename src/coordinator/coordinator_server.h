@@ -20,6 +20,7 @@
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
 #include "coordinator/rates.h"
+#include "coordinator/relay_results.h"
 #include "coordinator/saga_engine.h"
 #include "coordinator/saga_store.h"
 
@@ -37,7 +38,10 @@ struct CoordinatorServerOptions {
   std::map<std::string, ParticipantClient*> participant_clients;
   EngineOptions engine;
   absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);
-  // Kafka's bootstrap servers. Empty: saga events wait in the outbox (a growing backlog).
+  // Kafka's bootstrap servers. Set: the outbox is published, Confirms and Cancels are settled
+  // through the relay (engine.settle_through_kafka is then forced on), and the relay's results and
+  // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
+  // wait in the outbox (a growing backlog).
   std::string kafka_brokers;
 };
 
@@ -56,6 +60,8 @@ class CoordinatorServer {
   CoordinatorServer() = default;
   void RecoveryLoop();
   void PublishLoop();
+  void ResultLoop();
+  bool Stopping();
   void Wake();
 
   absl::Duration recovery_interval_;
@@ -76,6 +82,9 @@ class CoordinatorServer {
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<OutboxPublisher> publisher_;
   std::thread publishing_;
+  std::unique_ptr<kafka::KafkaConsumer> results_consumer_;
+  std::unique_ptr<RelayResultConsumer> results_;
+  std::thread consuming_;
 };
 
 }  // namespace fxmesh::coordinator

@@ -123,6 +123,10 @@ FXMESH_OPS_HANDLER(ListAudit, v1::ListAuditRequest, v1::ListAuditResponse,
                    engine_.ListAudit(*request))
 FXMESH_OPS_HANDLER(GetAlerts, v1::GetAlertsRequest, v1::Alerts,
                    ((void)request, engine_.GetAlerts()))
+FXMESH_OPS_HANDLER(ListDeadLetters, v1::ListDeadLettersRequest, v1::ListDeadLettersResponse,
+                   engine_.ListDeadLetters(*request))
+FXMESH_OPS_HANDLER(ReplayDeadLetters, v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse,
+                   engine_.ReplayDeadLetters(*request))
 
 #undef FXMESH_OPS_HANDLER
 

@@ -83,6 +83,12 @@ class OpsService final : public v1::OpsService::CallbackService {
   grpc::ServerUnaryReactor* GetAlerts(grpc::CallbackServerContext* context,
                                       const v1::GetAlertsRequest* request,
                                       v1::Alerts* response) override;
+  grpc::ServerUnaryReactor* ListDeadLetters(grpc::CallbackServerContext* context,
+                                            const v1::ListDeadLettersRequest* request,
+                                            v1::ListDeadLettersResponse* response) override;
+  grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
+                                              const v1::ReplayDeadLettersRequest* request,
+                                              v1::ReplayDeadLettersResponse* response) override;
 
  private:
   SagaEngine& engine_;

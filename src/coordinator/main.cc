@@ -37,7 +37,11 @@ ABSL_FLAG(int64_t, recovery_interval_ms, fxmesh::limits::kRecoveryIntervalMsDefa
           "how often due sagas are looked for");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(std::string, kafka_brokers, "",
-          "Kafka bootstrap servers for saga events; empty keeps them in the outbox");
+          "Kafka bootstrap servers: saga events are published and Confirms/Cancels are settled "
+          "through fxmesh-relay. Empty: the coordinator settles them itself and events wait in "
+          "the outbox");
+ABSL_FLAG(int64_t, redispatch_after_ms, fxmesh::limits::kRedispatchAfterMsDefault,
+          "a branch command with no result from the relay this long is sent again");
 ABSL_FLAG(int, crash_after_saves, 0,
           "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
@@ -85,11 +89,13 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  options.engine.redispatch_after = absl::Milliseconds(absl::GetFlag(FLAGS_redispatch_after_ms));
   if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
-      absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0) {
+      absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0 ||
+      absl::GetFlag(FLAGS_redispatch_after_ms) <= 0) {
     return absl::InvalidArgumentError(
-        "--daily_limit_krw, --quote_ttl_ms, --stuck_after_ms and --recovery_interval_ms must be "
-        "positive");
+        "--daily_limit_krw, --quote_ttl_ms, --stuck_after_ms, --recovery_interval_ms and "
+        "--redispatch_after_ms must be positive");
   }
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
@@ -106,7 +112,7 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::Status status = ApplyEnvironmentToFlags(
       {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
        "daily_limit_krw", "limit_time_zone", "quote_ttl_ms", "stuck_after_ms",
-       "recovery_interval_ms", "log_level", "kafka_brokers"});
+       "recovery_interval_ms", "log_level", "kafka_brokers", "redispatch_after_ms"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

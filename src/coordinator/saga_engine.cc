@@ -13,21 +13,12 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/paging.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "coordinator/saga_state_machine.h"
 
 namespace fxmesh::coordinator {
 namespace {
-
-using google::protobuf::util::TimeUtil;
-
-absl::Time ToTime(const google::protobuf::Timestamp& timestamp) {
-  return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(timestamp));
-}
-
-google::protobuf::Timestamp ToTimestamp(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
 
 // Codes that say the participant refused the request itself, as opposed to "no answer".
 bool IsDefiniteRefusal(const absl::Status& status) {
@@ -56,10 +47,6 @@ std::string ReasonName(v1::RejectReason reason) {
 std::string ExchangeDigest(absl::string_view customer, absl::string_view source,
                            absl::string_view target, absl::string_view quote) {
   return absl::StrCat(customer, "|", source, "|", target, "|", quote);
-}
-
-absl::Status ValidateOperator(absl::string_view operator_name) {
-  return ValidateKey(operator_name, "operator", limits::kAccountIdLengthMax);
 }
 
 }  // namespace
@@ -296,29 +283,35 @@ v1::Exchange SagaEngine::ToExchange(const v1::Saga& saga) {
 
 // --- Driving ------------------------------------------------------------------------------------
 
-absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time respond_by,
-                                           bool stop_at_cancel) {
-  bool mine = false;
+absl::StatusOr<v1::Saga> SagaEngine::WithSagaHeld(
+    absl::string_view saga_id, absl::FunctionRef<absl::StatusOr<v1::Saga>()> work) {
   {
     absl::MutexLock lock(&mu_);
-    mine = in_flight_.insert(std::string(saga_id)).second;
+    if (!in_flight_.insert(std::string(saga_id)).second)
+      return absl::AbortedError("another driver holds the saga");
   }
-  absl::StatusOr<v1::Saga> driven = absl::AbortedError("another driver holds the saga");
-  if (mine) {
-    const absl::Time now = clock_.Now();
-    absl::StatusOr<bool> leased = store_.ClaimSaga(saga_id, options_.owner_id, now,
-                                                   now + absl::Milliseconds(limits::kSagaLeaseMs));
-    if (!leased.ok()) {
-      driven = leased.status();
-    } else if (*leased) {
-      driven = DriveLeased(saga_id, DriveLimits{respond_by, stop_at_cancel});
-      absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
-      if (!released.ok())
-        LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
-    }
-    absl::MutexLock lock(&mu_);
-    in_flight_.erase(std::string(saga_id));
+  absl::StatusOr<v1::Saga> result = absl::AbortedError("another driver holds the saga");
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<bool> leased = store_.ClaimSaga(saga_id, options_.owner_id, now,
+                                                 now + absl::Milliseconds(limits::kSagaLeaseMs));
+  if (!leased.ok()) {
+    result = leased.status();
+  } else if (*leased) {
+    result = work();
+    absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
+    if (!released.ok())
+      LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
   }
+  absl::MutexLock lock(&mu_);
+  in_flight_.erase(std::string(saga_id));
+  return result;
+}
+
+absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time respond_by,
+                                           bool stop_at_cancel) {
+  absl::StatusOr<v1::Saga> driven = WithSagaHeld(saga_id, [&] {
+    return DriveLeased(saga_id, DriveLimits{respond_by, stop_at_cancel});
+  });
   if (driven.ok()) return driven;
   // Another driver has it (or took it over: FAILED_PRECONDITION from a fenced write), or storage
   // failed mid-way: answer with what is stored.
@@ -445,30 +438,24 @@ absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits
   // without its Try is a null compensation whose barrier also refuses a Try still travelling
   // towards the ledger.
   const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
-  const Call call = confirming ? Call::kConfirm : Call::kCancel;
-  auto status_of = [confirming](const v1::Branch& branch) {
-    return confirming ? branch.confirm_status() : branch.cancel_status();
-  };
-  auto settled = [&](const v1::Branch& branch) {
-    const v1::CallStatus status = status_of(branch);
-    return status == v1::CALL_STATUS_APPLIED ||
-           (!confirming && status == v1::CALL_STATUS_NULL_COMPENSATION);
-  };
-  auto finish = [&]() -> absl::Status {
-    return confirming ? Transition(saga, v1::SAGA_STATE_COMPLETED, "every branch confirmed")
-                      : Transition(saga, v1::SAGA_STATE_CANCELLED, "every branch cancelled");
-  };
   std::vector<int> pending;
   for (int i = 0; i < saga.branches_size(); ++i) {
-    if (!settled(saga.branches(i))) pending.push_back(i);
+    if (!IsBranchSettled(saga.branches(i), saga.state())) pending.push_back(i);
   }
-  if (pending.empty()) {
-    RETURN_IF_ERROR(finish());
-    return true;
-  }
+  std::vector<std::string> open;
+  bool refused = false;
+  if (pending.empty()) return FinishIfSettled(saga, open, refused);
   if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
     RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
                                   absl::Milliseconds(limits::kPausedRecheckMs)));
+    return false;
+  }
+  // Through the relay, only a customer's drive confirms inline, and only once.
+  const bool customer_waiting = limits.respond_by != absl::InfiniteFuture();
+  const bool sent_to_relay = std::any_of(saga.branches().begin(), saga.branches().end(),
+                                         [](const v1::Branch& b) { return b.has_dispatched_at(); });
+  if (options_.settle_through_kafka && !(confirming && customer_waiting && !sent_to_relay)) {
+    RETURN_IF_ERROR(DispatchSettling(saga, pending, ""));
     return false;
   }
   const absl::Time now = clock_.Now();
@@ -479,19 +466,44 @@ absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits
     RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
     return false;
   }
-  SendCalls(saga, call, pending, deadline);
-  std::vector<std::string> open;
-  bool inconsistent = false;
+  SendCalls(saga, confirming ? Call::kConfirm : Call::kCancel, pending, deadline);
+  ASSIGN_OR_RETURN(bool finished, FinishIfSettled(saga, open, refused));
+  if (finished) return true;
+  const std::string left =
+      absl::StrCat(confirming ? "Confirm" : "Cancel", " pending: ", absl::StrJoin(open, ", "));
+  if (options_.settle_through_kafka) {
+    pending.clear();
+    for (int i = 0; i < saga.branches_size(); ++i) {
+      if (!IsBranchSettled(saga.branches(i), saga.state())) pending.push_back(i);
+    }
+    RETURN_IF_ERROR(DispatchSettling(saga, pending, absl::StrCat(left, "; ")));
+    return false;
+  }
+  RETURN_IF_ERROR(ScheduleRetry(
+      saga, left,
+      refused ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
+  return false;
+}
+
+absl::StatusOr<bool> SagaEngine::FinishIfSettled(v1::Saga& saga, std::vector<std::string>& open,
+                                                 bool& refused, absl::string_view note) {
+  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
+  open.clear();
+  refused = false;
   for (const v1::Branch& branch : saga.branches()) {
-    if (settled(branch)) continue;
+    if (IsBranchSettled(branch, saga.state())) continue;
     open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
-    if (status_of(branch) == v1::CALL_STATUS_REJECTED) inconsistent = true;
+    const v1::CallStatus status = confirming ? branch.confirm_status() : branch.cancel_status();
+    if (status == v1::CALL_STATUS_REJECTED) refused = true;
   }
   if (open.empty()) {
-    RETURN_IF_ERROR(finish());
+    RETURN_IF_ERROR(confirming ? Transition(saga, v1::SAGA_STATE_COMPLETED,
+                                            absl::StrCat("every branch confirmed", note))
+                               : Transition(saga, v1::SAGA_STATE_CANCELLED,
+                                            absl::StrCat("every branch cancelled", note)));
     return true;
   }
-  if (inconsistent) {
+  if (refused) {
     // Once decided, a saga's Confirms (or Cancels) must succeed; a ledger that refuses one
     // disagrees with the saga and needs an operator.
     ++inconsistency_alerts_total_;
@@ -502,10 +514,6 @@ absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits
         .With("trace_id", saga.saga_id())
         .With("branches", absl::StrJoin(open, ", "));
   }
-  RETURN_IF_ERROR(ScheduleRetry(
-      saga,
-      absl::StrCat(confirming ? "Confirm" : "Cancel", " pending: ", absl::StrJoin(open, ", ")),
-      inconsistent ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
   return false;
 }
 
@@ -544,52 +552,53 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
   if (!indexes.empty()) send(0);
   for (std::thread& thread : others) thread.join();
 
-  for (size_t k = 0; k < indexes.size(); ++k) {
-    v1::Branch* branch = saga.mutable_branches(indexes[k]);
-    branch->set_calls(branch->calls() + 1);
-    v1::CallStatus status;
-    const absl::StatusOr<v1::BranchResponse>& result = results[k];
-    if (!result.ok()) {
-      // No business answer. A refusal of the request itself is final for a Try (cancel); for a
-      // Confirm or Cancel nothing but success is acceptable, so it stays open and is retried.
-      status = IsDefiniteRefusal(result.status()) && call == Call::kTry ? v1::CALL_STATUS_REJECTED
-                                                                        : v1::CALL_STATUS_UNKNOWN;
-      branch->set_last_error(absl::StrCat(
-          status == v1::CALL_STATUS_REJECTED ? "INVALID_REQUEST: " : "",
-          absl::StatusCodeToString(result.status().code()), ": ", result.status().message()));
-    } else {
-      switch (result->outcome()) {
-        case v1::OUTCOME_APPLIED:
-        case v1::OUTCOME_DUPLICATE:
-          status = v1::CALL_STATUS_APPLIED;
-          branch->clear_last_error();
-          break;
-        case v1::OUTCOME_NULL_COMPENSATION:
-          status =
-              call == Call::kCancel ? v1::CALL_STATUS_NULL_COMPENSATION : v1::CALL_STATUS_UNKNOWN;
-          branch->clear_last_error();
-          break;
-        case v1::OUTCOME_REJECTED:
-          status = v1::CALL_STATUS_REJECTED;
-          branch->set_last_error(
-              absl::StrCat(ReasonName(result->reason()), ": ", result->detail()));
-          break;
-        default:
-          status = v1::CALL_STATUS_UNKNOWN;
-          branch->set_last_error("the participant answered without an outcome");
-      }
+  for (size_t k = 0; k < indexes.size(); ++k)
+    RecordAnswer(*saga.mutable_branches(indexes[k]), call, results[k]);
+}
+
+void SagaEngine::RecordAnswer(v1::Branch& branch, Call call,
+                              const absl::StatusOr<v1::BranchResponse>& answer) {
+  branch.set_calls(branch.calls() + 1);
+  v1::CallStatus status;
+  if (!answer.ok()) {
+    // No business answer. A refusal of the request itself is final for a Try (cancel); for a
+    // Confirm or Cancel nothing but success is acceptable, so it stays open and is retried.
+    status = IsDefiniteRefusal(answer.status()) && call == Call::kTry ? v1::CALL_STATUS_REJECTED
+                                                                      : v1::CALL_STATUS_UNKNOWN;
+    branch.set_last_error(absl::StrCat(
+        status == v1::CALL_STATUS_REJECTED ? "INVALID_REQUEST: " : "",
+        absl::StatusCodeToString(answer.status().code()), ": ", answer.status().message()));
+  } else {
+    switch (answer->outcome()) {
+      case v1::OUTCOME_APPLIED:
+      case v1::OUTCOME_DUPLICATE:
+        status = v1::CALL_STATUS_APPLIED;
+        branch.clear_last_error();
+        break;
+      case v1::OUTCOME_NULL_COMPENSATION:
+        status =
+            call == Call::kCancel ? v1::CALL_STATUS_NULL_COMPENSATION : v1::CALL_STATUS_UNKNOWN;
+        branch.clear_last_error();
+        break;
+      case v1::OUTCOME_REJECTED:
+        status = v1::CALL_STATUS_REJECTED;
+        branch.set_last_error(absl::StrCat(ReasonName(answer->reason()), ": ", answer->detail()));
+        break;
+      default:
+        status = v1::CALL_STATUS_UNKNOWN;
+        branch.set_last_error("the participant answered without an outcome");
     }
-    switch (call) {
-      case Call::kTry:
-        branch->set_try_status(status);
-        break;
-      case Call::kConfirm:
-        branch->set_confirm_status(status);
-        break;
-      case Call::kCancel:
-        branch->set_cancel_status(status);
-        break;
-    }
+  }
+  switch (call) {
+    case Call::kTry:
+      branch.set_try_status(status);
+      break;
+    case Call::kConfirm:
+      branch.set_confirm_status(status);
+      break;
+    case Call::kCancel:
+      branch.set_cancel_status(status);
+      break;
   }
 }
 
@@ -604,8 +613,17 @@ StepRecord SagaEngine::ApplyTransition(v1::Saga& saga, v1::SagaState to, std::st
 
 absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::string detail) {
   const v1::SagaState from = saga.state();
-  const StepRecord step = ApplyTransition(saga, to, detail);
-  absl::Status saved = Save(saga, from, step);
+  // Through the relay, the decision to cancel carries its Cancels: one transaction, none forgotten.
+  std::vector<OutboxMessage> commands;
+  StepRecord step = ApplyTransition(saga, to, detail);
+  if (options_.settle_through_kafka && to == v1::SAGA_STATE_CANCELLING) {
+    std::vector<int> all(saga.branches_size());
+    for (int i = 0; i < saga.branches_size(); ++i) all[i] = i;
+    commands = Dispatch(saga, all);
+    *saga.mutable_next_attempt_at() = ToTimestamp(clock_.Now() + options_.redispatch_after);
+    absl::StrAppend(&step.detail, "; every Cancel sent to the relay");
+  }
+  absl::Status saved = Save(saga, from, step, commands);
   if (!saved.ok()) {
     saga.set_state(from);
     return saved;
@@ -629,10 +647,12 @@ absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl:
 }
 
 absl::Status SagaEngine::Save(const v1::Saga& saga, v1::SagaState expected,
-                              const std::optional<StepRecord>& step) {
+                              const std::optional<StepRecord>& step,
+                              const std::vector<OutboxMessage>& messages) {
   const absl::Time now = clock_.Now();
   RETURN_IF_ERROR(store_.SaveSaga(saga, expected, options_.owner_id,
-                                  now + absl::Milliseconds(limits::kSagaLeaseMs), step, now));
+                                  now + absl::Milliseconds(limits::kSagaLeaseMs), step, messages,
+                                  now));
   if (options_.crash_after_saves > 0 && ++saves_ == options_.crash_after_saves) {
     LogError("crash failpoint reached: killing this process").With("saga_id", saga.saga_id());
     raise(SIGKILL);
@@ -953,6 +973,8 @@ absl::StatusOr<v1::Alerts> SagaEngine::GetAlerts() {
   alerts.set_inconsistency_alerts_total(inconsistency_alerts_total_.load());
   ASSIGN_OR_RETURN(int64_t backlog, store_.CountUnsentOutbox());
   alerts.set_outbox_backlog(backlog);
+  ASSIGN_OR_RETURN(int64_t dead_letters, store_.CountPendingDeadLetters());
+  alerts.set_dead_letters_pending(dead_letters);
   return alerts;
 }
 

@@ -14,6 +14,13 @@
 //                also blocks a late Try) → CANCELLED.
 // Every write is conditional on the lease, and every transition appends to the step log.
 //
+// Settling through Kafka (`settle_through_kafka`, ARCHITECTURE.md §5): the customer's drive still
+// sends each Confirm once inline, but every other Confirm and every Cancel goes to the relay as a
+// BranchCommand, queued in the outbox in the same transaction as the saga write that needs it
+// (entering CANCELLING carries its Cancels). The relay owns the retries; ApplyBranchResult records
+// its answers and finishes the saga; ApplyDeadLetter marks a branch the relay gave up on, until an
+// operator replays it. A command with no result after `redispatch_after` is sent again.
+//
 // Thread-safe.
 #pragma once
 
@@ -25,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -35,6 +43,7 @@
 #include "coordinator/saga_store.h"
 #include "fxmesh/v1/exchange.pb.h"
 #include "fxmesh/v1/ops.pb.h"
+#include "fxmesh/v1/relay.pb.h"
 
 namespace fxmesh::coordinator {
 
@@ -51,6 +60,9 @@ struct EngineOptions {
   absl::TimeZone limit_time_zone = absl::UTCTimeZone();
   absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
+  // Confirms after the first inline attempt, and all Cancels, go through the relay (above).
+  bool settle_through_kafka = false;
+  absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);
   // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,
   // right after the write is durable. 0 disables it; never set it in production.
   int crash_after_saves = 0;
@@ -89,6 +101,13 @@ class SagaEngine {
   // Reloads which participants are paused (operators may pause them through another replica).
   absl::Status RefreshPausedParticipants();
 
+  // Relay answers, consumed from Kafka. Idempotent: a result for a branch already settled, or a
+  // saga already finished, changes nothing. ABORTED while another driver holds the saga: apply it
+  // again later.
+  absl::Status ApplyBranchResult(const v1::BranchResult& result);
+  // Records a message of the dead-letter topic (once per position) and marks its branch.
+  absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter);
+
   // Operator API. `operator` fields are required and recorded in the audit log.
   absl::StatusOr<v1::ListSagasResponse> ListSagas(const v1::ListSagasRequest& request);
   absl::StatusOr<v1::SagaHistory> GetSagaHistory(const v1::GetSagaHistoryRequest& request);
@@ -101,6 +120,10 @@ class SagaEngine {
   absl::StatusOr<v1::Resolution> ApproveResolution(const v1::ApproveResolutionRequest& request);
   absl::StatusOr<v1::ListAuditResponse> ListAudit(const v1::ListAuditRequest& request);
   absl::StatusOr<v1::Alerts> GetAlerts();
+  absl::StatusOr<v1::ListDeadLettersResponse> ListDeadLetters(
+      const v1::ListDeadLettersRequest& request);
+  absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
+      const v1::ReplayDeadLettersRequest& request);
 
   // What the customer sees of a saga.
   static v1::Exchange ToExchange(const v1::Saga& saga);
@@ -113,6 +136,10 @@ class SagaEngine {
   enum class Call { kTry, kConfirm, kCancel };
 
   absl::StatusOr<v1::Saga> StartExchange(const v1::ExchangeRequest& request);
+  // Runs `work` while this replica holds the saga: marked in flight here and leased in the store.
+  // ABORTED when another driver holds it.
+  absl::StatusOr<v1::Saga> WithSagaHeld(absl::string_view saga_id,
+                                        absl::FunctionRef<absl::StatusOr<v1::Saga>()> work);
   absl::StatusOr<v1::Saga> DriveLeased(absl::string_view saga_id, const DriveLimits& limits);
   // Each phase returns true when the saga moved on and the drive continues, false when it stops.
   absl::StatusOr<bool> DriveCreated(v1::Saga& saga, const DriveLimits& limits);
@@ -121,6 +148,21 @@ class SagaEngine {
   absl::StatusOr<bool> DriveSettling(v1::Saga& saga, const DriveLimits& limits);
   // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
   void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
+  // Records a participant's answer (or the failure to get one) to `call` on `branch`.
+  static void RecordAnswer(v1::Branch& branch, Call call,
+                           const absl::StatusOr<v1::BranchResponse>& answer);
+  // After Confirm/Cancel answers were recorded: finishes the saga if every branch is settled and
+  // returns true (`note` ends the step-log row); otherwise fills `open` with what is left and
+  // raises the inconsistency alert if a ledger refused one (`refused`).
+  absl::StatusOr<bool> FinishIfSettled(v1::Saga& saga, std::vector<std::string>& open,
+                                       bool& refused, absl::string_view note = "");
+  // Settling through the relay: sends the commands of `pending` branches not yet sent (or sent
+  // longer than `redispatch_after` ago without a dead letter), then waits for their results.
+  // `why` prefixes the step-log row.
+  absl::Status DispatchSettling(v1::Saga& saga, const std::vector<int>& pending,
+                                absl::string_view why);
+  // Marks `indexes`' branches sent and returns their BranchCommands for the outbox.
+  std::vector<OutboxMessage> Dispatch(v1::Saga& saga, const std::vector<int>& indexes) const;
   // Moves `saga` to `to` in memory (checked against the state machine) and returns the step-log
   // row that records it; the caller persists both.
   StepRecord ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const;
@@ -128,7 +170,8 @@ class SagaEngine {
   // Saves `saga` in its current state, due again after a backoff, with a step-log note.
   absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
   absl::Status Save(const v1::Saga& saga, v1::SagaState expected,
-                    const std::optional<StepRecord>& step);
+                    const std::optional<StepRecord>& step,
+                    const std::vector<OutboxMessage>& messages = {});
   // The first paused participant among `indexes`' branches, or "".
   std::string PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes);
   absl::Duration Backoff(int attempt) const;

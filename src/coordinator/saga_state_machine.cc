@@ -36,6 +36,18 @@ bool IsDecided(SagaState state) {
          state == v1::SAGA_STATE_CANCELLING || state == v1::SAGA_STATE_CANCELLED;
 }
 
+bool IsBranchSettled(const v1::Branch& branch, v1::SagaState state) {
+  switch (state) {
+    case v1::SAGA_STATE_CONFIRMING:
+      return branch.confirm_status() == v1::CALL_STATUS_APPLIED;
+    case v1::SAGA_STATE_CANCELLING:
+      return branch.cancel_status() == v1::CALL_STATUS_APPLIED ||
+             branch.cancel_status() == v1::CALL_STATUS_NULL_COMPENSATION;
+    default:
+      return false;
+  }
+}
+
 v1::ExchangeStatus CustomerStatus(SagaState state) {
   switch (state) {
     case v1::SAGA_STATE_COMPLETED:

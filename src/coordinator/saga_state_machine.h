@@ -22,6 +22,10 @@ bool IsTerminal(v1::SagaState state);
 // CANCELLING and later only to CANCELLED.
 bool IsDecided(v1::SagaState state);
 
+// Whether `branch` needs nothing more in `state`: in CONFIRMING its Confirm was applied; in
+// CANCELLING its Cancel was applied or was a null compensation. False in other states.
+bool IsBranchSettled(const v1::Branch& branch, v1::SagaState state);
+
 // What the customer is told: COMPLETED; FAILED once cancelling is decided; PENDING otherwise.
 v1::ExchangeStatus CustomerStatus(v1::SagaState state);
 

@@ -86,12 +86,14 @@ class SagaStore {
 
   // Writes `saga` (state, branches, failure, attempt, next attempt) and appends `step`, provided
   // `owner` still holds the saga's lease and its stored state is still `expected_state`; renews the
-  // lease to `lease_until`. Moving into CANCELLING releases the saga's daily-limit reservation in
-  // the same transaction. FAILED_PRECONDITION when the lease or the state no longer match: another
-  // driver took over (or the saga moved on), and this one must stop.
+  // lease to `lease_until`, and queues `messages` (branch commands) in the outbox. Moving into
+  // CANCELLING releases the saga's daily-limit reservation, in the same transaction.
+  // FAILED_PRECONDITION when the lease or the state no longer match: another driver took over (or
+  // the saga moved on), and this one must stop.
   virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
                                 absl::string_view owner, absl::Time lease_until,
-                                const std::optional<StepRecord>& step, absl::Time now) = 0;
+                                const std::optional<StepRecord>& step,
+                                const std::vector<OutboxMessage>& messages, absl::Time now) = 0;
 
   // Outbox: every transition (and every saga's creation) also appends a SagaEvent message in the
   // same transaction. Unsent messages, oldest first, after `after_id`.
@@ -131,6 +133,23 @@ class SagaStore {
                                                 const v1::Saga& saga, v1::SagaState expected_state,
                                                 absl::string_view owner, absl::Time lease_until,
                                                 const StepRecord& step, absl::Time now) = 0;
+
+  // Dead letters: the messages of fxmesh.branch.dlq, recorded once per position in the topic (a
+  // redelivered message writes nothing). Returns whether `dead_letter` was new; its id, replay
+  // fields and parsed command are ignored.
+  virtual absl::StatusOr<bool> InsertDeadLetter(const v1::DeadLetter& dead_letter) = 0;
+  virtual absl::StatusOr<std::optional<v1::DeadLetter>> GetDeadLetter(int64_t dead_letter_id) = 0;
+  // In id order after `after_id`; `saga_id` empty means every saga's.
+  virtual absl::StatusOr<std::vector<v1::DeadLetter>> ListDeadLetters(absl::string_view saga_id,
+                                                                      bool include_replayed,
+                                                                      int64_t after_id,
+                                                                      int limit) = 0;
+  virtual absl::StatusOr<int64_t> CountPendingDeadLetters() = 0;
+  // In one transaction: marks the dead letter replayed by `operator_name` (FAILED_PRECONDITION if
+  // it already was), appends the audit row, and queues `command` in the outbox.
+  virtual absl::Status ReplayDeadLetter(int64_t dead_letter_id, absl::string_view operator_name,
+                                        absl::string_view reason, const OutboxMessage& command,
+                                        absl::Time now) = 0;
 
   // Appends to the audit log, whose rows the database itself refuses to update or delete.
   virtual absl::Status AppendAudit(const v1::AuditEntry& entry) = 0;

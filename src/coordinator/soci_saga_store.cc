@@ -11,6 +11,7 @@
 #include "common/soci_util.h"
 #include "common/status_macros.h"
 #include "coordinator/saga_store.h"
+#include "kafka/topics.h"
 
 namespace fxmesh::coordinator {
 namespace {
@@ -121,11 +122,55 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_unsent ON outbox (sent_at_us, outbox_id);
 )sql";
 
-constexpr std::array<Migration, 2> kMigrations = {{
+// Dead letters, as consumed from fxmesh.branch.dlq: one row per position in the topic.
+constexpr absl::string_view kSchemaV3 = R"sql(
+CREATE TABLE dead_letters (
+  dead_letter_id ${ID_PK},
+  saga_id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  error TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  source_topic TEXT NOT NULL,
+  kafka_partition INTEGER NOT NULL,
+  kafka_offset BIGINT NOT NULL,
+  dead_lettered_at_us BIGINT NOT NULL,
+  replayed_at_us BIGINT NOT NULL,
+  replayed_by TEXT NOT NULL,
+  UNIQUE (kafka_partition, kafka_offset));
+CREATE INDEX dead_letters_saga ON dead_letters (saga_id, dead_letter_id);
+)sql";
+
+constexpr std::array<Migration, 3> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
+    {3, "dead letters", kSchemaV3},
 }};
+
+constexpr absl::string_view kDeadLetterColumns =
+    "dead_letter_id, saga_id, payload, error, attempts, source_topic, kafka_partition,"
+    " kafka_offset, dead_lettered_at_us, replayed_at_us, replayed_by";
+
+v1::DeadLetter DeadLetterFromRow(const soci::row& row) {
+  v1::DeadLetter dead_letter;
+  dead_letter.set_dead_letter_id(RowInt64(row, 0));
+  dead_letter.set_saga_id(RowString(row, 1));
+  dead_letter.set_payload(RowString(row, 2));
+  // A payload that is not a BranchCommand (poison) leaves `command` unset.
+  v1::BranchCommand command;
+  if (google::protobuf::util::JsonStringToMessage(dead_letter.payload(), &command).ok())
+    *dead_letter.mutable_command() = command;
+  dead_letter.set_error(RowString(row, 3));
+  dead_letter.set_attempts(static_cast<int32_t>(RowInt64(row, 4)));
+  dead_letter.set_source_topic(RowString(row, 5));
+  dead_letter.set_partition(static_cast<int32_t>(RowInt64(row, 6)));
+  dead_letter.set_offset(RowInt64(row, 7));
+  *dead_letter.mutable_dead_lettered_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 8));
+  if (const int64_t replayed = RowInt64(row, 9); replayed > 0)
+    *dead_letter.mutable_replayed_at() = TimeUtil::MicrosecondsToTimestamp(replayed);
+  dead_letter.set_replayed_by(RowString(row, 10));
+  return dead_letter;
+}
 
 constexpr absl::string_view kSagaColumns =
     "saga_id, idempotency_key, customer_id, quote_id, source_account_id, target_account_id, "
@@ -374,9 +419,11 @@ class SociSagaStore final : public SagaStore {
 
   absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state, absl::string_view owner,
                         absl::Time lease_until, const std::optional<StepRecord>& step,
-                        absl::Time now) override {
+                        const std::vector<OutboxMessage>& messages, absl::Time now) override {
     return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       RETURN_IF_ERROR(WriteSaga(sql, saga, expected_state, owner, lease_until, step, now));
+      for (const OutboxMessage& message : messages)
+        InsertOutbox(sql, message, absl::ToUnixMicros(now));
       return Completion::kCommit;
     });
   }
@@ -625,6 +672,96 @@ class SociSagaStore final : public SagaStore {
     });
   }
 
+  absl::StatusOr<bool> InsertDeadLetter(const v1::DeadLetter& dead_letter) override {
+    bool inserted = false;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      int attempts = dead_letter.attempts(), partition = dead_letter.partition();
+      long long offset = dead_letter.offset(), at = Micros(dead_letter.dead_lettered_at()),
+                zero = 0;
+      const std::string nobody;
+      soci::statement insert =
+          (sql.prepare << "INSERT INTO dead_letters (saga_id, payload, error, attempts,"
+                          " source_topic, kafka_partition, kafka_offset, dead_lettered_at_us,"
+                          " replayed_at_us, replayed_by)"
+                          " VALUES (:s, :p, :e, :a, :t, :pa, :o, :at, :r, :rb)"
+                          " ON CONFLICT (kafka_partition, kafka_offset) DO NOTHING",
+           soci::use(dead_letter.saga_id()), soci::use(dead_letter.payload()),
+           soci::use(dead_letter.error()), soci::use(attempts),
+           soci::use(dead_letter.source_topic()), soci::use(partition), soci::use(offset),
+           soci::use(at), soci::use(zero), soci::use(nobody));
+      insert.execute(true);
+      inserted = insert.get_affected_rows() == 1;
+      return Completion::kCommit;
+    }));
+    return inserted;
+  }
+
+  absl::StatusOr<std::optional<v1::DeadLetter>> GetDeadLetter(int64_t dead_letter_id) override {
+    std::optional<v1::DeadLetter> found;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      long long id = dead_letter_id;
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT " << kDeadLetterColumns
+                       << " FROM dead_letters WHERE dead_letter_id = :id",
+           soci::use(id));
+      for (const soci::row& row : rows) found = DeadLetterFromRow(row);
+      return absl::OkStatus();
+    }));
+    return found;
+  }
+
+  absl::StatusOr<std::vector<v1::DeadLetter>> ListDeadLetters(absl::string_view saga_id,
+                                                              bool include_replayed,
+                                                              int64_t after_id,
+                                                              int limit) override {
+    std::vector<v1::DeadLetter> dead_letters;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      const std::string id(saga_id);
+      long long after = after_id;
+      int all = include_replayed ? 1 : 0;
+      soci::rowset<soci::row> rows =
+          (sql.prepare << "SELECT " << kDeadLetterColumns
+                       << " FROM dead_letters WHERE dead_letter_id > :after"
+                          " AND (:s = '' OR saga_id = :s2) AND (:all = 1 OR replayed_at_us = 0)"
+                          " ORDER BY dead_letter_id LIMIT :lim",
+           soci::use(after), soci::use(id), soci::use(id), soci::use(all), soci::use(limit));
+      for (const soci::row& row : rows) dead_letters.push_back(DeadLetterFromRow(row));
+      return absl::OkStatus();
+    }));
+    return dead_letters;
+  }
+
+  absl::StatusOr<int64_t> CountPendingDeadLetters() override {
+    long long pending = 0;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      sql << "SELECT COUNT(*) FROM dead_letters WHERE replayed_at_us = 0", soci::into(pending);
+      return absl::OkStatus();
+    }));
+    return pending;
+  }
+
+  absl::Status ReplayDeadLetter(int64_t dead_letter_id, absl::string_view operator_name,
+                                absl::string_view reason, const OutboxMessage& command,
+                                absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long id = dead_letter_id, now_us = absl::ToUnixMicros(now);
+      const std::string by(operator_name);
+      soci::statement update =
+          (sql.prepare << "UPDATE dead_letters SET replayed_at_us = :at, replayed_by = :by"
+                          " WHERE dead_letter_id = :id AND replayed_at_us = 0",
+           soci::use(now_us), soci::use(by), soci::use(id));
+      update.execute(true);
+      if (update.get_affected_rows() != 1) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("dead letter ", dead_letter_id, " was already replayed"));
+      }
+      InsertAudit(sql, by, "replay_dead_letter", command.key,
+                  absl::StrCat("dead letter ", dead_letter_id, " replayed: ", reason), now_us);
+      InsertOutbox(sql, command, now_us);
+      return Completion::kCommit;
+    });
+  }
+
   absl::StatusOr<std::vector<v1::AuditEntry>> ListAudit(absl::string_view saga_id, int64_t after_id,
                                                         int limit) override {
     std::vector<v1::AuditEntry> entries;
@@ -705,14 +842,18 @@ class SociSagaStore final : public SagaStore {
     event.set_failure_reason(saga.failure_reason());
     std::string payload;
     (void)google::protobuf::util::MessageToJsonString(event, &payload);
-    const std::string topic = "fxmesh.saga.events";
-    const std::string traceparent = absl::StrCat("00-", saga_id, "-", saga_id.substr(0, 16), "-01");
+    InsertOutbox(sql,
+                 OutboxMessage{0, std::string(kafka::kSagaEventsTopic), saga_id, payload,
+                               absl::StrCat("00-", saga_id, "-", saga_id.substr(0, 16), "-01")},
+                 at_us);
+  }
+
+  static void InsertOutbox(soci::session& sql, const OutboxMessage& message, long long at_us) {
     long long unsent = 0;
     sql << "INSERT INTO outbox (topic, message_key, payload, traceparent, created_at_us, "
-           "sent_at_us)"
-           " VALUES (:t, :k, :p, :tp, :c, :s)",
-        soci::use(topic), soci::use(saga_id), soci::use(payload), soci::use(traceparent),
-        soci::use(at_us), soci::use(unsent);
+           "sent_at_us) VALUES (:t, :k, :p, :tp, :c, :s)",
+        soci::use(message.topic), soci::use(message.key), soci::use(message.payload),
+        soci::use(message.traceparent), soci::use(at_us), soci::use(unsent);
   }
 
   static void InsertAudit(soci::session& sql, const std::string& operator_name,

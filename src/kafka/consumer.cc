@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/status_macros.h"
 
 namespace fxmesh::kafka {
 namespace {
@@ -109,6 +110,28 @@ absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
     return absl::UnavailableError(absl::StrCat("cannot commit offset: ", rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
+}
+
+absl::Status KafkaConsumer::PauseUntil(const IncomingMessage& message, absl::Time due) {
+  RETURN_IF_ERROR(PauseAt(message));
+  paused_[{message.topic, message.partition}] = due;
+  return absl::OkStatus();
+}
+
+void KafkaConsumer::ResumeDue(absl::Time now) {
+  for (auto it = paused_.begin(); it != paused_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    absl::Status resumed = Resume(it->first.first, it->first.second);
+    if (!resumed.ok()) LogWarning("cannot resume a partition").With("error", resumed);
+    it = paused_.erase(it);
+  }
+}
+
+bool KafkaConsumer::IsPaused(const IncomingMessage& message) const {
+  return paused_.count({message.topic, message.partition}) > 0;
 }
 
 absl::Status KafkaConsumer::PauseAt(const IncomingMessage& message) {

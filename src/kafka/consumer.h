@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -42,13 +43,22 @@ class KafkaConsumer {
   // Commits `message` as processed: the group resumes after it.
   absl::Status Commit(const IncomingMessage& message);
   // Stops fetching `message`'s partition and rewinds it to `message`, which is delivered again
-  // after Resume.
-  absl::Status PauseAt(const IncomingMessage& message);
-  absl::Status Resume(const std::string& topic, int32_t partition);
+  // once `due` has passed and ResumeDue was called.
+  absl::Status PauseUntil(const IncomingMessage& message, absl::Time due);
+  // Resumes every partition paused until `now` or earlier.
+  void ResumeDue(absl::Time now);
+  // Whether `message` came from a paused partition (fetched before the pause). Such a message is
+  // to be dropped: its partition was rewound and delivers it again after resuming.
+  bool IsPaused(const IncomingMessage& message) const;
 
  private:
   KafkaConsumer() = default;
+  absl::Status PauseAt(const IncomingMessage& message);
+  absl::Status Resume(const std::string& topic, int32_t partition);
+
   rd_kafka_t* handle_ = nullptr;
+  // Paused partitions and when each is due.
+  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
 };
 
 }  // namespace fxmesh::kafka

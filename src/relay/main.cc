@@ -86,13 +86,10 @@ int Main(int argc, char** argv) {
         .With("error", producer.ok() ? consumer.status() : producer.status());
     return 1;
   }
-  auto channel = [](const std::string& address) {
-    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  };
   std::unique_ptr<ParticipantClient> krw =
-      NewGrpcParticipantClient(channel(absl::GetFlag(FLAGS_krw_ledger)));
+      NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger)));
   std::unique_ptr<ParticipantClient> fx =
-      NewGrpcParticipantClient(channel(absl::GetFlag(FLAGS_fx_ledger)));
+      NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger)));
   Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
               SystemClock::Get(), *options);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =

@@ -44,21 +44,10 @@ Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
       options_(std::move(options)) {}
 
 absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
-  const absl::Time now = clock_.Now();
-  for (auto it = paused_.begin(); it != paused_.end();) {
-    if (it->second > now) {
-      ++it;
-      continue;
-    }
-    absl::Status resumed = consumer_.Resume(it->first.first, it->first.second);
-    if (!resumed.ok()) LogWarning("cannot resume a partition").With("error", resumed);
-    it = paused_.erase(it);
-  }
+  consumer_.ResumeDue(clock_.Now());
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
   if (!message) return false;
-  // Messages already fetched for a paused partition are dropped; the partition was rewound and
-  // delivers them again once it resumes.
-  if (paused_.count({message->topic, message->partition}) > 0) return true;
+  if (consumer_.IsPaused(*message)) return true;
 
   v1::BranchCommand command;
   const bool parsed = google::protobuf::util::JsonStringToMessage(message->value, &command).ok();
@@ -66,8 +55,7 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
     const absl::Time due =
         absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(command.not_before()));
     if (due > clock_.Now()) {
-      RETURN_IF_ERROR(consumer_.PauseAt(*message));
-      paused_[{message->topic, message->partition}] = due;
+      RETURN_IF_ERROR(consumer_.PauseUntil(*message, due));
       return true;
     }
   }
@@ -75,8 +63,7 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   absl::Status published = Publish(*message, outcome);
   if (!published.ok()) {
     // Not committed: rewind so the message is handled again shortly.
-    RETURN_IF_ERROR(consumer_.PauseAt(*message));
-    paused_[{message->topic, message->partition}] = clock_.Now() + absl::Seconds(1);
+    RETURN_IF_ERROR(consumer_.PauseUntil(*message, clock_.Now() + absl::Seconds(1)));
     return published;
   }
   RETURN_IF_ERROR(consumer_.Commit(*message));

@@ -77,8 +77,6 @@ class Relay {
   const std::map<std::string, ParticipantClient*> participants_;
   const Clock& clock_;
   const RelayOptions options_;
-  // Paused partitions and when each is due.
-  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
   int64_t next_token_ = 1;
 };
 

@@ -1,6 +1,9 @@
 #include "tests/binaries/mesh_processes.h"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -16,18 +19,8 @@ std::shared_ptr<grpc::Channel> Channel(int port) {
 }  // namespace
 
 MeshProcesses::MeshProcesses() : data_(MakeTempDir("fxmesh-mesh")) {
-  krw_process_ = std::make_unique<ServiceProcess>(
-      FXMESH_KRW_LEDGER_PATH,
-      std::vector<std::string>{"--listen=127.0.0.1:0",
-                               absl::StrCat("--db=sqlite:", data_, "/krw.db")},
-      std::vector<std::string>{});
-  fx_process_ = std::make_unique<ServiceProcess>(
-      FXMESH_FX_LEDGER_PATH,
-      std::vector<std::string>{"--listen=127.0.0.1:0",
-                               absl::StrCat("--db=sqlite:", data_, "/fx.db")},
-      std::vector<std::string>{});
-  krw_port_ = krw_process_->WaitForPort();
-  fx_port_ = fx_process_->WaitForPort();
+  StartLedger("krw");
+  StartLedger("fx");
   krw_stub_ = v1::LedgerService::NewStub(Channel(krw_port_));
   fx_stub_ = v1::LedgerService::NewStub(Channel(fx_port_));
   Fund(krw(), "position:KRW", "KRW", 10'000'000'000);
@@ -45,6 +38,7 @@ void MeshProcesses::StartCoordinator(const std::vector<std::string>& extra_flags
       "--replica_id=crash-test",
       "--recovery_interval_ms=100",
   };
+  if (!kafka_brokers_.empty()) flags.push_back(absl::StrCat("--kafka_brokers=", kafka_brokers_));
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
   coordinator_.reset();  // A previous process, if any, is gone first.
   coordinator_ =
@@ -52,6 +46,51 @@ void MeshProcesses::StartCoordinator(const std::vector<std::string>& extra_flags
   const int port = coordinator_->WaitForPort();
   exchange_stub_ = v1::ExchangeService::NewStub(Channel(port));
   ops_stub_ = v1::OpsService::NewStub(Channel(port));
+}
+
+void MeshProcesses::StartLedger(const std::string& ledger) {
+  const bool krw = ledger == "krw";
+  std::unique_ptr<ServiceProcess>& process = krw ? krw_process_ : fx_process_;
+  int& port = krw ? krw_port_ : fx_port_;
+  process.reset();
+  process = std::make_unique<ServiceProcess>(
+      krw ? FXMESH_KRW_LEDGER_PATH : FXMESH_FX_LEDGER_PATH,
+      std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port),
+                               absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db")},
+      std::vector<std::string>{});
+  port = process->WaitForPort();
+}
+
+void MeshProcesses::KillLedger(const std::string& ledger) {
+  std::unique_ptr<ServiceProcess>& process = ledger == "krw" ? krw_process_ : fx_process_;
+  process->Signal(SIGKILL);
+  process->WaitForExit();
+}
+
+void MeshProcesses::StartKafka() {
+  const std::string bootstrap_file = absl::StrCat(data_, "/kafka-bootstrap");
+  kafka_ = std::make_unique<ServiceProcess>(
+      FXMESH_KAFKA_PATH,
+      std::vector<std::string>{"--listen=127.0.0.1:0", "--brokers=3", "--partitions=4",
+                               absl::StrCat("--bootstrap_file=", bootstrap_file)},
+      std::vector<std::string>{});
+  kafka_control_stub_ = v1::KafkaControlService::NewStub(Channel(kafka_->WaitForPort()));
+  std::ifstream file(bootstrap_file);
+  std::getline(file, kafka_brokers_);
+  REQUIRE(!kafka_brokers_.empty());
+}
+
+void MeshProcesses::StartRelay(int index, const std::vector<std::string>& extra_flags) {
+  REQUIRE(!kafka_brokers_.empty());
+  std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+                                    absl::StrCat("--kafka_brokers=", kafka_brokers_),
+                                    absl::StrCat("--krw_ledger=127.0.0.1:", krw_port_),
+                                    absl::StrCat("--fx_ledger=127.0.0.1:", fx_port_)};
+  flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+  relays_[index].reset();
+  relays_[index] =
+      std::make_unique<ServiceProcess>(FXMESH_RELAY_PATH, flags, std::vector<std::string>{});
+  relays_[index]->WaitForPort();
 }
 
 std::unique_ptr<grpc::ClientContext> MeshProcesses::Context(int seconds) {

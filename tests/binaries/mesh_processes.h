@@ -4,11 +4,13 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "fxmesh/v1/exchange.grpc.pb.h"
+#include "fxmesh/v1/kafka_control.grpc.pb.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
 #include "tests/binaries/process.h"
@@ -19,9 +21,21 @@ class MeshProcesses {
  public:
   MeshProcesses();
 
-  // Starts (or restarts) the coordinator with extra flags; waits until it serves.
+  // Starts (or restarts) the coordinator with extra flags; waits until it serves. Once Kafka runs,
+  // the coordinator uses it (and settles through the relay).
   void StartCoordinator(const std::vector<std::string>& extra_flags = {});
   ServiceProcess& coordinator() { return *coordinator_; }
+
+  // The embedded Kafka (fxmesh-kafka) as a process, with its control service.
+  void StartKafka();
+  const std::string& kafka_brokers() const { return kafka_brokers_; }
+  v1::KafkaControlService::Stub& kafka_control() { return *kafka_control_stub_; }
+  // Starts (or restarts) relay `index` of the group "fxmesh-relay" with extra flags.
+  void StartRelay(int index, const std::vector<std::string>& extra_flags = {});
+  ServiceProcess& relay(int index) { return *relays_.at(index); }
+  // Stops a ledger ("krw" or "fx") with SIGKILL, or starts it again on the same port and data.
+  void KillLedger(const std::string& ledger);
+  void StartLedger(const std::string& ledger);
 
   v1::LedgerService::Stub& krw() { return *krw_stub_; }
   v1::LedgerService::Stub& fx() { return *fx_stub_; }
@@ -42,7 +56,10 @@ class MeshProcesses {
 
  private:
   std::string data_;
-  std::unique_ptr<ServiceProcess> krw_process_, fx_process_, coordinator_;
+  std::unique_ptr<ServiceProcess> krw_process_, fx_process_, coordinator_, kafka_;
+  std::map<int, std::unique_ptr<ServiceProcess>> relays_;
+  std::string kafka_brokers_;
+  std::unique_ptr<v1::KafkaControlService::Stub> kafka_control_stub_;
   std::unique_ptr<v1::LedgerService::Stub> krw_stub_, fx_stub_;
   std::unique_ptr<v1::ExchangeService::Stub> exchange_stub_;
   std::unique_ptr<v1::OpsService::Stub> ops_stub_;

@@ -58,6 +58,7 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
   engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
   engine_options.ledger_call_timeout = absl::Seconds(2);
   engine_options.stuck_after = options_.stuck_after;
+  engine_options.settle_through_kafka = options_.settle_through_kafka;
   engine_ = std::make_unique<SagaEngine>(
       *store_, SystemClock::Get(), *rates,
       std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},
@@ -118,7 +119,8 @@ v1::Quote CoordinatorHarness::Quote(const std::string& sell, const std::string& 
 absl::StatusOr<v1::Exchange> CoordinatorHarness::Exchange(const std::string& key,
                                                           const std::string& customer,
                                                           const v1::Quote& quote,
-                                                          absl::Duration wait) {
+                                                          absl::Duration wait,
+                                                          const std::string& target_account) {
   auto account = [&](const std::string& currency) {
     return absl::StrCat(customer, "-", currency == "KRW" ? "krw" : "usd");
   };
@@ -126,7 +128,8 @@ absl::StatusOr<v1::Exchange> CoordinatorHarness::Exchange(const std::string& key
   request.set_idempotency_key(key);
   request.set_customer_id(customer);
   request.set_source_account_id(account(quote.sell().currency()));
-  request.set_target_account_id(account(quote.buy().currency()));
+  request.set_target_account_id(target_account.empty() ? account(quote.buy().currency())
+                                                       : target_account);
   request.set_quote_id(quote.quote_id());
   return engine_->Exchange(request, absl::Now() + wait);
 }

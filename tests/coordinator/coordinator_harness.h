@@ -23,6 +23,8 @@ struct HarnessOptions {
   std::vector<std::string> customers = {"alice", "bob"};
   int64_t customer_krw = 1'000'000;      // Each customer's opening KRW balance.
   int64_t customer_usd_cents = 100'000;  // Each customer's opening USD balance (1,000.00 USD).
+  // Confirms after the first and all Cancels go to a relay through Kafka (the caller runs one).
+  bool settle_through_kafka = false;
 };
 
 class CoordinatorHarness {
@@ -42,10 +44,11 @@ class CoordinatorHarness {
   v1::Quote Quote(const std::string& sell, const std::string& buy, int64_t sell_amount,
                   int64_t buy_amount);
   // Exchange on `quote` from the customer's account in the sold currency to the one in the bought
-  // currency ("<customer>-krw", "<customer>-usd").
+  // currency ("<customer>-krw", "<customer>-usd"), or to `target_account` if given.
   absl::StatusOr<v1::Exchange> Exchange(const std::string& key, const std::string& customer,
                                         const v1::Quote& quote,
-                                        absl::Duration wait = absl::Seconds(5));
+                                        absl::Duration wait = absl::Seconds(5),
+                                        const std::string& target_account = "");
   // Another coordinator replica: its own engine and database connections over the same
   // coordinator database and the same (fault-injecting) ledger clients.
   std::unique_ptr<SagaEngine> NewReplica(const std::string& owner_id,

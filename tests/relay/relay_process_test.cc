@@ -56,8 +56,9 @@ std::pair<int64_t, int64_t> CommittedAndEnd(const std::string& bootstrap, const 
   return {committed, end};
 }
 
-TEST_CASE("a relay killed mid-work hands its partitions to the other; nothing is lost or doubled",
-          "[relay][kafka][binary][chaos]") {
+TEST_CASE(
+    "a relay killed mid-work hands its partitions to the other and nothing is lost or doubled",
+    "[relay][kafka][binary][chaos]") {
   const std::string dir = MakeTempDir("fxmesh-relay-crash");
   ServiceProcess kafka(FXMESH_KAFKA_PATH,
                        {"--listen=127.0.0.1:0", "--brokers=3", "--partitions=6",

@@ -1,0 +1,75 @@
+#include "coordinator/relay_results.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "kafka/topics.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+std::string Header(const kafka::IncomingMessage& message, const std::string& name) {
+  auto it = message.headers.find(name);
+  return it == message.headers.end() ? "" : it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
+  consumer_.ResumeDue(clock_.Now());
+  std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
+  if (!message || consumer_.IsPaused(*message)) return false;
+  absl::Status applied = Apply(*message);
+  if (absl::IsAborted(applied) || absl::IsUnavailable(applied) ||
+      absl::IsFailedPrecondition(applied)) {
+    // Not now (another driver holds the saga, took it over mid-write, or the database is away):
+    // the same message comes back after a short pause; later ones on its partition wait behind
+    // it, so one saga's results stay in order.
+    RETURN_IF_ERROR(
+        consumer_.PauseUntil(*message, clock_.Now() + absl::Milliseconds(limits::kResultRetryMs)));
+    return false;
+  }
+  if (!applied.ok()) {
+    LogError("a message from the relay cannot be applied; skipped")
+        .With("topic", message->topic)
+        .With("partition", message->partition)
+        .With("offset", message->offset)
+        .With("saga_id", message->key)
+        .With("error", applied);
+  }
+  RETURN_IF_ERROR(consumer_.Commit(*message));
+  return applied.ok();
+}
+
+absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
+  if (message.topic == kafka::kDeadLetterTopic) {
+    v1::DeadLetter dead_letter;
+    dead_letter.set_saga_id(message.key);
+    dead_letter.set_payload(message.value);
+    v1::BranchCommand command;
+    if (google::protobuf::util::JsonStringToMessage(message.value, &command).ok())
+      *dead_letter.mutable_command() = command;
+    dead_letter.set_error(Header(message, "fxmesh-error"));
+    int attempts = 0;
+    if (absl::SimpleAtoi(Header(message, "fxmesh-attempts"), &attempts))
+      dead_letter.set_attempts(attempts);
+    dead_letter.set_source_topic(Header(message, "fxmesh-source-topic"));
+    dead_letter.set_partition(message.partition);
+    dead_letter.set_offset(message.offset);
+    *dead_letter.mutable_dead_lettered_at() = ToTimestamp(clock_.Now());
+    return engine_.ApplyDeadLetter(dead_letter);
+  }
+  v1::BranchResult result;
+  auto parsed = google::protobuf::util::JsonStringToMessage(message.value, &result);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a BranchResult: ", std::string(parsed.message())));
+  }
+  return engine_.ApplyBranchResult(result);
+}
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,311 @@
+// SagaEngine's side of the Kafka relay (ARCHITECTURE.md §5): handing Confirms and Cancels to the
+// relay through the outbox, applying the relay's results and dead letters, and the operator's
+// dead-letter list and replay.
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/paging.h"
+#include "common/participant_client.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "coordinator/saga_engine.h"
+#include "coordinator/saga_state_machine.h"
+#include "kafka/topics.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+// The outbox message that hands `command` to the relay.
+OutboxMessage CommandMessage(const v1::BranchCommand& command) {
+  std::string payload;
+  (void)google::protobuf::util::MessageToJsonString(command, &payload);
+  const std::string& saga_id = command.branch().saga_id();
+  return OutboxMessage{0, std::string(kafka::kBranchCommandsTopic), saga_id, std::move(payload),
+                       TraceParentFor(saga_id)};
+}
+
+absl::string_view OpName(v1::BranchOp op) {
+  return op == v1::BRANCH_OP_CONFIRM ? "Confirm" : "Cancel";
+}
+
+// The saga state in which `op` is what the saga waits for.
+v1::SagaState PhaseOf(v1::BranchOp op) {
+  return op == v1::BRANCH_OP_CONFIRM ? v1::SAGA_STATE_CONFIRMING : v1::SAGA_STATE_CANCELLING;
+}
+
+int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    if (saga.branches(i).branch() == branch) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
+                                                const std::vector<int>& indexes) const {
+  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
+  std::vector<OutboxMessage> commands;
+  for (int index : indexes) {
+    v1::Branch& branch = *saga.mutable_branches(index);
+    *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
+    branch.set_dispatches(branch.dispatches() + 1);
+    v1::BranchCommand command;
+    command.mutable_branch()->set_saga_id(saga.saga_id());
+    command.mutable_branch()->set_branch(branch.branch());
+    command.set_participant(branch.participant());
+    command.set_op(confirming ? v1::BRANCH_OP_CONFIRM : v1::BRANCH_OP_CANCEL);
+    command.set_attempt(1);
+    commands.push_back(CommandMessage(command));
+  }
+  return commands;
+}
+
+absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, const std::vector<int>& pending,
+                                          absl::string_view why) {
+  const absl::Time now = clock_.Now();
+  // A branch already with the relay waits for its result; past `redispatch_after` it is sent
+  // again (harmless: the ledger is idempotent), unless it is dead-lettered and waits for an
+  // operator.
+  std::vector<int> due;
+  absl::Time next_check = now + options_.redispatch_after;
+  for (int index : pending) {
+    const v1::Branch& branch = saga.branches(index);
+    if (!branch.has_dispatched_at()) {
+      due.push_back(index);
+    } else if (branch.dead_letter().empty()) {
+      const absl::Time again = ToTime(branch.dispatched_at()) + options_.redispatch_after;
+      if (again <= now) {
+        due.push_back(index);
+      } else {
+        next_check = std::min(next_check, again);
+      }
+    }
+  }
+  std::vector<std::string> names;
+  for (int index : due) names.push_back(saga.branches(index).branch());
+  std::vector<OutboxMessage> commands = Dispatch(saga, due);
+  *saga.mutable_next_attempt_at() = ToTimestamp(next_check);
+  *saga.mutable_updated_at() = ToTimestamp(now);
+  std::optional<StepRecord> step;
+  if (!due.empty()) {
+    step = StepRecord{
+        saga.state(), saga.state(),
+        absl::StrCat(why, saga.state() == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel", " of ",
+                     absl::StrJoin(names, ", "), " sent to the relay")};
+  }
+  return Save(saga, saga.state(), step, commands);
+}
+
+absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
+  const std::string& saga_id = result.branch().saga_id();
+  RETURN_IF_ERROR(ValidateSagaId(saga_id));
+  if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
+    return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
+  if (!known) return absl::NotFoundError(absl::StrCat("a branch result for no saga: ", saga_id));
+  if (known->state() != PhaseOf(result.op())) return absl::OkStatus();  // Moved on: a late copy.
+
+  absl::StatusOr<v1::Saga> applied = WithSagaHeld(saga_id, [&]() -> absl::StatusOr<v1::Saga> {
+    ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+    v1::Saga saga = std::move(*loaded);
+    const int index = BranchIndex(saga, result.branch().branch());
+    if (saga.state() != PhaseOf(result.op()) || index < 0 ||
+        IsBranchSettled(saga.branches(index), saga.state())) {
+      return saga;  // Already applied, or not this saga's: nothing to do.
+    }
+    v1::BranchResponse answer;
+    answer.set_outcome(result.outcome());
+    answer.set_reason(result.reason());
+    answer.set_detail(result.detail());
+    v1::Branch& branch = *saga.mutable_branches(index);
+    RecordAnswer(branch, result.op() == v1::BRANCH_OP_CONFIRM ? Call::kConfirm : Call::kCancel,
+                 answer);
+    branch.clear_dead_letter();
+    const std::string answered =
+        absl::StrCat(OpName(result.op()), " of ", branch.branch(),
+                     " answered through the relay (attempt ", result.attempt(), ")");
+    std::vector<std::string> open;
+    bool refused = false;
+    ASSIGN_OR_RETURN(bool finished,
+                     FinishIfSettled(saga, open, refused, absl::StrCat("; ", answered)));
+    if (!finished) {
+      *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+      RETURN_IF_ERROR(
+          Save(saga, saga.state(),
+               StepRecord{saga.state(), saga.state(),
+                          absl::StrCat(answered, "; pending: ", absl::StrJoin(open, ", "))}));
+    }
+    return saga;
+  });
+  return applied.status();
+}
+
+absl::Status SagaEngine::ApplyDeadLetter(const v1::DeadLetter& dead_letter) {
+  ASSIGN_OR_RETURN(bool recorded, store_.InsertDeadLetter(dead_letter));
+  if (recorded) {
+    LogError("a branch command was dead-lettered; replay it once the cause is fixed")
+        .With("saga_id", dead_letter.saga_id())
+        .With("trace_id", dead_letter.saga_id())
+        .With("error", dead_letter.error())
+        .With("attempts", dead_letter.attempts());
+  }
+  // A poison message names no branch to mark; an unknown saga has none either.
+  if (!dead_letter.has_command()) return absl::OkStatus();
+  const v1::BranchCommand& command = dead_letter.command();
+  const std::string& saga_id = command.branch().saga_id();
+  if (!ValidateSagaId(saga_id).ok()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
+  if (!known || known->state() != PhaseOf(command.op())) return absl::OkStatus();
+
+  absl::StatusOr<v1::Saga> marked = WithSagaHeld(saga_id, [&]() -> absl::StatusOr<v1::Saga> {
+    ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+    v1::Saga saga = std::move(*loaded);
+    const int index = BranchIndex(saga, command.branch().branch());
+    if (saga.state() != PhaseOf(command.op()) || index < 0 ||
+        IsBranchSettled(saga.branches(index), saga.state()) ||
+        !saga.branches(index).dead_letter().empty()) {
+      return saga;
+    }
+    v1::Branch& branch = *saga.mutable_branches(index);
+    branch.set_dead_letter(dead_letter.error());
+    *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+    RETURN_IF_ERROR(Save(saga, saga.state(),
+                         StepRecord{saga.state(), saga.state(),
+                                    absl::StrCat(OpName(command.op()), " of ", branch.branch(),
+                                                 " dead-lettered after ", dead_letter.attempts(),
+                                                 " attempts: ", dead_letter.error(),
+                                                 "; waiting for an operator's replay")}));
+    return saga;
+  });
+  return marked.status();
+}
+
+absl::StatusOr<v1::ListDeadLettersResponse> SagaEngine::ListDeadLetters(
+    const v1::ListDeadLettersRequest& request) {
+  if (!request.saga_id().empty()) RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
+  ASSIGN_OR_RETURN(int limit, PageSize(request.page_size()));
+  ASSIGN_OR_RETURN(int64_t after, ParsePageToken(request.page_token()));
+  ASSIGN_OR_RETURN(
+      std::vector<v1::DeadLetter> dead_letters,
+      store_.ListDeadLetters(request.saga_id(), request.include_replayed(), after, limit));
+  v1::ListDeadLettersResponse response;
+  for (v1::DeadLetter& dead_letter : dead_letters)
+    *response.add_dead_letters() = std::move(dead_letter);
+  if (static_cast<int>(dead_letters.size()) == limit) {
+    response.set_next_page_token(absl::StrCat(response.dead_letters(limit - 1).dead_letter_id()));
+  }
+  return response;
+}
+
+absl::StatusOr<v1::ReplayDeadLettersResponse> SagaEngine::ReplayDeadLetters(
+    const v1::ReplayDeadLettersRequest& request) {
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  std::vector<v1::DeadLetter> targets;
+  switch (request.target_case()) {
+    case v1::ReplayDeadLettersRequest::kDeadLetterId: {
+      ASSIGN_OR_RETURN(std::optional<v1::DeadLetter> found,
+                       store_.GetDeadLetter(request.dead_letter_id()));
+      if (!found) {
+        return absl::NotFoundError(absl::StrCat("no dead letter ", request.dead_letter_id()));
+      }
+      if (found->has_replayed_at()) {
+        return absl::FailedPreconditionError(absl::StrCat("dead letter ", found->dead_letter_id(),
+                                                          " was already replayed by ",
+                                                          found->replayed_by()));
+      }
+      if (!found->has_command()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "dead letter ", found->dead_letter_id(),
+            " is not a BranchCommand, so there is nothing to replay (", found->error(), ")"));
+      }
+      targets.push_back(std::move(*found));
+      break;
+    }
+    case v1::ReplayDeadLettersRequest::kSagaId:
+    case v1::ReplayDeadLettersRequest::kAll: {
+      const std::string saga_id = request.all() ? "" : request.saga_id();
+      if (!request.all()) RETURN_IF_ERROR(ValidateSagaId(saga_id));
+      for (int64_t after = 0;;) {
+        ASSIGN_OR_RETURN(std::vector<v1::DeadLetter> page,
+                         store_.ListDeadLetters(saga_id, /*include_replayed=*/false, after,
+                                                limits::kListPageSizeMax));
+        if (page.empty()) break;
+        after = page.back().dead_letter_id();
+        for (v1::DeadLetter& dead_letter : page) targets.push_back(std::move(dead_letter));
+      }
+      break;
+    }
+    default:
+      return absl::InvalidArgumentError(
+          "say which dead letters to replay: dead_letter_id, saga_id or all");
+  }
+
+  v1::ReplayDeadLettersResponse response;
+  std::set<std::string> sagas;
+  for (v1::DeadLetter& dead_letter : targets) {
+    if (!dead_letter.has_command()) {
+      response.add_skipped(absl::StrCat("dead letter ", dead_letter.dead_letter_id(),
+                                        ": not a BranchCommand (", dead_letter.error(), ")"));
+      continue;
+    }
+    // Replayed as a first attempt: the relay walks the tiers again from the start.
+    v1::BranchCommand command = dead_letter.command();
+    command.set_attempt(1);
+    command.clear_not_before();
+    command.clear_last_error();
+    absl::Status replayed =
+        store_.ReplayDeadLetter(dead_letter.dead_letter_id(), request.operator_(), request.reason(),
+                                CommandMessage(command), clock_.Now());
+    if (absl::IsFailedPrecondition(replayed)) {
+      response.add_skipped(std::string(replayed.message()));
+      continue;
+    }
+    RETURN_IF_ERROR(replayed);
+    *dead_letter.mutable_replayed_at() = ToTimestamp(clock_.Now());
+    dead_letter.set_replayed_by(request.operator_());
+    LogInfo("dead letter replayed")
+        .With("saga_id", command.branch().saga_id())
+        .With("trace_id", command.branch().saga_id())
+        .With("dead_letter_id", dead_letter.dead_letter_id())
+        .With("operator", request.operator_());
+    sagas.insert(command.branch().saga_id());
+    *response.add_replayed() = std::move(dead_letter);
+  }
+  // The sagas no longer wait for an operator. Best effort: if another driver holds one, the
+  // result of the replayed command clears its mark anyway.
+  for (const std::string& saga_id : sagas) {
+    absl::StatusOr<v1::Saga> cleared = WithSagaHeld(saga_id, [&]() -> absl::StatusOr<v1::Saga> {
+      ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+      if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+      v1::Saga saga = std::move(*loaded);
+      bool changed = false;
+      for (v1::Branch& branch : *saga.mutable_branches()) {
+        if (branch.dead_letter().empty()) continue;
+        branch.clear_dead_letter();
+        *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
+        changed = true;
+      }
+      if (!changed) return saga;
+      RETURN_IF_ERROR(Save(saga, saga.state(),
+                           StepRecord{saga.state(), saga.state(),
+                                      absl::StrCat("dead letters replayed by ", request.operator_(),
+                                                   ": ", request.reason())}));
+      return saga;
+    });
+    if (!cleared.ok() && !absl::IsAborted(cleared.status())) {
+      LogWarning("cannot clear a saga's dead-letter mark")
+          .With("saga_id", saga_id)
+          .With("error", cleared.status());
+    }
+  }
+  return response;
+}
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,295 @@
+// Proves the relay in the whole mesh as real processes on loopback: fxmesh-kafka (the mock
+// cluster), both ledgers, the coordinator with --kafka_brokers, and fxmesh-relay. A rejected credit
+// Try is compensated through Kafka; a ledger down during Confirm walks the retry tiers and the saga
+// completes after it returns; an exhausted command is dead-lettered and an operator's replay over
+// gRPC completes it; every broker down while sagas run loses nothing from the outbox; a relay
+// killed with SIGKILL mid-work and restarted loses no command and doubles no effect. After each,
+// the ledgers balance with no hold HELD, and both consumer groups' lag is zero (ARCHITECTURE.md
+// §8).
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "kafka/lag.h"
+#include "kafka/topics.h"
+#include "tests/binaries/mesh_processes.h"
+
+namespace fxmesh::testing {
+namespace {
+
+constexpr int64_t kAliceKrw = 10'000'000;
+
+// A mesh with Kafka, one relay with short tiers, and alice's accounts funded.
+class KafkaMesh : public MeshProcesses {
+ public:
+  explicit KafkaMesh(const std::string& tier_delays_ms = "300,600,1200,2400") {
+    StartKafka();
+    StartCoordinator();
+    tier_flag_ = absl::StrCat("--tier_delays_ms=", tier_delays_ms);
+    StartRelay(0, {tier_flag_});
+    Fund(krw(), "alice-krw", "KRW", kAliceKrw);
+    Fund(fx(), "alice-usd", "USD", 0);
+  }
+
+  const std::string& tier_flag() const { return tier_flag_; }
+
+  // A fresh quote for `krw` KRW into USD, and alice's exchange on it to `target`.
+  v1::ExchangeRequest Request(const std::string& key, int64_t krw, const std::string& target) {
+    v1::GetQuoteRequest quote_request;
+    quote_request.set_sell_currency("KRW");
+    quote_request.set_sell_amount_minor(krw);
+    quote_request.set_buy_currency("USD");
+    v1::Quote quote;
+    REQUIRE(exchange().GetQuote(Context().get(), quote_request, &quote).ok());
+    v1::ExchangeRequest request;
+    request.set_idempotency_key(key);
+    request.set_customer_id("alice");
+    request.set_source_account_id("alice-krw");
+    request.set_target_account_id(target);
+    request.set_quote_id(quote.quote_id());
+    return request;
+  }
+
+  // Runs an exchange of `krw` KRW into USD for alice, to `target` (her USD account by default).
+  v1::Exchange Exchange(const std::string& key, int64_t krw,
+                        const std::string& target = "alice-usd") {
+    v1::ExchangeResponse response;
+    grpc::Status status =
+        exchange().Exchange(Context().get(), Request(key, krw, target), &response);
+    INFO(status.error_message());
+    REQUIRE(status.ok());
+    return response.exchange();
+  }
+
+  // The saga as the coordinator answers now.
+  v1::Exchange Get(const std::string& saga_id) {
+    v1::GetExchangeRequest request;
+    request.set_saga_id(saga_id);
+    v1::Exchange found;
+    REQUIRE(exchange().GetExchange(Context().get(), request, &found).ok());
+    return found;
+  }
+
+  // Leaves one exchange in CONFIRMING with no Confirm sent: the coordinator runs with a failpoint
+  // that kills it right after its 2nd saga write (CONFIRMING), then is started again after
+  // `between` ran. Returns the saga id.
+  std::string ExchangeLeftConfirming(const std::function<void()>& between) {
+    StartCoordinator({"--crash_after_saves=2"});
+    v1::ExchangeResponse response;
+    CHECK_FALSE(
+        exchange()
+            .Exchange(Context().get(), Request("left-confirming", 137'025, "alice-usd"), &response)
+            .ok());
+    coordinator().WaitForExit();
+    between();
+    StartCoordinator();
+    v1::ListSagasResponse sagas;
+    REQUIRE(ops().ListSagas(Context().get(), v1::ListSagasRequest(), &sagas).ok());
+    REQUIRE(sagas.sagas_size() == 1);
+    return sagas.sagas(0).saga_id();
+  }
+
+  std::vector<v1::Step> Steps(const std::string& saga_id) {
+    v1::GetSagaHistoryRequest request;
+    request.set_saga_id(saga_id);
+    v1::SagaHistory history;
+    REQUIRE(ops().GetSagaHistory(Context().get(), request, &history).ok());
+    return {history.steps().begin(), history.steps().end()};
+  }
+  bool HasStep(const std::string& saga_id, absl::string_view text) {
+    for (const v1::Step& step : Steps(saga_id)) {
+      if (absl::StrContains(step.detail(), text)) return true;
+    }
+    return false;
+  }
+
+  // The relay's and the coordinator's consumer lag reach zero within 30 s.
+  void CheckLagZero() {
+    std::vector<std::string> relay_topics = {std::string(kafka::kBranchCommandsTopic)};
+    for (const kafka::RetryTier& tier : kafka::kRetryTiers)
+      relay_topics.push_back(std::string(tier.topic));
+    const std::vector<std::string> coordinator_topics = {std::string(kafka::kBranchResultsTopic),
+                                                         std::string(kafka::kDeadLetterTopic)};
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    int64_t relay_lag = -1, coordinator_lag = -1;
+    while (absl::Now() < give_up) {
+      absl::StatusOr<int64_t> relay =
+          kafka::ConsumerGroupLag(kafka_brokers(), "fxmesh-relay", relay_topics, absl::Seconds(10));
+      absl::StatusOr<int64_t> coordinator = kafka::ConsumerGroupLag(
+          kafka_brokers(), "fxmesh-coordinator", coordinator_topics, absl::Seconds(10));
+      REQUIRE(relay.ok());
+      REQUIRE(coordinator.ok());
+      relay_lag = *relay;
+      coordinator_lag = *coordinator;
+      if (relay_lag == 0 && coordinator_lag == 0) break;
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+    CHECK(relay_lag == 0);
+    CHECK(coordinator_lag == 0);
+  }
+
+  int64_t OutboxBacklog() {
+    v1::Alerts alerts;
+    REQUIRE(ops().GetAlerts(Context().get(), v1::GetAlertsRequest(), &alerts).ok());
+    return alerts.outbox_backlog();
+  }
+
+ private:
+  std::string tier_flag_;
+};
+
+TEST_CASE("in the mesh, a rejected credit Try is compensated through Kafka",
+          "[binary][kafka][relay]") {
+  KafkaMesh mesh;
+  const v1::Exchange failed = mesh.Exchange("k1", 137'025, "nobody-usd");
+  CHECK(failed.status() == v1::EXCHANGE_STATUS_FAILED);
+  CHECK(failed.failure_reason() == "ACCOUNT_NOT_FOUND");
+  CHECK(mesh.AwaitFinal(failed.saga_id()).state() == v1::SAGA_STATE_CANCELLED);
+  CHECK(mesh.HasStep(failed.saga_id(), "every Cancel sent to the relay"));
+  CHECK(mesh.HasStep(failed.saga_id(), "answered through the relay"));
+  CHECK(mesh.Available(mesh.krw(), "alice-krw") == kAliceKrw);
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
+}
+
+TEST_CASE("in the mesh, a ledger down during Confirm is retried through the tiers",
+          "[binary][kafka][relay]") {
+  KafkaMesh mesh("500,1000,2000,4000");
+  // The FX ledger goes down with the saga decided; the restarted coordinator hands the Confirms to
+  // the relay, whose attempts on FX fail and wait in the tiers until the ledger is back.
+  const std::string saga_id = mesh.ExchangeLeftConfirming([&] { mesh.KillLedger("fx"); });
+  // The ledger stays down until the relay has moved the Confirm to a retry tier.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (mesh.relay(0).Output().find("command moved to a retry tier") == std::string::npos &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(mesh.relay(0).Output().find("command moved to a retry tier") != std::string::npos);
+  CHECK(mesh.Get(saga_id).state() == v1::SAGA_STATE_CONFIRMING);
+  mesh.StartLedger("fx");
+  const v1::Exchange done = mesh.AwaitFinal(saga_id, 30);
+  REQUIRE(done.state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(mesh.HasStep(saga_id, "sent to the relay"));
+  // It took the tiers to get there.
+  CHECK(mesh.HasStep(saga_id, "Confirm of fx answered through the relay (attempt"));
+  CHECK_FALSE(mesh.HasStep(saga_id, "Confirm of fx answered through the relay (attempt 1)"));
+  CHECK(mesh.Available(mesh.fx(), "alice-usd") == done.buy().amount_minor());
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
+}
+
+TEST_CASE("in the mesh, an exhausted command is dead-lettered and an operator replays it",
+          "[binary][kafka][relay]") {
+  // Attempts at 0, 0.2, 0.4 and 3.4 s: the last gives the ledger time to be back for the replay.
+  KafkaMesh mesh("200,200,3000");
+  mesh.ExchangeLeftConfirming([&] { mesh.KillLedger("fx"); });
+  v1::ListDeadLettersRequest list;
+  v1::ListDeadLettersResponse dead;
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < give_up) {
+    REQUIRE(mesh.ops().ListDeadLetters(MeshProcesses::Context().get(), list, &dead).ok());
+    if (dead.dead_letters_size() > 0) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  REQUIRE(dead.dead_letters_size() == 1);
+  const v1::DeadLetter& letter = dead.dead_letters(0);
+  CHECK(letter.command().op() == v1::BRANCH_OP_CONFIRM);
+  CHECK(letter.attempts() == 4);
+  CHECK(absl::StrContains(letter.error(), "UNAVAILABLE"));
+  v1::Alerts alerts;
+  REQUIRE(
+      mesh.ops().GetAlerts(MeshProcesses::Context().get(), v1::GetAlertsRequest(), &alerts).ok());
+  CHECK(alerts.dead_letters_pending() == 1);
+
+  mesh.StartLedger("fx");
+  v1::ReplayDeadLettersRequest replay;
+  replay.set_dead_letter_id(letter.dead_letter_id());
+  replay.set_operator_("ops-kim");
+  replay.set_reason("FX ledger restored");
+  v1::ReplayDeadLettersResponse replayed;
+  REQUIRE(mesh.ops().ReplayDeadLetters(MeshProcesses::Context().get(), replay, &replayed).ok());
+  CHECK(replayed.replayed_size() == 1);
+  const v1::Exchange done = mesh.AwaitFinal(letter.command().branch().saga_id(), 30);
+  CHECK(done.state() == v1::SAGA_STATE_COMPLETED);
+  grpc::Status again =
+      mesh.ops().ReplayDeadLetters(MeshProcesses::Context().get(), replay, &replayed);
+  CHECK(again.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
+}
+
+TEST_CASE("in the mesh, every broker down while sagas run loses nothing from the outbox",
+          "[binary][kafka][relay]") {
+  KafkaMesh mesh;
+  for (int broker = 1; broker <= 3; ++broker) {
+    v1::SetBrokerUpRequest down;
+    down.set_broker_id(broker);
+    down.set_up(false);
+    v1::KafkaCluster cluster;
+    REQUIRE(mesh.kafka_control().SetBrokerUp(MeshProcesses::Context().get(), down, &cluster).ok());
+  }
+  // Successes complete inline; failures decide to cancel and their Cancels wait in the outbox.
+  std::vector<std::string> saga_ids;
+  for (int i = 0; i < 10; ++i) {
+    const v1::Exchange started =
+        mesh.Exchange(absl::StrCat("k", i), 10'000 + i, i % 2 == 0 ? "alice-usd" : "nobody-usd");
+    saga_ids.push_back(started.saga_id());
+  }
+  absl::SleepFor(absl::Seconds(1));
+  CHECK(mesh.OutboxBacklog() > 0);
+  for (int i = 1; i < 10; i += 2) CHECK(mesh.Get(saga_ids[i]).state() == v1::SAGA_STATE_CANCELLING);
+
+  for (int broker = 1; broker <= 3; ++broker) {
+    v1::SetBrokerUpRequest up;
+    up.set_broker_id(broker);
+    up.set_up(true);
+    v1::KafkaCluster cluster;
+    REQUIRE(mesh.kafka_control().SetBrokerUp(MeshProcesses::Context().get(), up, &cluster).ok());
+  }
+  for (int i = 0; i < 10; ++i) {
+    CHECK(mesh.AwaitFinal(saga_ids[i], 60).state() ==
+          (i % 2 == 0 ? v1::SAGA_STATE_COMPLETED : v1::SAGA_STATE_CANCELLED));
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (mesh.OutboxBacklog() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(100));
+  CHECK(mesh.OutboxBacklog() == 0);
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
+}
+
+TEST_CASE("in the mesh, a relay killed with SIGKILL mid-work loses and doubles nothing",
+          "[binary][kafka][relay]") {
+  KafkaMesh mesh;
+  // Thirty failing exchanges: thirty Cancels of alice's KRW holds for the relay.
+  std::vector<std::string> saga_ids;
+  for (int i = 0; i < 30; ++i)
+    saga_ids.push_back(mesh.Exchange(absl::StrCat("k", i), 10'000, "nobody-usd").saga_id());
+  // Kill the relay once it has finished some of them, but not all.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  int cancelled = 0;
+  while (absl::Now() < give_up) {
+    cancelled = 0;
+    for (const std::string& saga_id : saga_ids)
+      cancelled += mesh.Get(saga_id).state() == v1::SAGA_STATE_CANCELLED ? 1 : 0;
+    if (cancelled > 0) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  mesh.relay(0).Signal(SIGKILL);
+  mesh.relay(0).WaitForExit();
+  INFO("cancelled before the kill: " << cancelled);
+  mesh.StartRelay(0, {mesh.tier_flag()});
+  for (const std::string& saga_id : saga_ids)
+    CHECK(mesh.AwaitFinal(saga_id, 60).state() == v1::SAGA_STATE_CANCELLED);
+  // Every hold released exactly once: alice has all her KRW, and nothing is held.
+  CHECK(mesh.Available(mesh.krw(), "alice-krw") == kAliceKrw);
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
+}
+
+}  // namespace
+}  // namespace fxmesh::testing

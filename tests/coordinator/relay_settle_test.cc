@@ -1,0 +1,302 @@
+// Proves settling through the relay, in one process over a real Kafka protocol endpoint (the
+// embedded mock cluster): the coordinator's engine, outbox publisher and result consumer, and a
+// Relay, with both ledgers behind fault-injecting clients. A rejected Try's Cancels travel through
+// Kafka (the coordinator never sends them itself) and the saga ends CANCELLED; a ledger down during
+// Confirm walks the retry tiers and the saga completes once it is back; an exhausted command is
+// dead-lettered, shown on its saga and in the alerts, and an operator's replay completes the saga;
+// a poison message is recorded, cannot be replayed, and blocks nothing; a result applied twice
+// changes nothing.
+#include <google/protobuf/util/json_util.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <functional>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "coordinator/outbox_publisher.h"
+#include "coordinator/relay_results.h"
+#include "kafka/embedded_kafka.h"
+#include "kafka/topics.h"
+#include "relay/relay.h"
+#include "tests/coordinator/coordinator_harness.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+using testing::Backend;
+
+// The harness's engine wired to Kafka and a relay, pumped by one background thread: outbox →
+// fxmesh.branch.commands → relay → ledgers → fxmesh.branch.results → engine.
+class RelayLoop {
+ public:
+  RelayLoop(CoordinatorHarness& harness, std::vector<absl::Duration> tier_delays)
+      : harness_(harness) {
+    kafka_ = *kafka::EmbeddedKafka::Start(3, 2, kafka::AllTopics());
+    const std::string& brokers = kafka_->bootstrap_servers();
+    // The publisher and the relay each own a producer, as their processes do: each waits for its
+    // own delivery reports.
+    producer_ = *kafka::KafkaProducer::Create(brokers, "coordinator-test", absl::Seconds(10));
+    relay_producer_ = *kafka::KafkaProducer::Create(brokers, "relay-test", absl::Seconds(10));
+    publisher_ = std::make_unique<OutboxPublisher>(harness.store(), *producer_, SystemClock::Get());
+    relay::RelayOptions options;
+    for (size_t i = 0; i < tier_delays.size(); ++i)
+      options.tiers.push_back({std::string(kafka::kRetryTiers[i].topic), tier_delays[i]});
+    options.ledger_call_timeout = absl::Seconds(1);
+    relay_consumer_ =
+        *kafka::KafkaConsumer::Create(brokers, "fxmesh-relay", relay::ConsumedTopics(options));
+    relay_ = std::make_unique<relay::Relay>(
+        *relay_consumer_, *relay_producer_,
+        std::map<std::string, ParticipantClient*>{{"krw-ledger", &harness.krw()},
+                                                  {"fx-ledger", &harness.fx()}},
+        SystemClock::Get(), options);
+    results_consumer_ = *kafka::KafkaConsumer::Create(
+        brokers, std::string(kCoordinatorGroup),
+        {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
+    results_ = std::make_unique<RelayResultConsumer>(*results_consumer_, harness.engine(),
+                                                     SystemClock::Get());
+  }
+  ~RelayLoop() { Stop(); }
+
+  void Start() {
+    stop_ = false;
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        (void)publisher_->PublishOnce(absl::Milliseconds(10));
+        (void)relay_->Step(absl::Milliseconds(10));
+        (void)results_->ConsumeOnce(absl::Milliseconds(10));
+      }
+    });
+  }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Waits up to `timeout` for `saga_id` to satisfy `done`; returns the saga as last seen.
+  v1::Saga AwaitSaga(const std::string& saga_id, const std::function<bool(const v1::Saga&)>& done,
+                     absl::Duration timeout = absl::Seconds(30)) {
+    const absl::Time give_up = absl::Now() + timeout;
+    v1::Saga saga = harness_.Saga(saga_id);
+    while (!done(saga) && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(20));
+      saga = harness_.Saga(saga_id);
+    }
+    return saga;
+  }
+  v1::Saga AwaitState(const std::string& saga_id, v1::SagaState state) {
+    return AwaitSaga(saga_id, [state](const v1::Saga& saga) { return saga.state() == state; });
+  }
+
+  // Sends raw bytes to the commands topic, as a broken producer would.
+  void SendRaw(const std::string& key, const std::string& value) {
+    REQUIRE(relay_producer_
+                ->Produce(kafka::OutgoingMessage{
+                    std::string(kafka::kBranchCommandsTopic), key, value, {}, 1'000'000})
+                .ok());
+  }
+
+ private:
+  CoordinatorHarness& harness_;
+  std::unique_ptr<kafka::EmbeddedKafka> kafka_;
+  std::unique_ptr<kafka::KafkaProducer> producer_, relay_producer_;
+  std::unique_ptr<OutboxPublisher> publisher_;
+  std::unique_ptr<kafka::KafkaConsumer> relay_consumer_, results_consumer_;
+  std::unique_ptr<relay::Relay> relay_;
+  std::unique_ptr<RelayResultConsumer> results_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+HarnessOptions ThroughKafka() {
+  HarnessOptions options;
+  options.settle_through_kafka = true;
+  return options;
+}
+
+bool HasStep(CoordinatorHarness& harness, const std::string& saga_id, absl::string_view text) {
+  absl::StatusOr<std::vector<v1::Step>> steps = harness.store().ListSteps(saga_id);
+  REQUIRE(steps.ok());
+  for (const v1::Step& step : *steps) {
+    if (absl::StrContains(step.detail(), text)) return true;
+  }
+  return false;
+}
+
+TEST_CASE("through the relay, a rejected Try's Cancels travel through Kafka to CANCELLED",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafka());
+  RelayLoop loop(harness, {absl::Milliseconds(200), absl::Milliseconds(400)});
+  const int64_t alice_krw = harness.Available("alice-krw");
+
+  // The credit leg's account does not exist: the FX ledger rejects its Try.
+  absl::StatusOr<v1::Exchange> exchange = harness.Exchange(
+      "k1", "alice", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(5), "nobody-usd");
+  REQUIRE(exchange.ok());
+  CHECK(exchange->status() == v1::EXCHANGE_STATUS_FAILED);
+  const std::string saga_id = exchange->saga_id();
+
+  // The coordinator alone never cancels: the decision and its commands wait for the relay.
+  CHECK(harness.Settle(absl::Seconds(1)) == 1);
+  v1::Saga waiting = harness.Saga(saga_id);
+  CHECK(waiting.state() == v1::SAGA_STATE_CANCELLING);
+  for (const v1::Branch& branch : waiting.branches()) {
+    CHECK(branch.has_dispatched_at());
+    CHECK(branch.dispatches() == 1);
+  }
+  CHECK(harness.Available("alice-krw") == alice_krw - 137'025);  // Still held.
+  CHECK(harness.krw().delivered(CallKind::kCancel) == 0);
+
+  loop.Start();
+  v1::Saga cancelled = loop.AwaitState(saga_id, v1::SAGA_STATE_CANCELLED);
+  REQUIRE(cancelled.state() == v1::SAGA_STATE_CANCELLED);
+  CHECK(harness.Available("alice-krw") == alice_krw);
+  CHECK(cancelled.branches(0).cancel_status() == v1::CALL_STATUS_APPLIED);
+  CHECK(cancelled.branches(1).cancel_status() == v1::CALL_STATUS_NULL_COMPENSATION);
+  CHECK(HasStep(harness, saga_id, "every Cancel sent to the relay"));
+  CHECK(HasStep(harness, saga_id, "answered through the relay"));
+
+  // A result delivered again changes nothing.
+  absl::StatusOr<std::vector<v1::Step>> before = harness.store().ListSteps(saga_id);
+  v1::BranchResult again;
+  again.mutable_branch()->set_saga_id(saga_id);
+  again.mutable_branch()->set_branch("krw");
+  again.set_participant("krw-ledger");
+  again.set_op(v1::BRANCH_OP_CANCEL);
+  again.set_outcome(v1::OUTCOME_APPLIED);
+  REQUIRE(harness.engine().ApplyBranchResult(again).ok());
+  CHECK(harness.store().ListSteps(saga_id)->size() == before->size());
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+TEST_CASE("through the relay, a ledger down during Confirm walks the tiers, then completes",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafka());
+  RelayLoop loop(harness,
+                 {absl::Milliseconds(200), absl::Milliseconds(400), absl::Milliseconds(800)});
+  loop.Start();
+  // The inline Confirm and the relay's first two attempts find the FX ledger down.
+  harness.fx().FailNext(CallKind::kConfirm, 3, absl::UnavailableError("injected: ledger down"));
+  absl::StatusOr<v1::Exchange> exchange =
+      harness.Exchange("k1", "alice", harness.Quote("KRW", "USD", 137'025, 0));
+  REQUIRE(exchange.ok());
+  CHECK(exchange->status() == v1::EXCHANGE_STATUS_PENDING);
+  v1::Saga completed = loop.AwaitState(exchange->saga_id(), v1::SAGA_STATE_COMPLETED);
+  REQUIRE(completed.state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(HasStep(harness, exchange->saga_id(), "Confirm of fx sent to the relay"));
+  CHECK(HasStep(harness, exchange->saga_id(), "answered through the relay (attempt 3)"));
+  CHECK(harness.Available("alice-usd") == 100'000 + completed.buy().amount_minor());
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+TEST_CASE("through the relay, an exhausted command is dead-lettered and a replay completes it",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafka());
+  RelayLoop loop(harness, {absl::Milliseconds(100), absl::Milliseconds(100)});
+  loop.Start();
+  harness.fx().FailNext(CallKind::kConfirm, 4, absl::UnavailableError("injected: ledger down"));
+  absl::StatusOr<v1::Exchange> exchange =
+      harness.Exchange("k1", "alice", harness.Quote("KRW", "USD", 137'025, 0));
+  REQUIRE(exchange.ok());
+  const std::string saga_id = exchange->saga_id();
+
+  // Inline, then three relay attempts (the first and both tiers): the fourth failure gives up.
+  v1::Saga parked = loop.AwaitSaga(
+      saga_id, [](const v1::Saga& saga) { return !saga.branches(1).dead_letter().empty(); });
+  REQUIRE(!parked.branches(1).dead_letter().empty());
+  CHECK(parked.state() == v1::SAGA_STATE_CONFIRMING);
+  CHECK(absl::StrContains(parked.branches(1).dead_letter(), "gave up after 3 attempts"));
+  absl::StatusOr<v1::Alerts> alerts = harness.engine().GetAlerts();
+  REQUIRE(alerts.ok());
+  CHECK(alerts->dead_letters_pending() == 1);
+  v1::ListDeadLettersRequest list;
+  list.set_saga_id(saga_id);
+  absl::StatusOr<v1::ListDeadLettersResponse> listed = harness.engine().ListDeadLetters(list);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->dead_letters_size() == 1);
+  const v1::DeadLetter& dead_letter = listed->dead_letters(0);
+  CHECK(dead_letter.command().op() == v1::BRANCH_OP_CONFIRM);
+  CHECK(dead_letter.command().branch().branch() == "fx");
+  CHECK(dead_letter.attempts() == 3);
+
+  v1::ReplayDeadLettersRequest replay;
+  replay.set_saga_id(saga_id);
+  replay.set_reason("FX ledger back");
+  CHECK(absl::IsInvalidArgument(harness.engine().ReplayDeadLetters(replay).status()));
+  replay.set_operator_("ops-kim");
+  absl::StatusOr<v1::ReplayDeadLettersResponse> replayed =
+      harness.engine().ReplayDeadLetters(replay);
+  REQUIRE(replayed.ok());
+  CHECK(replayed->replayed_size() == 1);
+  v1::Saga completed = loop.AwaitState(saga_id, v1::SAGA_STATE_COMPLETED);
+  REQUIRE(completed.state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(completed.branches(1).dead_letter().empty());
+
+  // Replayed once only; the log says who did it.
+  CHECK(harness.engine().ReplayDeadLetters(replay)->replayed_size() == 0);
+  v1::ReplayDeadLettersRequest by_id;
+  by_id.set_dead_letter_id(dead_letter.dead_letter_id());
+  by_id.set_operator_("ops-lee");
+  CHECK(absl::IsFailedPrecondition(harness.engine().ReplayDeadLetters(by_id).status()));
+  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 0);
+  v1::ListAuditRequest audit;
+  audit.set_saga_id(saga_id);
+  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().ListAudit(audit);
+  REQUIRE(entries.ok());
+  REQUIRE(entries->entries_size() == 1);
+  CHECK(entries->entries(0).action() == "replay_dead_letter");
+  CHECK(entries->entries(0).operator_() == "ops-kim");
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+TEST_CASE("through the relay, a poison message is recorded, cannot be replayed, blocks nothing",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafka());
+  RelayLoop loop(harness, {absl::Milliseconds(100)});
+  loop.Start();
+  loop.SendRaw("not-a-saga", "{this is not json");
+  v1::ListDeadLettersRequest list;
+  absl::StatusOr<v1::ListDeadLettersResponse> listed;
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    listed = harness.engine().ListDeadLetters(list);
+    REQUIRE(listed.ok());
+  } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+  REQUIRE(listed->dead_letters_size() == 1);
+  const v1::DeadLetter& poison = listed->dead_letters(0);
+  CHECK(!poison.has_command());
+  CHECK(poison.payload() == "{this is not json");
+  CHECK(absl::StrContains(poison.error(), "not a BranchCommand"));
+
+  v1::ReplayDeadLettersRequest replay;
+  replay.set_dead_letter_id(poison.dead_letter_id());
+  replay.set_operator_("ops-kim");
+  CHECK(absl::IsFailedPrecondition(harness.engine().ReplayDeadLetters(replay).status()));
+  replay.set_all(true);
+  absl::StatusOr<v1::ReplayDeadLettersResponse> all = harness.engine().ReplayDeadLetters(replay);
+  REQUIRE(all.ok());
+  CHECK(all->replayed_size() == 0);
+  CHECK(all->skipped_size() == 1);
+
+  // The partitions keep flowing: a failing exchange still cancels through the relay.
+  absl::StatusOr<v1::Exchange> exchange = harness.Exchange(
+      "k1", "bob", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(5), "nobody-usd");
+  REQUIRE(exchange.ok());
+  CHECK(loop.AwaitState(exchange->saga_id(), v1::SAGA_STATE_CANCELLED).state() ==
+        v1::SAGA_STATE_CANCELLED);
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+}  // namespace
+}  // namespace fxmesh::coordinator
