@@ -13,6 +13,10 @@ void BlockTerminationSignals();
 // Waits until SIGTERM or SIGINT arrives; returns the signal's name.
 absl::string_view WaitForTerminationSignal();
 
+// Lets every flag be spelled with '-' as well as '_' (`--kafka-brokers` is `--kafka_brokers`):
+// rewrites each "--name[=value]" argument's name in place. Call before absl::ParseCommandLine.
+void AcceptDashedFlagNames(int argc, char** argv);
+
 // Sets each flag named in `flags` from the environment variable FXMESH_<NAME> (upper case, '-' as
 // '_') when that variable is set. Call before absl::ParseCommandLine so command-line flags still
 // win. Kubernetes manifests configure services this way.

@@ -117,6 +117,7 @@ int RunCoordinatorMain(int argc, char** argv) {
     LogError("bad environment").With("error", status);
     return 2;
   }
+  AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<CoordinatorServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {

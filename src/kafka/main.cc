@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     LogError("bad environment").With("error", env);
     return 2;
   }
+  AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   LogLevel level;
   if (absl::Status parsed = ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level); !parsed.ok()) {

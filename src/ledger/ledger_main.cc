@@ -75,6 +75,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
     LogError("bad environment").With("error", status);
     return 2;
   }
+  AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<LedgerServerOptions> options = OptionsFromFlags(binary);
   if (!options.ok()) {

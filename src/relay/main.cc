@@ -63,6 +63,7 @@ int Main(int argc, char** argv) {
     LogError("bad environment").With("error", env);
     return 2;
   }
+  AcceptDashedFlagNames(argc, argv);
   absl::ParseCommandLine(argc, argv);
   LogLevel level;
   absl::StatusOr<RelayOptions> options = OptionsFromFlags();

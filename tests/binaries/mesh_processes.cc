@@ -38,7 +38,7 @@ void MeshProcesses::StartCoordinator(const std::vector<std::string>& extra_flags
       "--replica_id=crash-test",
       "--recovery_interval_ms=100",
   };
-  if (!kafka_brokers_.empty()) flags.push_back(absl::StrCat("--kafka_brokers=", kafka_brokers_));
+  if (!kafka_brokers_.empty()) flags.push_back(absl::StrCat("--kafka-brokers=", kafka_brokers_));
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
   coordinator_.reset();  // A previous process, if any, is gone first.
   coordinator_ =
@@ -83,7 +83,7 @@ void MeshProcesses::StartKafka() {
 void MeshProcesses::StartRelay(int index, const std::vector<std::string>& extra_flags) {
   REQUIRE(!kafka_brokers_.empty());
   std::vector<std::string> flags = {"--listen=127.0.0.1:0",
-                                    absl::StrCat("--kafka_brokers=", kafka_brokers_),
+                                    absl::StrCat("--kafka-brokers=", kafka_brokers_),
                                     absl::StrCat("--krw_ledger=127.0.0.1:", krw_port_),
                                     absl::StrCat("--fx_ledger=127.0.0.1:", fx_port_)};
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
