@@ -1,12 +1,17 @@
 // Proves the metrics registry renders exactly the Prometheus text format (labels, escaping,
 // cumulative histograms, callback gauges and their failures), that concurrent updates add up,
-// and that misuse fails a check (in a forked child).
+// that misuse fails a check (in a forked child), and that the HTTP endpoint answers real socket
+// clients, survives bad ones, and stops promptly.
 #include "common/metrics.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <functional>
@@ -18,6 +23,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
+#include "common/metrics_http_server.h"
 
 namespace fxmesh {
 namespace {
@@ -305,6 +312,208 @@ TEST_CASE("invalid names, duplicates and misuse fail a check", "[unit]") {
   }));
   CHECK(Aborts([](MetricsRegistry& r) { r.AddCounter("c", "Arity.", {"a"}).With({}); }));
   CHECK(Aborts([](MetricsRegistry& r) { r.AddCounter("c", "Down.").With({}).Increment(-1); }));
+}
+
+// --- The HTTP endpoint, over real sockets on 127.0.0.1. ---
+
+// A connected client socket, closed on destruction.
+class Client {
+ public:
+  explicit Client(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    REQUIRE(fd_ >= 0);
+    // Longer than the server's request timeout, so that a 408 arrives before this gives up.
+    timeval timeout{static_cast<time_t>(limits::kMetricsRequestTimeoutMs / 1000 + 10), 0};
+    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  }
+  ~Client() { close(fd_); }
+
+  bool connected() const { return connected_; }
+
+  void Send(const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      const ssize_t n = send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      REQUIRE(n > 0);
+      sent += static_cast<size_t>(n);
+    }
+  }
+
+  // Everything the server sends until it closes the connection.
+  std::string ReadAll() {
+    std::string received;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buffer, sizeof(buffer), 0)) > 0) received.append(buffer, n);
+    return received;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+struct Response {
+  std::string status_line;
+  std::string headers;  // Each "Name: value\r\n".
+  std::string body;
+};
+
+Response Exchange(int port, const std::string& request) {
+  Client client(port);
+  REQUIRE(client.connected());
+  client.Send(request);
+  const std::string raw = client.ReadAll();
+  const size_t status_end = raw.find("\r\n");
+  const size_t head_end = raw.find("\r\n\r\n");
+  REQUIRE(status_end != std::string::npos);
+  REQUIRE(head_end != std::string::npos);
+  return {raw.substr(0, status_end), raw.substr(status_end + 2, head_end - status_end),
+          raw.substr(head_end + 4)};
+}
+
+Response Get(int port, const std::string& path) {
+  return Exchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
+}
+
+std::unique_ptr<MetricsHttpServer> StartServer(MetricsRegistry& registry) {
+  absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
+      MetricsHttpServer::Start("127.0.0.1:0", registry);
+  REQUIRE(server.ok());
+  REQUIRE((*server)->port() > 0);
+  return std::move(*server);
+}
+
+TEST_CASE("the endpoint serves /metrics and /healthz, 404 elsewhere, 405 for other methods",
+          "[integration]") {
+  MetricsRegistry registry;
+  registry.AddCounter("fxmesh_calls_total", "Calls.", {"outcome"}).With({"ok"}).Increment(3);
+  std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
+
+  const Response metrics = Get(server->port(), "/metrics");
+  CHECK(metrics.status_line == "HTTP/1.1 200 OK");
+  CHECK_THAT(metrics.headers,
+             Catch::Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+  CHECK_THAT(metrics.headers, Catch::Contains("Connection: close\r\n"));
+  const std::string expected_body =
+      "# HELP fxmesh_calls_total Calls.\n"
+      "# TYPE fxmesh_calls_total counter\n"
+      "fxmesh_calls_total{outcome=\"ok\"} 3\n";
+  CHECK(metrics.body == expected_body);
+  CHECK_THAT(metrics.headers,
+             Catch::Contains(absl::StrCat("Content-Length: ", expected_body.size(), "\r\n")));
+
+  // A query string does not change the path; the page is rendered anew for each scrape.
+  registry.AddGauge("fxmesh_late", "Registered after start.").With({}).Set(1);
+  CHECK_THAT(Get(server->port(), "/metrics?debug=1").body, Catch::Contains("fxmesh_late 1\n"));
+
+  const Response health = Get(server->port(), "/healthz");
+  CHECK(health.status_line == "HTTP/1.1 200 OK");
+  CHECK(health.body == "ok");
+
+  CHECK(Get(server->port(), "/").status_line == "HTTP/1.1 404 Not Found");
+  CHECK(Get(server->port(), "/metricsx").status_line == "HTTP/1.1 404 Not Found");
+
+  const Response post =
+      Exchange(server->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+  CHECK(post.status_line == "HTTP/1.1 405 Method Not Allowed");
+  CHECK_THAT(post.headers, Catch::Contains("Allow: GET\r\n"));
+  CHECK(Exchange(server->port(), "HEAD /metrics HTTP/1.0\r\n\r\n").status_line ==
+        "HTTP/1.1 405 Method Not Allowed");
+  // Bare LF line endings, as some tools send them.
+  CHECK(Exchange(server->port(), "GET /healthz HTTP/1.0\n\n").body == "ok");
+}
+
+TEST_CASE("garbage, oversized requests and vanishing clients do not stop the endpoint",
+          "[integration]") {
+  MetricsRegistry registry;
+  // A page of a few megabytes, so that a client that leaves without reading makes the server's
+  // later writes fail (EPIPE), which must not raise SIGPIPE and kill this process.
+  Gauge& big = registry.AddGauge("big", "Many children.", {"name"});
+  for (int i = 0; i < 40'000; ++i) big.With({absl::StrCat(std::string(60, 'x'), i)}).Set(i);
+  std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
+  const int port = server->port();
+
+  CHECK(Exchange(port, "\x01\x02\xff garbage\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(Exchange(port, "GET\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(Exchange(port, "GET metrics HTTP/1.1\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(Exchange(port, "GET /metrics SMTP/1.0\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(Exchange(port, "GET /healthz HTTP/1.1\r\nX-Long: " +
+                           std::string(limits::kMetricsRequestBytesMax + 1000, 'a') + "\r\n\r\n")
+            .status_line == "HTTP/1.1 431 Request Header Fields Too Large");
+
+  {
+    Client silent(port);  // Connects and leaves.
+  }
+  {
+    Client partial(port);
+    partial.Send("GET /met");
+  }
+  for (int i = 0; i < 3; ++i) {
+    Client impatient(port);
+    impatient.Send("GET /metrics HTTP/1.1\r\n\r\n");
+  }
+
+  CHECK(Get(port, "/healthz").body == "ok");
+  CHECK(Get(port, "/metrics").body == registry.RenderPrometheusText());
+}
+
+TEST_CASE("a client that sends nothing gets 408 after the request timeout", "[integration]") {
+  MetricsRegistry registry;
+  std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
+  {
+    Client slow(server->port());
+    REQUIRE(slow.connected());
+    const auto start = std::chrono::steady_clock::now();
+    const std::string answer = slow.ReadAll();
+    const auto waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    CHECK(absl::StartsWith(answer, "HTTP/1.1 408 Request Timeout\r\n"));
+    CHECK(waited_ms >= limits::kMetricsRequestTimeoutMs - 100);
+  }
+  CHECK(Get(server->port(), "/healthz").body == "ok");
+}
+
+TEST_CASE("Start reports a bad or busy address", "[integration]") {
+  MetricsRegistry registry;
+  std::unique_ptr<MetricsHttpServer> first = StartServer(registry);
+
+  absl::StatusOr<std::unique_ptr<MetricsHttpServer>> second =
+      MetricsHttpServer::Start(absl::StrCat("127.0.0.1:", first->port()), registry);
+  CHECK(absl::IsUnavailable(second.status()));
+  CHECK_THAT(std::string(second.status().message()), Catch::Contains("in use"));
+
+  CHECK(absl::IsInvalidArgument(MetricsHttpServer::Start("no-port", registry).status()));
+  CHECK(absl::IsInvalidArgument(MetricsHttpServer::Start("127.0.0.1:99999", registry).status()));
+  CHECK(absl::IsInvalidArgument(MetricsHttpServer::Start("127.0.0.1:http", registry).status()));
+
+  absl::StatusOr<std::unique_ptr<MetricsHttpServer>> bracketed =
+      MetricsHttpServer::Start("[127.0.0.1]:0", registry);
+  CHECK(bracketed.ok());
+}
+
+TEST_CASE("Stop is prompt even while a client holds a connection open", "[integration]") {
+  MetricsRegistry registry;
+  std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
+  const int port = server->port();
+  Client idle(port);
+  REQUIRE(idle.connected());
+  idle.Send("GET /metr");  // Half a request: the server is now waiting for the rest.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+
+  const auto start = std::chrono::steady_clock::now();
+  server->Stop();
+  const auto stop_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  CHECK(stop_ms < limits::kMetricsRequestTimeoutMs / 5);
+  CHECK_FALSE(Client(port).connected());
+  server->Stop();  // Idempotent; the destructor stops once more.
 }
 
 }  // namespace
