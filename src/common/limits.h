@@ -84,6 +84,18 @@ inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
 
+// Metrics endpoint (one connection at a time). A request head must arrive whole within the size
+// and time below; the answer must be taken within the second time. After answering, the server
+// waits this last time at most for the client to close, so the client reads the whole answer.
+inline constexpr size_t kMetricsRequestBytesMax = 8 * 1024;
+inline constexpr int64_t kMetricsRequestTimeoutMs = 5'000;
+inline constexpr int64_t kMetricsResponseTimeoutMs = 10'000;
+inline constexpr int64_t kMetricsCloseWaitMs = 1'000;
+inline constexpr int kMetricsListenBacklog = 16;
+// After accept() fails for lack of resources (out of file descriptors), it is tried again after
+// this.
+inline constexpr int64_t kMetricsAcceptRetryMs = 100;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
