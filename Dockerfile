@@ -50,7 +50,7 @@ WORKDIR /var/lib/fxmesh
 # coordinator, krw-ledger, fx-ledger, and the relay's health and reflection port. The binaries
 # listen on 127.0.0.1 unless FXMESH_LISTEN (or --listen) says otherwise, e.g.
 # FXMESH_LISTEN=0.0.0.0:50061.
-EXPOSE 50051 50061 50062 50081
+EXPOSE 50051 50061 50062 50081 9090
 # No default command: run a binary by name, e.g.
 #   docker run --rm -p 50061:50061 -e FXMESH_LISTEN=0.0.0.0:50061 fxmesh:latest fxmesh-krw-ledger
 # The coordinator also needs the ledgers' addresses (FXMESH_KRW_LEDGER, FXMESH_FX_LEDGER), and the

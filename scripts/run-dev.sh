@@ -49,16 +49,18 @@ for _ in $(seq 1 100); do [ -s "$data/kafka-bootstrap" ] && break; sleep 0.1; do
 [ -s "$data/kafka-bootstrap" ] || { echo "the embedded Kafka did not start; see its log lines above" >&2; exit 1; }
 kafka_brokers=$(cat "$data/kafka-bootstrap")
 
-start krw-ledger 36 fxmesh-krw-ledger --listen=127.0.0.1:50061 --db="sqlite:$data/krw-ledger.db"
-start fx-ledger 35 fxmesh-fx-ledger --listen=127.0.0.1:50062 --db="sqlite:$data/fx-ledger.db"
+start krw-ledger 36 fxmesh-krw-ledger --listen=127.0.0.1:50061 --db="sqlite:$data/krw-ledger.db" \
+  --metrics_listen=127.0.0.1:9061
+start fx-ledger 35 fxmesh-fx-ledger --listen=127.0.0.1:50062 --db="sqlite:$data/fx-ledger.db" \
+  --metrics_listen=127.0.0.1:9062
 wait_serving 50061 krw-ledger
 wait_serving 50062 fx-ledger
 start coordinator 33 fxmesh-coordinator --listen=127.0.0.1:50051 --db="sqlite:$data/coordinator.db" \
   --rates="$root/config/rates.txt" --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062 \
-  --kafka_brokers="$kafka_brokers"
+  --kafka_brokers="$kafka_brokers" --metrics_listen=127.0.0.1:9051
 wait_serving 50051 coordinator
 start relay 32 fxmesh-relay --listen=127.0.0.1:50081 --kafka_brokers="$kafka_brokers" \
-  --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062
+  --krw_ledger=127.0.0.1:50061 --fx_ledger=127.0.0.1:50062 --metrics_listen=127.0.0.1:9081
 wait_serving 50081 relay
 
 cat <<BANNER
@@ -69,6 +71,9 @@ $(color 32 "fxmesh is running")
   fx-ledger   127.0.0.1:50062   USD EUR JPY CNY  data: $data/fx-ledger.db
   relay       127.0.0.1:50081   (health only; works from Kafka)
   kafka       $kafka_brokers   (control: 127.0.0.1:50071)
+
+Prometheus metrics (docs/operations.md lists them):
+  curl -s 127.0.0.1:9051/metrics   # coordinator; 9061 krw-ledger, 9062 fx-ledger, 9081 relay
 
 Saga events as they happen:
   kcat -b $kafka_brokers -t fxmesh.saga.events -C -f '%k %s\n' 

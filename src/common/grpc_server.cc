@@ -4,12 +4,14 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/rpc_metrics.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace fxmesh {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
-    const std::string& address, const std::vector<grpc::Service*>& services) {
+    const std::string& address, const std::vector<grpc::Service*>& services,
+    MetricsRegistry* metrics) {
   // gRPC's health service encodes its messages without the protobuf descriptor pool; naming the
   // generated type links health.proto's descriptor in, so reflection can describe the service.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -20,6 +22,11 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (metrics != nullptr) {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(NewRpcMetricsInterceptorFactory(*metrics));
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return absl::UnavailableError(

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/metrics.h"
 
 namespace fxmesh {
 
@@ -20,9 +21,11 @@ class GrpcServer {
  public:
   // Listens on `address` (host:port, port 0 for any free one) with insecure credentials; mesh
   // traffic is expected to be protected by the platform (a service mesh or mTLS sidecar).
-  // `services` must outlive the server.
+  // `services` must outlive the server. With `metrics`, every call is measured into it
+  // (fxmesh_rpc_duration_seconds; see rpc_metrics.h); it must outlive the server too.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
-      const std::string& address, const std::vector<grpc::Service*>& services);
+      const std::string& address, const std::vector<grpc::Service*>& services,
+      MetricsRegistry* metrics = nullptr);
 
   ~GrpcServer();
 

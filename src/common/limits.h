@@ -92,6 +92,8 @@ inline constexpr int64_t kMetricsRequestTimeoutMs = 5'000;
 inline constexpr int64_t kMetricsResponseTimeoutMs = 10'000;
 inline constexpr int64_t kMetricsCloseWaitMs = 1'000;
 inline constexpr int kMetricsListenBacklog = 16;
+// A scrape's consumer-lag query gives up after this.
+inline constexpr int64_t kLagQueryTimeoutMs = 2'000;
 // After accept() fails for lack of resources (out of file descriptors), it is tried again after
 // this.
 inline constexpr int64_t kMetricsAcceptRetryMs = 100;

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "coordinator/saga_state_machine.h"
+#include "kafka/lag.h"
 #include "kafka/topics.h"
 
 namespace fxmesh::coordinator {
@@ -30,7 +32,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   EngineOptions engine_options = options.engine;
   if (!options.kafka_brokers.empty()) engine_options.settle_through_kafka = true;
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
-                                                 engine_options);
+                                                 engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
   RETURN_IF_ERROR(server->engine_->RefreshPausedParticipants());
   server->executor_ = std::make_unique<Executor>("coordinator", limits::kSagaWorkerThreads,
@@ -39,8 +41,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
       std::make_unique<ExchangeService>(*server->engine_, *server->executor_, clock);
   server->ops_service_ = std::make_unique<OpsService>(*server->engine_, *server->executor_);
   ASSIGN_OR_RETURN(server->server_,
-                   GrpcServer::Start(options.listen_address, {server->exchange_service_.get(),
-                                                              server->ops_service_.get()}));
+                   GrpcServer::Start(options.listen_address,
+                                     {server->exchange_service_.get(), server->ops_service_.get()},
+                                     &server->metrics_));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [database = server->database_.get()] { return database->Ping(); },
@@ -61,9 +64,46 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
         std::make_unique<RelayResultConsumer>(*server->results_consumer_, *server->engine_, clock);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
   }
+  server->AddScrapeGauges(options.kafka_brokers);
+  if (!options.metrics_listen.empty()) {
+    ASSIGN_OR_RETURN(server->metrics_server_,
+                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+  }
   // Recovery starts at once: sagas left unfinished by a crash are due now.
   server->recovery_ = std::thread([raw = server.get()] { raw->RecoveryLoop(); });
   return server;
+}
+
+void CoordinatorServer::AddScrapeGauges(const std::string& kafka_brokers) {
+  metrics_.AddGaugeCallback("fxmesh_sagas", "Sagas in each state, now.", {"state"},
+                            [this](GaugeSink& sink) -> absl::Status {
+                              ASSIGN_OR_RETURN(auto counts, store_->CountSagasByState());
+                              for (const auto& [state, count] : counts)
+                                sink.Set({StateName(state)}, static_cast<double>(count));
+                              return absl::OkStatus();
+                            });
+  metrics_.AddGaugeCallback(
+      "fxmesh_alerts", "What needs attention now: stuck sagas, unsent outbox rows, dead letters.",
+      {"alert"}, [this](GaugeSink& sink) -> absl::Status {
+        ASSIGN_OR_RETURN(v1::Alerts alerts, engine_->GetAlerts());
+        sink.Set({"stuck_sagas"}, alerts.stuck_sagas_size());
+        sink.Set({"outbox_backlog"}, static_cast<double>(alerts.outbox_backlog()));
+        sink.Set({"dead_letters_pending"}, static_cast<double>(alerts.dead_letters_pending()));
+        return absl::OkStatus();
+      });
+  if (kafka_brokers.empty()) return;
+  metrics_.AddGaugeCallback(
+      "fxmesh_consumer_lag",
+      "Messages of the relay's results and dead letters not yet applied by the coordinators.",
+      {"group"}, [kafka_brokers](GaugeSink& sink) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t lag,
+                         kafka::ConsumerGroupLag(kafka_brokers, std::string(kCoordinatorGroup),
+                                                 {std::string(kafka::kBranchResultsTopic),
+                                                  std::string(kafka::kDeadLetterTopic)},
+                                                 absl::Milliseconds(limits::kLagQueryTimeoutMs)));
+        sink.Set({std::string(kCoordinatorGroup)}, static_cast<double>(lag));
+        return absl::OkStatus();
+      });
 }
 
 CoordinatorServer::~CoordinatorServer() { Shutdown(absl::ZeroDuration()); }
@@ -145,6 +185,7 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   results_.reset();
   results_consumer_.reset();
   health_.reset();
+  metrics_server_.reset();
   if (server_) server_->Shutdown(grace);
   executor_.reset();
 }

@@ -16,6 +16,8 @@
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "common/health_watcher.h"
+#include "common/metrics.h"
+#include "common/metrics_http_server.h"
 #include "common/participant_client.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
@@ -43,6 +45,8 @@ struct CoordinatorServerOptions {
   // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
   // wait in the outbox (a growing backlog).
   std::string kafka_brokers;
+  // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
+  std::string metrics_listen;
 };
 
 class CoordinatorServer {
@@ -52,6 +56,8 @@ class CoordinatorServer {
   ~CoordinatorServer();
 
   int port() const { return server_->port(); }
+  // The metrics endpoint's port, or 0 without one.
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   SagaEngine& engine() { return *engine_; }
   // Stops the recovery loop, refuses new calls, lets calls in flight finish for up to `grace`.
   void Shutdown(absl::Duration grace);
@@ -64,7 +70,11 @@ class CoordinatorServer {
   bool Stopping();
   void Wake();
 
+  // Registers the gauges computed when scraped (sagas by state, backlogs, consumer lag).
+  void AddScrapeGauges(const std::string& kafka_brokers);
+
   absl::Duration recovery_interval_;
+  MetricsRegistry metrics_;
   std::unique_ptr<Database> database_;
   std::unique_ptr<SagaStore> store_;
   std::map<std::string, std::unique_ptr<ParticipantClient>> owned_clients_;
@@ -74,6 +84,7 @@ class CoordinatorServer {
   std::unique_ptr<OpsService> ops_service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HealthWatcher> health_;
+  std::unique_ptr<MetricsHttpServer> metrics_server_;
 
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

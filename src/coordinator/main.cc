@@ -40,6 +40,8 @@ ABSL_FLAG(std::string, kafka_brokers, "",
           "Kafka bootstrap servers: saga events are published and Confirms/Cancels are settled "
           "through fxmesh-relay. Empty: the coordinator settles them itself and events wait in "
           "the outbox");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 ABSL_FLAG(int64_t, redispatch_after_ms, fxmesh::limits::kRedispatchAfterMsDefault,
           "a branch command with no result from the relay this long is sent again");
 ABSL_FLAG(int, crash_after_saves, 0,
@@ -89,6 +91,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.engine.redispatch_after = absl::Milliseconds(absl::GetFlag(FLAGS_redispatch_after_ms));
   if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
       absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0 ||
@@ -109,10 +112,11 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
       "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status = ApplyEnvironmentToFlags(
-      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
-       "daily_limit_krw", "limit_time_zone", "quote_ttl_ms", "stuck_after_ms",
-       "recovery_interval_ms", "log_level", "kafka_brokers", "redispatch_after_ms"});
+  absl::Status status =
+      ApplyEnvironmentToFlags({"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger",
+                               "replica_id", "daily_limit_krw", "limit_time_zone", "quote_ttl_ms",
+                               "stuck_after_ms", "recovery_interval_ms", "log_level",
+                               "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;
@@ -136,7 +140,8 @@ int RunCoordinatorMain(int argc, char** argv) {
       .With("database", RedactDatabaseUrl(options->database.url))
       .With("replica_id", options->engine.owner_id)
       .With("krw_ledger", options->participant_addresses[std::string(kKrwParticipant)])
-      .With("fx_ledger", options->participant_addresses[std::string(kFxParticipant)]);
+      .With("fx_ledger", options->participant_addresses[std::string(kFxParticipant)])
+      .With("metrics_port", (*server)->metrics_port());
   absl::string_view signal = WaitForTerminationSignal();
   LogInfo("shutting down").With("signal", signal);
   (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));

@@ -51,14 +51,34 @@ std::string ExchangeDigest(absl::string_view customer, absl::string_view source,
 
 }  // namespace
 
+EngineMetrics::EngineMetrics(MetricsRegistry& registry)
+    : sagas_finished(registry.AddCounter(
+          "fxmesh_sagas_finished_total",
+          "Sagas that reached COMPLETED or CANCELLED, by state and failure reason.",
+          {"state", "reason"})),
+      saga_duration(registry.AddHistogram(
+          "fxmesh_saga_duration_seconds",
+          "Time from a saga's creation to COMPLETED or CANCELLED, by final state.", {"state"},
+          kLatencyBucketsSeconds)),
+      branch_calls(registry.AddCounter(
+          "fxmesh_branch_calls_total",
+          "Answers to Try, Confirm and Cancel calls (sent inline or through the relay), by "
+          "participant, call and the status recorded (UNKNOWN: no answer).",
+          {"participant", "call", "status"})),
+      alerts(registry.AddCounter("fxmesh_alerts_total",
+                                 "Alerts raised: a saga found stuck, or a ledger refusing a call "
+                                 "the saga cannot accept (inconsistency).",
+                                 {"alert"})) {}
+
 SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
                        std::map<std::string, ParticipantClient*> participants,
-                       EngineOptions options)
+                       EngineOptions options, MetricsRegistry& metrics)
     : store_(store),
       clock_(clock),
       rates_(std::move(rates)),
       participants_(std::move(participants)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      metrics_(metrics) {}
 
 // --- Customer API -------------------------------------------------------------------------------
 
@@ -506,7 +526,7 @@ absl::StatusOr<bool> SagaEngine::FinishIfSettled(v1::Saga& saga, std::vector<std
   if (refused) {
     // Once decided, a saga's Confirms (or Cancels) must succeed; a ledger that refuses one
     // disagrees with the saga and needs an operator.
-    ++inconsistency_alerts_total_;
+    metrics_.alerts.With({"inconsistency"}).Increment();
     LogError(confirming
                  ? "a ledger refused a Confirm after the decision; the saga needs an operator"
                  : "a ledger refused a Cancel; the saga needs an operator")
@@ -557,7 +577,7 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
 }
 
 void SagaEngine::RecordAnswer(v1::Branch& branch, Call call,
-                              const absl::StatusOr<v1::BranchResponse>& answer) {
+                              const absl::StatusOr<v1::BranchResponse>& answer) const {
   branch.set_calls(branch.calls() + 1);
   v1::CallStatus status;
   if (!answer.ok()) {
@@ -589,17 +609,24 @@ void SagaEngine::RecordAnswer(v1::Branch& branch, Call call,
         branch.set_last_error("the participant answered without an outcome");
     }
   }
+  absl::string_view call_name;
   switch (call) {
     case Call::kTry:
       branch.set_try_status(status);
+      call_name = "try";
       break;
     case Call::kConfirm:
       branch.set_confirm_status(status);
+      call_name = "confirm";
       break;
     case Call::kCancel:
       branch.set_cancel_status(status);
+      call_name = "cancel";
       break;
   }
+  std::string status_name = v1::CallStatus_Name(status);
+  status_name.erase(0, std::string("CALL_STATUS_").size());
+  metrics_.branch_calls.With({branch.participant(), call_name, status_name}).Increment();
 }
 
 StepRecord SagaEngine::ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const {
@@ -627,6 +654,12 @@ absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::strin
   if (!saved.ok()) {
     saga.set_state(from);
     return saved;
+  }
+  if (IsTerminal(to)) {
+    const absl::string_view state = StateName(to);
+    metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
+    metrics_.saga_duration.With({state}).Observe(
+        absl::ToDoubleSeconds(clock_.Now() - ToTime(saga.created_at())));
   }
   LogInfo("saga transition")
       .With("saga_id", saga.saga_id())
@@ -704,7 +737,7 @@ absl::Status SagaEngine::CheckStuck() {
   absl::MutexLock lock(&mu_);
   for (const v1::Saga& saga : stuck) {
     if (!stuck_alerted_.insert(saga.saga_id()).second) continue;
-    ++stuck_alerts_total_;
+    metrics_.alerts.With({"stuck"}).Increment();
     LogWarning("saga stuck")
         .With("saga_id", saga.saga_id())
         .With("trace_id", saga.saga_id())
@@ -969,8 +1002,9 @@ absl::StatusOr<v1::Alerts> SagaEngine::GetAlerts() {
     Annotate(saga);
     *alerts.add_stuck_sagas() = std::move(saga);
   }
-  alerts.set_stuck_alerts_total(stuck_alerts_total_.load());
-  alerts.set_inconsistency_alerts_total(inconsistency_alerts_total_.load());
+  alerts.set_stuck_alerts_total(static_cast<int64_t>(metrics_.alerts.With({"stuck"}).value()));
+  alerts.set_inconsistency_alerts_total(
+      static_cast<int64_t>(metrics_.alerts.With({"inconsistency"}).value()));
   ASSIGN_OR_RETURN(int64_t backlog, store_.CountUnsentOutbox());
   alerts.set_outbox_backlog(backlog);
   ASSIGN_OR_RETURN(int64_t dead_letters, store_.CountPendingDeadLetters());

@@ -38,6 +38,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/limits.h"
+#include "common/metrics.h"
 #include "common/participant_client.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_store.h"
@@ -68,12 +69,22 @@ struct EngineOptions {
   int crash_after_saves = 0;
 };
 
+// The engine's metrics (docs/operations.md lists them all).
+struct EngineMetrics {
+  explicit EngineMetrics(MetricsRegistry& registry);
+  Counter& sagas_finished;   // {state, reason}
+  Histogram& saga_duration;  // {state}: creation to COMPLETED or CANCELLED.
+  Counter& branch_calls;     // {participant, call, status}: answers, inline or through the relay.
+  Counter& alerts;           // {alert}: "stuck", "inconsistency".
+};
+
 class SagaEngine {
  public:
-  // `store`, `clock` and every client in `participants` (keyed by participant name) must outlive
-  // the engine.
+  // `store`, `clock`, `metrics` and every client in `participants` (keyed by participant name)
+  // must outlive the engine.
   SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
-             std::map<std::string, ParticipantClient*> participants, EngineOptions options);
+             std::map<std::string, ParticipantClient*> participants, EngineOptions options,
+             MetricsRegistry& metrics);
 
   // Called whenever a saga becomes due for background work (a cancellation to finish, a retry), so
   // the recovery loop need not wait for its next tick.
@@ -149,8 +160,8 @@ class SagaEngine {
   // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
   void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
   // Records a participant's answer (or the failure to get one) to `call` on `branch`.
-  static void RecordAnswer(v1::Branch& branch, Call call,
-                           const absl::StatusOr<v1::BranchResponse>& answer);
+  void RecordAnswer(v1::Branch& branch, Call call,
+                    const absl::StatusOr<v1::BranchResponse>& answer) const;
   // After Confirm/Cancel answers were recorded: finishes the saga if every branch is settled and
   // returns true (`note` ends the step-log row); otherwise fills `open` with what is left and
   // raises the inconsistency alert if a ledger refused one (`refused`).
@@ -193,8 +204,7 @@ class SagaEngine {
   // Sagas a thread of this replica is driving. The lease keeps other replicas away; this keeps a
   // second thread of the same replica (which holds the same lease) away.
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
-  std::atomic<int64_t> stuck_alerts_total_{0};
-  std::atomic<int64_t> inconsistency_alerts_total_{0};
+  const EngineMetrics metrics_;
   std::atomic<int> saves_{0};
 };
 

@@ -3,6 +3,7 @@
 // Implementations are thread-safe and make each method one local transaction.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,8 @@ class SagaStore {
   virtual absl::StatusOr<std::vector<v1::Saga>> ListSagas(const SagaFilter& filter,
                                                           std::vector<int64_t>* sequences) = 0;
   virtual absl::StatusOr<std::vector<v1::Step>> ListSteps(absl::string_view saga_id) = 0;
+  // How many sagas are in each state (states with none are left out).
+  virtual absl::StatusOr<std::map<v1::SagaState, int64_t>> CountSagasByState() = 0;
 
   // Writes `saga` (state, branches, failure, attempt, next attempt) and appends `step`, provided
   // `owner` still holds the saga's lease and its stored state is still `expected_state`; renews the

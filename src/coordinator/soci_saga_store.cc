@@ -2,7 +2,6 @@
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
-#include <soci/soci.h>
 
 #include <array>
 
@@ -481,6 +480,18 @@ class SociSagaStore final : public SagaStore {
           soci::use(ids);
       return Completion::kCommit;
     });
+  }
+
+  absl::StatusOr<std::map<v1::SagaState, int64_t>> CountSagasByState() override {
+    std::map<v1::SagaState, int64_t> counts;
+    RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
+      soci::rowset<soci::row> rows = sql.prepare
+                                     << "SELECT state, COUNT(*) FROM sagas GROUP BY state";
+      for (const soci::row& row : rows)
+        counts[static_cast<v1::SagaState>(RowInt64(row, 0))] = RowInt64(row, 1);
+      return absl::OkStatus();
+    }));
+    return counts;
   }
 
   absl::StatusOr<int64_t> CountUnsentOutbox() override {

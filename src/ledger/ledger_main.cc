@@ -22,6 +22,8 @@ ABSL_FLAG(std::string, currencies, "",
           "decimals");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(int, workers, 0, "threads running ledger calls (0: one per database session)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 
 namespace fxmesh::ledger {
 
@@ -53,6 +55,7 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
                                                                     binary.currencies_default)));
   if (absl::GetFlag(FLAGS_workers) < 0) return absl::InvalidArgumentError("--workers must be >= 0");
   options.worker_threads = absl::GetFlag(FLAGS_workers);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
   SetLogLevel(level);
@@ -69,8 +72,8 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
                    ": a TCC ledger service.\n  Defaults: --listen=", binary.listen_default,
                    " --db=", binary.database_default, " --currencies=", binary.currencies_default,
                    "\n  Every flag can also be set as FXMESH_<FLAG> in the environment."));
-  absl::Status status =
-      ApplyEnvironmentToFlags({"listen", "db", "currencies", "log_level", "workers"});
+  absl::Status status = ApplyEnvironmentToFlags(
+      {"listen", "db", "currencies", "log_level", "workers", "metrics_listen"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;
@@ -93,6 +96,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
   LogInfo("serving")
       .With("address", options->listen_address)
       .With("port", (*server)->port())
+      .With("metrics_port", (*server)->metrics_port())
       .With("database", RedactDatabaseUrl(options->database.url))
       .With("currencies", absl::StrJoin(codes, ","));
   absl::string_view signal = WaitForTerminationSignal();

@@ -20,12 +20,32 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
                                                             : limits::kSqlitePoolSizeDefault);
   server->executor_ = std::make_unique<Executor>("ledger", threads, limits::kWorkerQueueDepthMax);
   server->service_ = std::make_unique<LedgerService>(*server->engine_, *server->executor_);
-  ASSIGN_OR_RETURN(server->server_,
-                   GrpcServer::Start(options.listen_address, {server->service_.get()}));
+  ASSIGN_OR_RETURN(server->server_, GrpcServer::Start(options.listen_address,
+                                                      {server->service_.get()}, &server->metrics_));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [store = server->store_.get()] { return store->Ping(); },
       absl::Milliseconds(limits::kHealthProbeIntervalMs));
+  // Holds left HELD long are what an operator looks for: a saga that never settled them.
+  server->metrics_.AddGaugeCallback(
+      "fxmesh_ledger_held_holds",
+      "Holds still HELD, counted by age: created at least `older_than` ago (0s counts all).",
+      {"older_than"}, [store = server->store_.get(), &clock](GaugeSink& sink) -> absl::Status {
+        constexpr std::pair<absl::string_view, int64_t> kAges[] = {
+            {"0s", 0}, {"1m", 60}, {"10m", 600}, {"1h", 3'600}};
+        for (const auto& [label, seconds] : kAges) {
+          ASSIGN_OR_RETURN(
+              int64_t count,
+              store->CountHolds(HoldState::kHeld,
+                                absl::ToUnixMicros(clock.Now() - absl::Seconds(seconds))));
+          sink.Set({label}, static_cast<double>(count));
+        }
+        return absl::OkStatus();
+      });
+  if (!options.metrics_listen.empty()) {
+    ASSIGN_OR_RETURN(server->metrics_server_,
+                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+  }
   return server;
 }
 
@@ -33,6 +53,7 @@ LedgerServer::~LedgerServer() { Shutdown(absl::ZeroDuration()); }
 
 void LedgerServer::Shutdown(absl::Duration grace) {
   health_.reset();
+  metrics_server_.reset();
   if (server_) server_->Shutdown(grace);
   // Running and queued engine calls finish before the executor's threads join.
   executor_.reset();

@@ -14,6 +14,8 @@
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "common/health_watcher.h"
+#include "common/metrics.h"
+#include "common/metrics_http_server.h"
 #include "common/money.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
@@ -27,6 +29,8 @@ struct LedgerServerOptions {
   std::vector<Currency> currencies;
   // Threads running engine calls; 0 means one per database session.
   size_t worker_threads = 0;
+  // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
+  std::string metrics_listen;
 };
 
 class LedgerServer {
@@ -38,6 +42,8 @@ class LedgerServer {
   ~LedgerServer();
 
   int port() const { return server_->port(); }
+  // The metrics endpoint's port, or 0 without one.
+  int metrics_port() const { return metrics_server_ ? metrics_server_->port() : 0; }
   LedgerEngine& engine() { return *engine_; }
   // False while the database cannot be reached (the health service says NOT_SERVING).
   bool serving() const { return health_->serving(); }
@@ -48,6 +54,7 @@ class LedgerServer {
   LedgerServer() = default;
 
   // Declared in dependency order; destroyed in reverse, so the server stops first.
+  MetricsRegistry metrics_;
   std::unique_ptr<Database> database_;
   std::unique_ptr<LedgerStore> store_;
   std::unique_ptr<LedgerEngine> engine_;
@@ -55,6 +62,7 @@ class LedgerServer {
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HealthWatcher> health_;
+  std::unique_ptr<MetricsHttpServer> metrics_server_;
 };
 
 }  // namespace fxmesh::ledger

@@ -146,6 +146,8 @@ class LedgerStore {
 
   virtual absl::StatusOr<std::optional<AccountRow>> GetAccount(absl::string_view account_id) = 0;
   virtual absl::StatusOr<std::vector<HoldRow>> ListHolds(const HoldFilter& filter) = 0;
+  // How many holds are in `state` and were created at or before `created_at_or_before_us`.
+  virtual absl::StatusOr<int64_t> CountHolds(HoldState state, int64_t created_at_or_before_us) = 0;
   virtual absl::StatusOr<std::vector<JournalRow>> ListJournal(const JournalFilter& filter) = 0;
   // Per-currency totals, ordered by currency code.
   virtual absl::StatusOr<std::vector<CurrencyTotalsRow>> GetCurrencyTotals() = 0;

@@ -1,8 +1,6 @@
 // The ledger's tables, and the SQL that reads and writes them, on SQLite or PostgreSQL via SOCI.
 // Every SOCI exception is caught here and leaves as a status.
 
-#include <soci/soci.h>
-
 #include <array>
 
 #include "absl/strings/str_cat.h"
@@ -320,6 +318,19 @@ class SociLedgerStore final : public LedgerStore {
     });
     if (!status.ok()) return status;
     return account;
+  }
+
+  absl::StatusOr<int64_t> CountHolds(HoldState state, int64_t created_at_or_before_us) override {
+    long long count = 0;
+    absl::Status status = database_.Read([&](soci::session& sql) {
+      int state_value = static_cast<int>(state);
+      long long created_max = created_at_or_before_us;
+      sql << "SELECT COUNT(*) FROM holds WHERE state = :s AND created_at_us <= :c",
+          soci::use(state_value), soci::use(created_max), soci::into(count);
+      return absl::OkStatus();
+    });
+    if (!status.ok()) return status;
+    return count;
   }
 
   absl::StatusOr<std::vector<HoldRow>> ListHolds(const HoldFilter& filter) override {

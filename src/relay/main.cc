@@ -13,7 +13,10 @@
 #include "common/grpc_server.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/metrics_http_server.h"
 #include "common/service_main.h"
+#include "common/status_macros.h"
+#include "kafka/lag.h"
 #include "relay/relay.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50081", "host:port of the health and reflection service");
@@ -25,6 +28,8 @@ ABSL_FLAG(
     std::string, tier_delays_ms, "",
     "delays of the retry tiers, in order, comma-separated (default 5000,30000,120000,600000)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 
 namespace fxmesh::relay {
 namespace {
@@ -57,8 +62,9 @@ int Main(int argc, char** argv) {
   SetLogService("relay");
   absl::SetProgramUsageMessage(
       "fxmesh relay: executes branch commands from Kafka against the ledgers.");
-  if (absl::Status env = ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger",
-                                                  "fx_ledger", "tier_delays_ms", "log_level"});
+  if (absl::Status env =
+          ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger", "fx_ledger",
+                                   "tier_delays_ms", "log_level", "metrics_listen"});
       !env.ok()) {
     LogError("bad environment").With("error", env);
     return 2;
@@ -91,13 +97,37 @@ int Main(int argc, char** argv) {
       NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger)));
   std::unique_ptr<ParticipantClient> fx =
       NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger)));
+  MetricsRegistry metrics;
   Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
-              SystemClock::Get(), *options);
+              SystemClock::Get(), *options, metrics);
+  const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers),
+                    group = absl::GetFlag(FLAGS_group);
+  const std::vector<std::string> topics = ConsumedTopics(*options);
+  metrics.AddGaugeCallback(
+      "fxmesh_consumer_lag",
+      "Branch commands (with their retry tiers) not yet handled by the relays.", {"group"},
+      [brokers, group, topics](GaugeSink& sink) -> absl::Status {
+        ASSIGN_OR_RETURN(int64_t lag,
+                         kafka::ConsumerGroupLag(brokers, group, topics,
+                                                 absl::Milliseconds(limits::kLagQueryTimeoutMs)));
+        sink.Set({group}, static_cast<double>(lag));
+        return absl::OkStatus();
+      });
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {});
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {}, &metrics);
   if (!server.ok()) {
     LogError("cannot start").With("error", server.status());
     return 1;
+  }
+  std::unique_ptr<MetricsHttpServer> metrics_server;
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(absl::GetFlag(FLAGS_metrics_listen), metrics);
+    if (!started.ok()) {
+      LogError("cannot start the metrics endpoint").With("error", started.status());
+      return 1;
+    }
+    metrics_server = std::move(*started);
   }
   (*server)->SetServing(true);
   std::atomic<bool> stopping{false};
@@ -109,12 +139,14 @@ int Main(int argc, char** argv) {
   });
   LogInfo("serving")
       .With("port", (*server)->port())
+      .With("metrics_port", metrics_server ? metrics_server->port() : 0)
       .With("kafka_brokers", absl::GetFlag(FLAGS_kafka_brokers))
       .With("group", absl::GetFlag(FLAGS_group));
   absl::string_view signal = WaitForTerminationSignal();
   LogInfo("shutting down").With("signal", signal);
   stopping = true;
   worker.join();
+  metrics_server.reset();
   (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));
   LogInfo("stopped");
   return 0;

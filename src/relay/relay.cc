@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
@@ -34,14 +35,33 @@ std::vector<std::string> ConsumedTopics(const RelayOptions& options) {
   return topics;
 }
 
+RelayMetrics::RelayMetrics(MetricsRegistry& registry)
+    : commands(registry.AddCounter(
+          "fxmesh_relay_commands_total",
+          "Branch commands handled, by op and outcome: the ledger's answer (APPLIED, DUPLICATE, "
+          "REJECTED, NULL_COMPENSATION), retry (moved to a tier) or dead_letter.",
+          {"op", "outcome"})),
+      retries(registry.AddCounter("fxmesh_relay_retries_total",
+                                  "Commands moved to a retry tier, by tier topic.", {"tier"})),
+      dead_letters(registry.AddCounter(
+          "fxmesh_relay_dead_letters_total",
+          "Messages sent to the dead-letter topic, by reason: poison (not a BranchCommand), "
+          "bad_op, unknown_participant, exhausted (no answer after the last tier).",
+          {"reason"})),
+      ledger_calls(
+          registry.AddHistogram("fxmesh_relay_ledger_call_duration_seconds",
+                                "Time of each Confirm or Cancel call to a ledger, answered or not.",
+                                {"participant", "op"}, kLatencyBucketsSeconds)) {}
+
 Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
              std::map<std::string, ParticipantClient*> participants, const Clock& clock,
-             RelayOptions options)
+             RelayOptions options, MetricsRegistry& metrics)
     : consumer_(consumer),
       producer_(producer),
       participants_(std::move(participants)),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      metrics_(metrics) {}
 
 absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
@@ -78,22 +98,29 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
     return absl::OkStatus();
   }();
   if (!parsed.ok())
-    return DeadLetter(message, absl::StrCat("not a BranchCommand: ", parsed.message()), 0);
+    return DeadLetter(message, "poison", absl::StrCat("not a BranchCommand: ", parsed.message()),
+                      0);
   if (command.op() != v1::BRANCH_OP_CONFIRM && command.op() != v1::BRANCH_OP_CANCEL) {
-    return DeadLetter(message, "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
+    return DeadLetter(message, "bad_op", "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
                       command.attempt());
   }
   auto participant = participants_.find(command.participant());
   if (participant == participants_.end()) {
-    return DeadLetter(message, absl::StrCat("unknown participant '", command.participant(), "'"),
+    return DeadLetter(message, "unknown_participant",
+                      absl::StrCat("unknown participant '", command.participant(), "'"),
                       command.attempt());
   }
   v1::BranchRequest request;
   *request.mutable_branch() = command.branch();
   const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
+  const bool confirm = command.op() == v1::BRANCH_OP_CONFIRM;
+  const absl::Time called = absl::Now();
   absl::StatusOr<v1::BranchResponse> response =
-      command.op() == v1::BRANCH_OP_CONFIRM ? participant->second->Confirm(request, deadline)
-                                            : participant->second->Cancel(request, deadline);
+      confirm ? participant->second->Confirm(request, deadline)
+              : participant->second->Cancel(request, deadline);
+  const absl::string_view op_label = confirm ? "confirm" : "cancel";
+  metrics_.ledger_calls.With({command.participant(), op_label})
+      .Observe(absl::ToDoubleSeconds(absl::Now() - called));
   const int attempt = std::max(command.attempt(), 1);
   if (response.ok()) {
     v1::BranchResult result;
@@ -106,6 +133,9 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
     result.set_detail(response->detail());
     *result.mutable_executed_at() =
         TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now()));
+    std::string outcome = v1::Outcome_Name(response->outcome());
+    if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
+    metrics_.commands.With({op_label, outcome}).Increment();
     return Outcome{command.reply_topic().empty() ? std::string(kafka::kBranchResultsTopic)
                                                  : command.reply_topic(),
                    ToJson(result),
@@ -114,14 +144,17 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
   // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
   const std::string error = response.status().ToString();
   if (attempt > static_cast<int>(options_.tiers.size())) {
-    return DeadLetter(message, absl::StrCat("gave up after ", attempt, " attempts: ", error),
-                      attempt);
+    metrics_.commands.With({op_label, "dead_letter"}).Increment();
+    return DeadLetter(message, "exhausted",
+                      absl::StrCat("gave up after ", attempt, " attempts: ", error), attempt);
   }
   const RelayTier& tier = options_.tiers[attempt - 1];
   command.set_attempt(attempt + 1);
   command.set_last_error(error);
   *command.mutable_not_before() =
       TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now() + tier.delay));
+  metrics_.commands.With({op_label, "retry"}).Increment();
+  metrics_.retries.With({tier.topic}).Increment();
   LogInfo("command moved to a retry tier")
       .With("saga_id", command.branch().saga_id())
       .With("trace_id", command.branch().saga_id())
@@ -131,8 +164,9 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
   return Outcome{tier.topic, ToJson(command), {}};
 }
 
-Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, const std::string& reason,
-                                 int attempts) {
+Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
+                                 const std::string& reason, int attempts) {
+  metrics_.dead_letters.With({kind}).Increment();
   LogWarning("command sent to the dead letters")
       .With("saga_id", message.key)
       .With("source_topic", message.topic)

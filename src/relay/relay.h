@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/participant_client.h"
 #include "fxmesh/v1/relay.pb.h"
 #include "kafka/consumer.h"
@@ -48,12 +49,21 @@ std::vector<RelayTier> DefaultTiers();
 // The topics a relay consumes: the commands topic and every tier of `options`.
 std::vector<std::string> ConsumedTopics(const RelayOptions& options);
 
+// The relay's metrics (docs/operations.md lists them all).
+struct RelayMetrics {
+  explicit RelayMetrics(MetricsRegistry& registry);
+  Counter& commands;        // {op, outcome}: the ledger's outcome, "retry" or "dead_letter".
+  Counter& retries;         // {tier}: commands moved to each retry tier.
+  Counter& dead_letters;    // {reason}: "poison", "bad_op", "unknown_participant", "exhausted".
+  Histogram& ledger_calls;  // {participant, op}: each ledger call's duration.
+};
+
 class Relay {
  public:
   // Everything passed in must outlive the relay. `participants` maps participant names to clients.
   Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
         std::map<std::string, ParticipantClient*> participants, const Clock& clock,
-        RelayOptions options);
+        RelayOptions options, MetricsRegistry& metrics);
 
   // Resumes partitions that became due, then handles at most one message, waiting up to `poll`
   // for it. Returns whether a message was handled. An error means the message's outcome could not
@@ -67,8 +77,9 @@ class Relay {
     std::vector<std::pair<std::string, std::string>> extra_headers;
   };
   Outcome Execute(const kafka::IncomingMessage& message);
-  Outcome DeadLetter(const kafka::IncomingMessage& message, const std::string& reason,
-                     int attempts);
+  // `kind` labels the dead-letter metric.
+  Outcome DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
+                     const std::string& reason, int attempts);
   // Produces `outcome` and waits until Kafka has it.
   absl::Status Publish(const kafka::IncomingMessage& message, const Outcome& outcome);
 
@@ -77,6 +88,7 @@ class Relay {
   const std::map<std::string, ParticipantClient*> participants_;
   const Clock& clock_;
   const RelayOptions options_;
+  const RelayMetrics metrics_;
   int64_t next_token_ = 1;
 };
 

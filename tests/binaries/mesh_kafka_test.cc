@@ -18,6 +18,7 @@
 #include "kafka/lag.h"
 #include "kafka/topics.h"
 #include "tests/binaries/mesh_processes.h"
+#include "tests/support/http_client.h"
 
 namespace fxmesh::testing {
 namespace {
@@ -289,6 +290,45 @@ TEST_CASE("in the mesh, a relay killed with SIGKILL mid-work loses and doubles n
   CHECK(mesh.Available(mesh.krw(), "alice-krw") == kAliceKrw);
   mesh.CheckLedgers();
   mesh.CheckLagZero();
+}
+
+TEST_CASE("in the mesh, every service serves Prometheus metrics of what it did",
+          "[binary][kafka][metrics]") {
+  KafkaMesh mesh;
+  const v1::Exchange completed = mesh.Exchange("k1", 137'025);
+  REQUIRE(completed.status() == v1::EXCHANGE_STATUS_COMPLETED);
+  const v1::Exchange failed = mesh.Exchange("k2", 137'025, "nobody-usd");
+  REQUIRE(mesh.AwaitFinal(failed.saga_id()).state() == v1::SAGA_STATE_CANCELLED);
+  mesh.CheckLagZero();
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (mesh.OutboxBacklog() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(50));
+
+  auto scrape = [](ServiceProcess& service) {
+    const HttpResponse response = HttpGet(MeshProcesses::MetricsPort(service), "/metrics");
+    REQUIRE(response.status_line == "HTTP/1.1 200 OK");
+    return response.body;
+  };
+  const std::string coordinator = scrape(mesh.coordinator());
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_sagas{state=\"COMPLETED\"} 1\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_sagas{state=\"CANCELLED\"} 1\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_sagas_finished_total{state=\"CANCELLED\","
+                                          "reason=\"ACCOUNT_NOT_FOUND\"} 1\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_branch_calls_total{participant=\"fx-ledger\","
+                                          "call=\"try\",status=\"REJECTED\"} 1\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_rpc_duration_seconds_count{method=\"/"
+                                          "fxmesh.v1.ExchangeService/Exchange\",code=\"OK\"} 2\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_alerts{alert=\"outbox_backlog\"} 0\n"));
+  CHECK_THAT(coordinator, Catch::Contains("fxmesh_consumer_lag{group=\"fxmesh-coordinator\"} 0\n"));
+
+  const std::string relay = scrape(mesh.relay(0));
+  CHECK_THAT(relay, Catch::Contains("fxmesh_relay_commands_total{op=\"cancel\","
+                                    "outcome=\"NULL_COMPENSATION\"} 1\n"));
+  CHECK_THAT(relay, Catch::Contains("fxmesh_consumer_lag{group=\"fxmesh-relay\"} 0\n"));
+
+  const std::string fx = scrape(mesh.ledger_process("fx"));
+  CHECK_THAT(fx, Catch::Contains("fxmesh_ledger_held_holds{older_than=\"0s\"} 0\n"));
+  CHECK_THAT(fx, Catch::Contains("fxmesh_rpc_duration_seconds_count{method=\"/"
+                                 "fxmesh.v1.LedgerService/Try\",code=\"OK\"} 2\n"));
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ void MeshProcesses::StartCoordinator(const std::vector<std::string>& extra_flags
       // A fixed replica id: the restarted process takes its own leases back at once.
       "--replica_id=crash-test",
       "--recovery_interval_ms=100",
+      "--metrics_listen=127.0.0.1:0",
   };
   if (!kafka_brokers_.empty()) flags.push_back(absl::StrCat("--kafka-brokers=", kafka_brokers_));
   flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
@@ -56,7 +57,8 @@ void MeshProcesses::StartLedger(const std::string& ledger) {
   process = std::make_unique<ServiceProcess>(
       krw ? FXMESH_KRW_LEDGER_PATH : FXMESH_FX_LEDGER_PATH,
       std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port),
-                               absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db")},
+                               absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db"),
+                               "--metrics_listen=127.0.0.1:0"},
       std::vector<std::string>{});
   port = process->WaitForPort();
 }
@@ -82,7 +84,7 @@ void MeshProcesses::StartKafka() {
 
 void MeshProcesses::StartRelay(int index, const std::vector<std::string>& extra_flags) {
   REQUIRE(!kafka_brokers_.empty());
-  std::vector<std::string> flags = {"--listen=127.0.0.1:0",
+  std::vector<std::string> flags = {"--listen=127.0.0.1:0", "--metrics_listen=127.0.0.1:0",
                                     absl::StrCat("--kafka-brokers=", kafka_brokers_),
                                     absl::StrCat("--krw_ledger=127.0.0.1:", krw_port_),
                                     absl::StrCat("--fx_ledger=127.0.0.1:", fx_port_)};
@@ -91,6 +93,13 @@ void MeshProcesses::StartRelay(int index, const std::vector<std::string>& extra_
   relays_[index] =
       std::make_unique<ServiceProcess>(FXMESH_RELAY_PATH, flags, std::vector<std::string>{});
   relays_[index]->WaitForPort();
+}
+
+int MeshProcesses::MetricsPort(ServiceProcess& service) {
+  const std::string output = service.Output();
+  const size_t at = output.rfind("\"metrics_port\":");
+  REQUIRE(at != std::string::npos);
+  return std::atoi(output.c_str() + at + std::string("\"metrics_port\":").size());
 }
 
 std::unique_ptr<grpc::ClientContext> MeshProcesses::Context(int seconds) {

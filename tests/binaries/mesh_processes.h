@@ -33,6 +33,12 @@ class MeshProcesses {
   // Starts (or restarts) relay `index` of the group "fxmesh-relay" with extra flags.
   void StartRelay(int index, const std::vector<std::string>& extra_flags = {});
   ServiceProcess& relay(int index) { return *relays_.at(index); }
+  ServiceProcess& ledger_process(const std::string& ledger) {
+    return ledger == "krw" ? *krw_process_ : *fx_process_;
+  }
+  // The port of a service's Prometheus endpoint (every service here serves one), from its
+  // "serving" log line.
+  static int MetricsPort(ServiceProcess& service);
   // Stops a ledger ("krw" or "fx") with SIGKILL, or starts it again on the same port and data.
   void KillLedger(const std::string& ledger);
   void StartLedger(const std::string& ledger);

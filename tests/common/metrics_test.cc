@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/metrics_http_server.h"
+#include "tests/support/http_client.h"
 
 namespace fxmesh {
 namespace {
@@ -316,69 +317,10 @@ TEST_CASE("invalid names, duplicates and misuse fail a check", "[unit]") {
 
 // --- The HTTP endpoint, over real sockets on 127.0.0.1. ---
 
-// A connected client socket, closed on destruction.
-class Client {
- public:
-  explicit Client(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
-    REQUIRE(fd_ >= 0);
-    // Longer than the server's request timeout, so that a 408 arrives before this gives up.
-    timeval timeout{static_cast<time_t>(limits::kMetricsRequestTimeoutMs / 1000 + 10), 0};
-    setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~Client() { close(fd_); }
-
-  bool connected() const { return connected_; }
-
-  void Send(const std::string& data) {
-    size_t sent = 0;
-    while (sent < data.size()) {
-      const ssize_t n = send(fd_, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
-      REQUIRE(n > 0);
-      sent += static_cast<size_t>(n);
-    }
-  }
-
-  // Everything the server sends until it closes the connection.
-  std::string ReadAll() {
-    std::string received;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = recv(fd_, buffer, sizeof(buffer), 0)) > 0) received.append(buffer, n);
-    return received;
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
-};
-
-struct Response {
-  std::string status_line;
-  std::string headers;  // Each "Name: value\r\n".
-  std::string body;
-};
-
-Response Exchange(int port, const std::string& request) {
-  Client client(port);
-  REQUIRE(client.connected());
-  client.Send(request);
-  const std::string raw = client.ReadAll();
-  const size_t status_end = raw.find("\r\n");
-  const size_t head_end = raw.find("\r\n\r\n");
-  REQUIRE(status_end != std::string::npos);
-  REQUIRE(head_end != std::string::npos);
-  return {raw.substr(0, status_end), raw.substr(status_end + 2, head_end - status_end),
-          raw.substr(head_end + 4)};
-}
-
-Response Get(int port, const std::string& path) {
-  return Exchange(port, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: localhost\r\n\r\n"));
-}
+using testing::HttpClient;
+using testing::HttpExchange;
+using testing::HttpGet;
+using testing::HttpResponse;
 
 std::unique_ptr<MetricsHttpServer> StartServer(MetricsRegistry& registry) {
   absl::StatusOr<std::unique_ptr<MetricsHttpServer>> server =
@@ -394,7 +336,7 @@ TEST_CASE("the endpoint serves /metrics and /healthz, 404 elsewhere, 405 for oth
   registry.AddCounter("fxmesh_calls_total", "Calls.", {"outcome"}).With({"ok"}).Increment(3);
   std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
 
-  const Response metrics = Get(server->port(), "/metrics");
+  const HttpResponse metrics = HttpGet(server->port(), "/metrics");
   CHECK(metrics.status_line == "HTTP/1.1 200 OK");
   CHECK_THAT(metrics.headers,
              Catch::Contains("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
@@ -409,23 +351,23 @@ TEST_CASE("the endpoint serves /metrics and /healthz, 404 elsewhere, 405 for oth
 
   // A query string does not change the path; the page is rendered anew for each scrape.
   registry.AddGauge("fxmesh_late", "Registered after start.").With({}).Set(1);
-  CHECK_THAT(Get(server->port(), "/metrics?debug=1").body, Catch::Contains("fxmesh_late 1\n"));
+  CHECK_THAT(HttpGet(server->port(), "/metrics?debug=1").body, Catch::Contains("fxmesh_late 1\n"));
 
-  const Response health = Get(server->port(), "/healthz");
+  const HttpResponse health = HttpGet(server->port(), "/healthz");
   CHECK(health.status_line == "HTTP/1.1 200 OK");
   CHECK(health.body == "ok");
 
-  CHECK(Get(server->port(), "/").status_line == "HTTP/1.1 404 Not Found");
-  CHECK(Get(server->port(), "/metricsx").status_line == "HTTP/1.1 404 Not Found");
+  CHECK(HttpGet(server->port(), "/").status_line == "HTTP/1.1 404 Not Found");
+  CHECK(HttpGet(server->port(), "/metricsx").status_line == "HTTP/1.1 404 Not Found");
 
-  const Response post =
-      Exchange(server->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
+  const HttpResponse post =
+      HttpExchange(server->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi");
   CHECK(post.status_line == "HTTP/1.1 405 Method Not Allowed");
   CHECK_THAT(post.headers, Catch::Contains("Allow: GET\r\n"));
-  CHECK(Exchange(server->port(), "HEAD /metrics HTTP/1.0\r\n\r\n").status_line ==
+  CHECK(HttpExchange(server->port(), "HEAD /metrics HTTP/1.0\r\n\r\n").status_line ==
         "HTTP/1.1 405 Method Not Allowed");
   // Bare LF line endings, as some tools send them.
-  CHECK(Exchange(server->port(), "GET /healthz HTTP/1.0\n\n").body == "ok");
+  CHECK(HttpExchange(server->port(), "GET /healthz HTTP/1.0\n\n").body == "ok");
 }
 
 TEST_CASE("garbage, oversized requests and vanishing clients do not stop the endpoint",
@@ -438,35 +380,39 @@ TEST_CASE("garbage, oversized requests and vanishing clients do not stop the end
   std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
   const int port = server->port();
 
-  CHECK(Exchange(port, "\x01\x02\xff garbage\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
-  CHECK(Exchange(port, "GET\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
-  CHECK(Exchange(port, "GET metrics HTTP/1.1\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
-  CHECK(Exchange(port, "GET /metrics SMTP/1.0\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
-  CHECK(Exchange(port, "GET /healthz HTTP/1.1\r\nX-Long: " +
-                           std::string(limits::kMetricsRequestBytesMax + 1000, 'a') + "\r\n\r\n")
+  CHECK(HttpExchange(port, "\x01\x02\xff garbage\r\n\r\n").status_line ==
+        "HTTP/1.1 400 Bad Request");
+  CHECK(HttpExchange(port, "GET\r\n\r\n").status_line == "HTTP/1.1 400 Bad Request");
+  CHECK(HttpExchange(port, "GET metrics HTTP/1.1\r\n\r\n").status_line ==
+        "HTTP/1.1 400 Bad Request");
+  CHECK(HttpExchange(port, "GET /metrics SMTP/1.0\r\n\r\n").status_line ==
+        "HTTP/1.1 400 Bad Request");
+  CHECK(HttpExchange(port, "GET /healthz HTTP/1.1\r\nX-Long: " +
+                               std::string(limits::kMetricsRequestBytesMax + 1000, 'a') +
+                               "\r\n\r\n")
             .status_line == "HTTP/1.1 431 Request Header Fields Too Large");
 
   {
-    Client silent(port);  // Connects and leaves.
+    HttpClient silent(port);  // Connects and leaves.
   }
   {
-    Client partial(port);
+    HttpClient partial(port);
     partial.Send("GET /met");
   }
   for (int i = 0; i < 3; ++i) {
-    Client impatient(port);
+    HttpClient impatient(port);
     impatient.Send("GET /metrics HTTP/1.1\r\n\r\n");
   }
 
-  CHECK(Get(port, "/healthz").body == "ok");
-  CHECK(Get(port, "/metrics").body == registry.RenderPrometheusText());
+  CHECK(HttpGet(port, "/healthz").body == "ok");
+  CHECK(HttpGet(port, "/metrics").body == registry.RenderPrometheusText());
 }
 
 TEST_CASE("a client that sends nothing gets 408 after the request timeout", "[integration]") {
   MetricsRegistry registry;
   std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
   {
-    Client slow(server->port());
+    HttpClient slow(server->port());
     REQUIRE(slow.connected());
     const auto start = std::chrono::steady_clock::now();
     const std::string answer = slow.ReadAll();
@@ -476,7 +422,7 @@ TEST_CASE("a client that sends nothing gets 408 after the request timeout", "[in
     CHECK(absl::StartsWith(answer, "HTTP/1.1 408 Request Timeout\r\n"));
     CHECK(waited_ms >= limits::kMetricsRequestTimeoutMs - 100);
   }
-  CHECK(Get(server->port(), "/healthz").body == "ok");
+  CHECK(HttpGet(server->port(), "/healthz").body == "ok");
 }
 
 TEST_CASE("Start reports a bad or busy address", "[integration]") {
@@ -501,7 +447,7 @@ TEST_CASE("Stop is prompt even while a client holds a connection open", "[integr
   MetricsRegistry registry;
   std::unique_ptr<MetricsHttpServer> server = StartServer(registry);
   const int port = server->port();
-  Client idle(port);
+  HttpClient idle(port);
   REQUIRE(idle.connected());
   idle.Send("GET /metr");  // Half a request: the server is now waiting for the rest.
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -512,7 +458,7 @@ TEST_CASE("Stop is prompt even while a client holds a connection open", "[integr
                            std::chrono::steady_clock::now() - start)
                            .count();
   CHECK(stop_ms < limits::kMetricsRequestTimeoutMs / 5);
-  CHECK_FALSE(Client(port).connected());
+  CHECK_FALSE(HttpClient(port).connected());
   server->Stop();  // Idempotent; the destructor stops once more.
 }
 

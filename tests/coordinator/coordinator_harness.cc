@@ -63,7 +63,7 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
       *store_, SystemClock::Get(), *rates,
       std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},
                                                 {std::string(kFxParticipant), fx_faulty_.get()}},
-      engine_options);
+      engine_options, metrics_);
 
   // The bank's positions, funded so it can pay out either currency.
   auto deposit = [&](ledger::LedgerEngine& ledger, const std::string& account, int64_t amount,
@@ -143,11 +143,12 @@ std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& ow
   engine_options.limit_time_zone = limit_time_zone;
   engine_options.quote_ttl = options_.quote_ttl;
   engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
+  replica_metrics_.push_back(std::make_unique<MetricsRegistry>());
   return std::make_unique<SagaEngine>(
       *replica_stores_.back(), SystemClock::Get(), *RateTable::Parse(kTestRates, 50),
       std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},
                                                 {std::string(kFxParticipant), fx_faulty_.get()}},
-      engine_options);
+      engine_options, *replica_metrics_.back());
 }
 
 int CoordinatorHarness::Settle(absl::Duration timeout) {

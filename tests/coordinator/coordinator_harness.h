@@ -33,6 +33,7 @@ class CoordinatorHarness {
   ~CoordinatorHarness();
 
   SagaEngine& engine() { return *engine_; }
+  MetricsRegistry& metrics() { return metrics_; }
   SagaStore& store() { return *store_; }
   Database& coordinator_database() { return *coordinator_db_; }
   FaultyParticipantClient& krw() { return *krw_faulty_; }
@@ -75,9 +76,11 @@ class CoordinatorHarness {
   std::unique_ptr<FaultyParticipantClient> krw_faulty_, fx_faulty_;
   std::unique_ptr<Database> coordinator_db_;
   std::unique_ptr<SagaStore> store_;
+  MetricsRegistry metrics_;
   std::unique_ptr<SagaEngine> engine_;
   std::vector<std::unique_ptr<Database>> replica_databases_;
   std::vector<std::unique_ptr<SagaStore>> replica_stores_;
+  std::vector<std::unique_ptr<MetricsRegistry>> replica_metrics_;
   int request_counter_ = 0;
 };
 

@@ -51,7 +51,7 @@ class RelayLoop {
         *relay_consumer_, *relay_producer_,
         std::map<std::string, ParticipantClient*>{{"krw-ledger", &harness.krw()},
                                                   {"fx-ledger", &harness.fx()}},
-        SystemClock::Get(), options);
+        SystemClock::Get(), options, relay_metrics_);
     results_consumer_ = *kafka::KafkaConsumer::Create(
         brokers, std::string(kCoordinatorGroup),
         {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
@@ -104,6 +104,7 @@ class RelayLoop {
   std::unique_ptr<kafka::KafkaProducer> producer_, relay_producer_;
   std::unique_ptr<OutboxPublisher> publisher_;
   std::unique_ptr<kafka::KafkaConsumer> relay_consumer_, results_consumer_;
+  MetricsRegistry relay_metrics_;
   std::unique_ptr<relay::Relay> relay_;
   std::unique_ptr<RelayResultConsumer> results_;
   std::atomic<bool> stop_{false};

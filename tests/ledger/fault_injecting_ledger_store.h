@@ -24,6 +24,9 @@ class FaultInjectingLedgerStore final : public LedgerStore {
   absl::StatusOr<std::optional<AccountRow>> GetAccount(absl::string_view account_id) override {
     return inner_.GetAccount(account_id);
   }
+  absl::StatusOr<int64_t> CountHolds(HoldState state, int64_t created_at_or_before_us) override {
+    return inner_.CountHolds(state, created_at_or_before_us);
+  }
   absl::StatusOr<std::vector<HoldRow>> ListHolds(const HoldFilter& filter) override {
     return inner_.ListHolds(filter);
   }

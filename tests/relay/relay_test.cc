@@ -67,10 +67,12 @@ class RelayFixture {
   void StartRelay() {
     consumer_ = *kafka::KafkaConsumer::Create(kafka_->bootstrap_servers(), "relay-test-group",
                                               ConsumedTopics(options_));
+    relay_.reset();
+    metrics_ = std::make_unique<MetricsRegistry>();  // A restarted relay is a new process.
     relay_ = std::make_unique<Relay>(
         *consumer_, *producer_,
         std::map<std::string, ParticipantClient*>{{"krw-ledger", faulty_.get()}},
-        SystemClock::Get(), options_);
+        SystemClock::Get(), options_, *metrics_);
     stop_ = false;
     handled_ = 0;
     thread_ = std::thread([this] {
@@ -157,6 +159,7 @@ class RelayFixture {
 
   FaultyParticipantClient& ledger_client() { return *faulty_; }
   int handled() const { return handled_.load(); }
+  std::string Metrics() { return metrics_->RenderPrometheusText(); }
 
  private:
   testing::TestDatabase database_;
@@ -166,6 +169,7 @@ class RelayFixture {
   std::unique_ptr<FaultyParticipantClient> faulty_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
+  std::unique_ptr<MetricsRegistry> metrics_;
   std::unique_ptr<Relay> relay_;
   RelayOptions options_;
   std::thread thread_;
@@ -262,6 +266,15 @@ TEST_CASE("poison, unknown and exhausted commands land in the dead letters and t
   std::vector<kafka::IncomingMessage> results = fixture.Read("fxmesh.branch.results", 1);
   REQUIRE(results.size() == 1);
   CHECK(fixture.HoldState(good) == v1::HOLD_STATE_CONFIRMED);
+
+  // Each is counted by why it was dead-lettered, and each tier's retries by tier.
+  const std::string metrics = fixture.Metrics();
+  CHECK_THAT(metrics, Catch::Contains("fxmesh_relay_dead_letters_total{reason=\"poison\"} 1"));
+  CHECK_THAT(metrics,
+             Catch::Contains("fxmesh_relay_dead_letters_total{reason=\"unknown_participant\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains("fxmesh_relay_dead_letters_total{reason=\"exhausted\"} 1"));
+  CHECK_THAT(metrics,
+             Catch::Contains("fxmesh_relay_commands_total{op=\"confirm\",outcome=\"APPLIED\"} 1"));
 }
 
 }  // namespace
