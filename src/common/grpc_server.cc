@@ -5,35 +5,42 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/rpc_metrics.h"
+#include "common/trace_service.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace fxmesh {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    MetricsRegistry* metrics) {
+    MetricsRegistry* metrics, const Tracer* tracer) {
   // gRPC's health service encodes its messages without the protobuf descriptor pool; naming the
   // generated type links health.proto's descriptor in, so reflection can describe the service.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (tracer != nullptr) {
+    server->trace_service_ = std::make_unique<TraceService>(*tracer);
+    builder.RegisterService(server->trace_service_.get());
+  }
   if (metrics != nullptr) {
     std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
     creators.push_back(NewRpcMetricsInterceptorFactory(*metrics));
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || port == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", address, " (address in use, or not a host:port?)"));
   }
-  server->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
-  return std::unique_ptr<GrpcServer>(new GrpcServer(std::move(server), port));
+  server->port_ = port;
+  server->server_->GetHealthCheckService()->SetServingStatus(kLivenessService, true);
+  return server;
 }
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
@@ -43,7 +50,7 @@ void GrpcServer::SetServing(bool serving) {
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
-  if (shut_down_) return;
+  if (shut_down_ || server_ == nullptr) return;
   shut_down_ = true;
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));

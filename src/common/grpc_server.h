@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/tracing.h"
 
 namespace fxmesh {
 
@@ -22,10 +23,11 @@ class GrpcServer {
   // Listens on `address` (host:port, port 0 for any free one) with insecure credentials; mesh
   // traffic is expected to be protected by the platform (a service mesh or mTLS sidecar).
   // `services` must outlive the server. With `metrics`, every call is measured into it
-  // (fxmesh_rpc_duration_seconds; see rpc_metrics.h); it must outlive the server too.
+  // (fxmesh_rpc_duration_seconds; see rpc_metrics.h); with `tracer`, fxmesh.v1.TraceService
+  // serves its spans. Both must outlive the server too.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& address, const std::vector<grpc::Service*>& services,
-      MetricsRegistry* metrics = nullptr);
+      MetricsRegistry* metrics = nullptr, const Tracer* tracer = nullptr);
 
   ~GrpcServer();
 
@@ -39,11 +41,11 @@ class GrpcServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  GrpcServer(std::unique_ptr<grpc::Server> server, int port)
-      : server_(std::move(server)), port_(port) {}
+  GrpcServer() = default;
 
+  std::unique_ptr<grpc::Service> trace_service_;  // Outlives server_.
   std::unique_ptr<grpc::Server> server_;
-  int port_;
+  int port_ = 0;
   bool shut_down_ = false;
 };
 

@@ -92,6 +92,15 @@ inline constexpr int64_t kMetricsRequestTimeoutMs = 5'000;
 inline constexpr int64_t kMetricsResponseTimeoutMs = 10'000;
 inline constexpr int64_t kMetricsCloseWaitMs = 1'000;
 inline constexpr int kMetricsListenBacklog = 16;
+// Spans each service keeps in memory for `fxmesh trace` (the oldest go first). The OTLP exporter
+// sends batches this often, of at most this many spans, waits this long for the collector, and
+// drops spans beyond this queue while the collector is away.
+inline constexpr size_t kSpansKeptMax = 20'000;
+inline constexpr int64_t kOtlpExportIntervalMs = 1'000;
+inline constexpr size_t kOtlpBatchMax = 512;
+inline constexpr int64_t kOtlpTimeoutMs = 2'000;
+inline constexpr size_t kOtlpQueueMax = 10'000;
+
 // A scrape's consumer-lag query gives up after this.
 inline constexpr int64_t kLagQueryTimeoutMs = 2'000;
 // After accept() fails for lack of resources (out of file descriptors), it is tried again after

@@ -11,26 +11,27 @@ namespace {
 
 class GrpcParticipantClient final : public ParticipantClient {
  public:
-  explicit GrpcParticipantClient(std::shared_ptr<grpc::Channel> channel)
-      : stub_(v1::LedgerService::NewStub(std::move(channel))) {}
+  GrpcParticipantClient(std::shared_ptr<grpc::Channel> channel, Tracer* tracer,
+                        absl::string_view peer)
+      : stub_(v1::LedgerService::NewStub(std::move(channel))), tracer_(tracer), peer_(peer) {}
 
   absl::StatusOr<v1::BranchResponse> Try(const v1::TryRequest& request,
                                          absl::Time deadline) override {
-    return Call(request.branch().saga_id(), deadline,
+    return Call("Try", request.branch(), deadline,
                 [&](grpc::ClientContext* context, v1::BranchResponse* response) {
                   return stub_->Try(context, request, response);
                 });
   }
   absl::StatusOr<v1::BranchResponse> Confirm(const v1::BranchRequest& request,
                                              absl::Time deadline) override {
-    return Call(request.branch().saga_id(), deadline,
+    return Call("Confirm", request.branch(), deadline,
                 [&](grpc::ClientContext* context, v1::BranchResponse* response) {
                   return stub_->Confirm(context, request, response);
                 });
   }
   absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest& request,
                                             absl::Time deadline) override {
-    return Call(request.branch().saga_id(), deadline,
+    return Call("Cancel", request.branch(), deadline,
                 [&](grpc::ClientContext* context, v1::BranchResponse* response) {
                   return stub_->Cancel(context, request, response);
                 });
@@ -38,29 +39,38 @@ class GrpcParticipantClient final : public ParticipantClient {
 
  private:
   template <typename Rpc>
-  absl::StatusOr<v1::BranchResponse> Call(const std::string& saga_id, absl::Time deadline,
-                                          Rpc rpc) {
+  absl::StatusOr<v1::BranchResponse> Call(absl::string_view call, const v1::BranchRef& branch,
+                                          absl::Time deadline, Rpc rpc) {
+    const ScopedSpan* parent = CurrentSpan();
+    ScopedSpan span(
+        tracer_, absl::StrCat(peer_, " ", call), branch.saga_id(),
+        parent != nullptr && parent->trace_id() == branch.saga_id() ? parent->span_id() : "");
+    span.SetAttribute("branch", branch.branch());
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));
-    context.AddMetadata("traceparent", TraceParentFor(saga_id));
+    context.AddMetadata("traceparent", span.traceparent());
     v1::BranchResponse response;
     grpc::Status status = rpc(&context, &response);
-    if (!status.ok()) return FromGrpcStatus(status);
+    if (!status.ok()) {
+      absl::Status failed = FromGrpcStatus(status);
+      span.SetStatus(failed);
+      return failed;
+    }
+    span.SetAttribute("outcome", v1::Outcome_Name(response.outcome()));
     return response;
   }
 
   std::unique_ptr<v1::LedgerService::Stub> stub_;
+  Tracer* const tracer_;
+  const std::string peer_;
 };
 
 }  // namespace
 
-std::string TraceParentFor(absl::string_view saga_id) {
-  return absl::StrCat("00-", saga_id, "-", NewSagaId().substr(0, 16), "-01");
-}
-
-std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(
-    std::shared_ptr<grpc::Channel> channel) {
-  return std::make_unique<GrpcParticipantClient>(std::move(channel));
+std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc::Channel> channel,
+                                                            Tracer* tracer,
+                                                            absl::string_view peer) {
+  return std::make_unique<GrpcParticipantClient>(std::move(channel), tracer, peer);
 }
 
 std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tracing.h"
 #include "fxmesh/v1/ledger.pb.h"
 
 namespace fxmesh {
@@ -30,15 +31,16 @@ class ParticipantClient {
 };
 
 // A client of fxmesh.v1.LedgerService over `channel`. Every call carries its deadline and the
-// saga's W3C traceparent (trace-id = saga id) in its metadata.
-std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc::Channel> channel);
+// saga's W3C traceparent (trace-id = saga id) in its metadata, and is recorded as a span
+// "<peer> <Call>" into `tracer` (if not null; it must outlive the client), the child of the
+// thread's current span.
+std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc::Channel> channel,
+                                                            Tracer* tracer = nullptr,
+                                                            absl::string_view peer = "ledger");
 
 // A channel to a ledger at `address` (host:port). Its reconnect backoff is capped at
 // limits::kLedgerReconnectBackoffMsMax, so a ledger that comes back is used again within that
 // time (gRPC's default cap is two minutes, longer than a relay's first retry tiers).
 std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address);
-
-// "00-<saga id>-<16 hex span id>-01": the traceparent of a call made for `saga_id`.
-std::string TraceParentFor(absl::string_view saga_id);
 
 }  // namespace fxmesh

@@ -13,6 +13,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const CoordinatorServerOptions& options, const Clock& clock) {
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
   server->recovery_interval_ = options.recovery_interval;
+  ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
   ASSIGN_OR_RETURN(RateTable rates, RateTable::Parse(options.rates_text, options.spread_bps));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
   server->store_ = NewSociSagaStore(*server->database_);
@@ -20,7 +21,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;
   for (const auto& [name, address] : options.participant_addresses) {
-    auto client = NewGrpcParticipantClient(NewLedgerChannel(address));
+    auto client = NewGrpcParticipantClient(NewLedgerChannel(address), &server->tracer_, name);
     clients[name] = client.get();
     server->owned_clients_[name] = std::move(client);
   }
@@ -31,6 +32,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   EngineOptions engine_options = options.engine;
   if (!options.kafka_brokers.empty()) engine_options.settle_through_kafka = true;
+  engine_options.tracer = &server->tracer_;
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
                                                  engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
@@ -43,7 +45,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address,
                                      {server->exchange_service_.get(), server->ops_service_.get()},
-                                     &server->metrics_));
+                                     &server->metrics_, &server->tracer_));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [database = server->database_.get()] { return database->Ping(); },
@@ -60,8 +62,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
         kafka::KafkaConsumer::Create(
             options.kafka_brokers, std::string(kCoordinatorGroup),
             {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)}));
-    server->results_ =
-        std::make_unique<RelayResultConsumer>(*server->results_consumer_, *server->engine_, clock);
+    server->results_ = std::make_unique<RelayResultConsumer>(
+        *server->results_consumer_, *server->engine_, clock, &server->tracer_);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
   }
   server->AddScrapeGauges(options.kafka_brokers);

@@ -18,6 +18,7 @@
 #include "common/health_watcher.h"
 #include "common/metrics.h"
 #include "common/metrics_http_server.h"
+#include "common/otlp_exporter.h"
 #include "common/participant_client.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
@@ -47,6 +48,9 @@ struct CoordinatorServerOptions {
   std::string kafka_brokers;
   // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
+  // An OpenTelemetry collector's OTLP/HTTP base URL (http://host:4318) to export spans to; empty:
+  // spans are only kept for `fxmesh trace`.
+  std::string otlp_endpoint;
 };
 
 class CoordinatorServer {
@@ -63,7 +67,6 @@ class CoordinatorServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  CoordinatorServer() = default;
   void RecoveryLoop();
   void PublishLoop();
   void ResultLoop();
@@ -73,8 +76,12 @@ class CoordinatorServer {
   // Registers the gauges computed when scraped (sagas by state, backlogs, consumer lag).
   void AddScrapeGauges(const std::string& kafka_brokers);
 
+  CoordinatorServer() : tracer_("coordinator", limits::kSpansKeptMax) {}
+
   absl::Duration recovery_interval_;
   MetricsRegistry metrics_;
+  Tracer tracer_;
+  std::unique_ptr<OtlpExporter> exporter_;
   std::unique_ptr<Database> database_;
   std::unique_ptr<SagaStore> store_;
   std::map<std::string, std::unique_ptr<ParticipantClient>> owned_clients_;

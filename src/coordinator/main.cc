@@ -42,6 +42,8 @@ ABSL_FLAG(std::string, kafka_brokers, "",
           "the outbox");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
+ABSL_FLAG(std::string, otlp_endpoint, "",
+          "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(int64_t, redispatch_after_ms, fxmesh::limits::kRedispatchAfterMsDefault,
           "a branch command with no result from the relay this long is sent again");
 ABSL_FLAG(int, crash_after_saves, 0,
@@ -92,6 +94,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   options.engine.redispatch_after = absl::Milliseconds(absl::GetFlag(FLAGS_redispatch_after_ms));
   if (options.engine.daily_limit_krw_minor <= 0 || absl::GetFlag(FLAGS_quote_ttl_ms) <= 0 ||
       absl::GetFlag(FLAGS_recovery_interval_ms) <= 0 || absl::GetFlag(FLAGS_stuck_after_ms) <= 0 ||

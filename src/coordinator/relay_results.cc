@@ -46,6 +46,14 @@ absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
 }
 
 absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
+  // The span's parent is the relay's, from the message's traceparent.
+  std::optional<TraceContext> parent = TraceContext::Parse(Header(message, "traceparent"));
+  std::optional<ScopedSpan> span;
+  if (parent) {
+    span.emplace(tracer_,
+                 message.topic == kafka::kDeadLetterTopic ? "apply dead letter" : "apply result",
+                 parent->trace_id, parent->span_id);
+  }
   if (message.topic == kafka::kDeadLetterTopic) {
     v1::DeadLetter dead_letter;
     dead_letter.set_saga_id(message.key);

@@ -5,6 +5,7 @@
 
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -350,6 +351,9 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
   if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
   v1::Saga saga = std::move(*loaded);
   saga.set_attempt(saga.attempt() + 1);
+  ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga_id);
+  span.SetAttribute("attempt", absl::StrCat(saga.attempt()));
+  absl::Cleanup record_end = [&] { span.SetAttribute("state", StateName(saga.state())); };
   while (!IsTerminal(saga.state())) {
     absl::StatusOr<bool> moved_on;
     switch (saga.state()) {
@@ -541,7 +545,9 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
                            absl::Time deadline) {
   std::vector<absl::StatusOr<v1::BranchResponse>> results(indexes.size(),
                                                           absl::UnknownError("not sent"));
+  const ScopedSpan* parent = CurrentSpan();
   auto send = [&](size_t k) {
+    AdoptSpan under(parent);
     const v1::Branch& branch = saga.branches(indexes[k]);
     auto client = participants_.find(branch.participant());
     if (client == participants_.end()) {
@@ -660,6 +666,18 @@ absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::strin
     metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
     metrics_.saga_duration.With({state}).Observe(
         absl::ToDoubleSeconds(clock_.Now() - ToTime(saga.created_at())));
+    if (options_.tracer != nullptr) {
+      // The saga's root span: every other span of the exchange descends from it.
+      v1::Span root = MakeSpan(
+          options_.tracer->service(),
+          absl::StrCat("exchange ", saga.sell().currency(), "→", saga.buy().currency()),
+          saga.saga_id(), RootSpanId(saga.saga_id()), "", ToTime(saga.created_at()), clock_.Now());
+      (*root.mutable_attributes())["state"] = std::string(state);
+      (*root.mutable_attributes())["customer_id"] = saga.customer_id();
+      if (!saga.failure_reason().empty())
+        (*root.mutable_attributes())["failure_reason"] = saga.failure_reason();
+      options_.tracer->Record(std::move(root));
+    }
   }
   LogInfo("saga transition")
       .With("saga_id", saga.saga_id())

@@ -40,6 +40,7 @@
 #include "common/limits.h"
 #include "common/metrics.h"
 #include "common/participant_client.h"
+#include "common/tracing.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_store.h"
 #include "fxmesh/v1/exchange.pb.h"
@@ -61,6 +62,8 @@ struct EngineOptions {
   absl::TimeZone limit_time_zone = absl::UTCTimeZone();
   absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
+  // Records the engine's spans (each drive, and a saga's root span when it ends); may be null.
+  Tracer* tracer = nullptr;
   // Confirms after the first inline attempt, and all Cancels, go through the relay (above).
   bool settle_through_kafka = false;
   absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);

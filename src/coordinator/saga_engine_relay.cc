@@ -14,6 +14,7 @@
 #include "common/participant_client.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "common/tracing.h"
 #include "coordinator/saga_engine.h"
 #include "coordinator/saga_state_machine.h"
 #include "kafka/topics.h"
@@ -27,7 +28,7 @@ OutboxMessage CommandMessage(const v1::BranchCommand& command) {
   (void)google::protobuf::util::MessageToJsonString(command, &payload);
   const std::string& saga_id = command.branch().saga_id();
   return OutboxMessage{0, std::string(kafka::kBranchCommandsTopic), saga_id, std::move(payload),
-                       TraceParentFor(saga_id)};
+                       TraceparentFor(saga_id)};
 }
 
 absl::string_view OpName(v1::BranchOp op) {

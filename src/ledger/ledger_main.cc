@@ -22,6 +22,8 @@ ABSL_FLAG(std::string, currencies, "",
           "decimals");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
 ABSL_FLAG(int, workers, 0, "threads running ledger calls (0: one per database session)");
+ABSL_FLAG(std::string, otlp_endpoint, "",
+          "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 
@@ -56,6 +58,8 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
   if (absl::GetFlag(FLAGS_workers) < 0) return absl::InvalidArgumentError("--workers must be >= 0");
   options.worker_threads = absl::GetFlag(FLAGS_workers);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.service_name = std::string(binary.service_name);
+  options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
   SetLogLevel(level);
@@ -73,7 +77,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
                    " --db=", binary.database_default, " --currencies=", binary.currencies_default,
                    "\n  Every flag can also be set as FXMESH_<FLAG> in the environment."));
   absl::Status status = ApplyEnvironmentToFlags(
-      {"listen", "db", "currencies", "log_level", "workers", "metrics_listen"});
+      {"listen", "db", "currencies", "log_level", "workers", "metrics_listen", "otlp_endpoint"});
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

@@ -7,7 +7,8 @@ namespace fxmesh::ledger {
 
 absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
     const LedgerServerOptions& options, const Clock& clock) {
-  std::unique_ptr<LedgerServer> server(new LedgerServer());
+  std::unique_ptr<LedgerServer> server(new LedgerServer(options.service_name));
+  ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
   server->store_ = NewSociLedgerStore(*server->database_);
   RETURN_IF_ERROR(server->store_->Migrate());
@@ -19,9 +20,11 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
           : (server->database_->kind() == DbKind::kPostgres ? limits::kPostgresPoolSizeDefault
                                                             : limits::kSqlitePoolSizeDefault);
   server->executor_ = std::make_unique<Executor>("ledger", threads, limits::kWorkerQueueDepthMax);
-  server->service_ = std::make_unique<LedgerService>(*server->engine_, *server->executor_);
-  ASSIGN_OR_RETURN(server->server_, GrpcServer::Start(options.listen_address,
-                                                      {server->service_.get()}, &server->metrics_));
+  server->service_ =
+      std::make_unique<LedgerService>(*server->engine_, *server->executor_, server->tracer_);
+  ASSIGN_OR_RETURN(server->server_,
+                   GrpcServer::Start(options.listen_address, {server->service_.get()},
+                                     &server->metrics_, &server->tracer_));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [store = server->store_.get()] { return store->Ping(); },

@@ -14,9 +14,11 @@
 #include "common/executor.h"
 #include "common/grpc_server.h"
 #include "common/health_watcher.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/metrics_http_server.h"
 #include "common/money.h"
+#include "common/otlp_exporter.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
 #include "ledger/ledger_store.h"
@@ -31,6 +33,10 @@ struct LedgerServerOptions {
   size_t worker_threads = 0;
   // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
+  // An OpenTelemetry collector's OTLP/HTTP base URL to export spans to; empty: none.
+  std::string otlp_endpoint;
+  // Names this service in its spans: "krw-ledger", "fx-ledger".
+  std::string service_name = "ledger";
 };
 
 class LedgerServer {
@@ -51,10 +57,13 @@ class LedgerServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  LedgerServer() = default;
+  explicit LedgerServer(const std::string& service_name)
+      : tracer_(service_name, limits::kSpansKeptMax) {}
 
   // Declared in dependency order; destroyed in reverse, so the server stops first.
   MetricsRegistry metrics_;
+  Tracer tracer_;
+  std::unique_ptr<OtlpExporter> exporter_;
   std::unique_ptr<Database> database_;
   std::unique_ptr<LedgerStore> store_;
   std::unique_ptr<LedgerEngine> engine_;

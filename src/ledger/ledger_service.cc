@@ -1,8 +1,36 @@
 #include "ledger/ledger_service.h"
 
 #include "common/grpc_dispatch.h"
+#include "common/log.h"
 
 namespace fxmesh::ledger {
+namespace {
+
+// The caller's span, from its traceparent, when it is of this saga's trace; "" (the saga's root)
+// otherwise.
+std::string ParentSpanId(const grpc::CallbackServerContext& context, const std::string& saga_id) {
+  auto found = context.client_metadata().find("traceparent");
+  if (found == context.client_metadata().end()) return "";
+  std::optional<TraceContext> parent =
+      TraceContext::Parse(absl::string_view(found->second.data(), found->second.size()));
+  return parent && parent->trace_id == saga_id ? parent->span_id : "";
+}
+
+void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::BranchRef& branch,
+                      const absl::Status& status, const v1::BranchResponse& response) {
+  span.SetAttribute("branch", branch.branch());
+  span.SetStatus(status);
+  if (status.ok()) span.SetAttribute("outcome", v1::Outcome_Name(response.outcome()));
+  LogInfo("branch call")
+      .With("saga_id", branch.saga_id())
+      .With("trace_id", span.trace_id())
+      .With("span_id", span.span_id())
+      .With("call", call)
+      .With("branch", branch.branch())
+      .With("outcome", status.ok() ? v1::Outcome_Name(response.outcome()) : status.ToString());
+}
+
+}  // namespace
 
 // Each handler captures the request and response pointers: gRPC keeps both alive until the
 // reactor finishes.
@@ -14,9 +42,27 @@ namespace fxmesh::ledger {
     });                                                                                         \
   }
 
-FXMESH_LEDGER_HANDLER(Try, v1::TryRequest, v1::BranchResponse)
-FXMESH_LEDGER_HANDLER(Confirm, v1::BranchRequest, v1::BranchResponse)
-FXMESH_LEDGER_HANDLER(Cancel, v1::BranchRequest, v1::BranchResponse)
+// A TCC branch call: traced and logged as well. The traceparent is read on the gRPC thread, where
+// the call's metadata is safe to read.
+#define FXMESH_LEDGER_BRANCH_HANDLER(Method, Request)                                   \
+  grpc::ServerUnaryReactor* LedgerService::Method(grpc::CallbackServerContext* context, \
+                                                  const Request* request,               \
+                                                  v1::BranchResponse* response) {       \
+    std::string parent = ParentSpanId(*context, request->branch().saga_id());           \
+    return RunOnExecutor(                                                               \
+        executor_, context, [this, request, response, parent = std::move(parent)] {     \
+          ScopedSpan span(&tracer_, #Method, request->branch().saga_id(), parent);      \
+          absl::Status status = engine_.Method(*request, response);                     \
+          RecordBranchCall(span, #Method, request->branch(), status, *response);        \
+          return status;                                                                \
+        });                                                                             \
+  }
+
+FXMESH_LEDGER_BRANCH_HANDLER(Try, v1::TryRequest)
+FXMESH_LEDGER_BRANCH_HANDLER(Confirm, v1::BranchRequest)
+FXMESH_LEDGER_BRANCH_HANDLER(Cancel, v1::BranchRequest)
+
+#undef FXMESH_LEDGER_BRANCH_HANDLER
 FXMESH_LEDGER_HANDLER(OpenAccount, v1::OpenAccountRequest, v1::AccountResponse)
 FXMESH_LEDGER_HANDLER(GetAccount, v1::GetAccountRequest, v1::Account)
 FXMESH_LEDGER_HANDLER(SetAccountFrozen, v1::SetAccountFrozenRequest, v1::AccountResponse)

@@ -1,8 +1,11 @@
 // The gRPC face of LedgerEngine: each handler queues the engine call on the worker pool and
-// finishes with the engine's status. No handler blocks a gRPC thread.
+// finishes with the engine's status. No handler blocks a gRPC thread. Try, Confirm and Cancel are
+// each recorded as a span (the child of the caller's traceparent) and logged with the saga's
+// trace and span ids.
 #pragma once
 
 #include "common/executor.h"
+#include "common/tracing.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "ledger/ledger_engine.h"
 
@@ -10,8 +13,9 @@ namespace fxmesh::ledger {
 
 class LedgerService final : public v1::LedgerService::CallbackService {
  public:
-  // `engine` and `executor` must outlive the service.
-  LedgerService(LedgerEngine& engine, Executor& executor) : engine_(engine), executor_(executor) {}
+  // `engine`, `executor` and `tracer` must outlive the service.
+  LedgerService(LedgerEngine& engine, Executor& executor, Tracer& tracer)
+      : engine_(engine), executor_(executor), tracer_(tracer) {}
 
   grpc::ServerUnaryReactor* Try(grpc::CallbackServerContext* context, const v1::TryRequest* request,
                                 v1::BranchResponse* response) override;
@@ -49,6 +53,7 @@ class LedgerService final : public v1::LedgerService::CallbackService {
  private:
   LedgerEngine& engine_;
   Executor& executor_;
+  Tracer& tracer_;
 };
 
 }  // namespace fxmesh::ledger

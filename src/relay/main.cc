@@ -14,6 +14,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/metrics_http_server.h"
+#include "common/otlp_exporter.h"
 #include "common/service_main.h"
 #include "common/status_macros.h"
 #include "kafka/lag.h"
@@ -28,6 +29,8 @@ ABSL_FLAG(
     std::string, tier_delays_ms, "",
     "delays of the retry tiers, in order, comma-separated (default 5000,30000,120000,600000)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, otlp_endpoint, "",
+          "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 
@@ -93,13 +96,20 @@ int Main(int argc, char** argv) {
         .With("error", producer.ok() ? consumer.status() : producer.status());
     return 1;
   }
-  std::unique_ptr<ParticipantClient> krw =
-      NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger)));
-  std::unique_ptr<ParticipantClient> fx =
-      NewGrpcParticipantClient(NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger)));
+  Tracer tracer("relay", limits::kSpansKeptMax);
+  absl::StatusOr<std::unique_ptr<OtlpExporter>> exporter =
+      ExportSpans(absl::GetFlag(FLAGS_otlp_endpoint), tracer);
+  if (!exporter.ok()) {
+    LogError("bad configuration").With("error", exporter.status());
+    return 2;
+  }
+  std::unique_ptr<ParticipantClient> krw = NewGrpcParticipantClient(
+      NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger)), &tracer, "krw-ledger");
+  std::unique_ptr<ParticipantClient> fx = NewGrpcParticipantClient(
+      NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger)), &tracer, "fx-ledger");
   MetricsRegistry metrics;
   Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
-              SystemClock::Get(), *options, metrics);
+              SystemClock::Get(), *options, metrics, &tracer);
   const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers),
                     group = absl::GetFlag(FLAGS_group);
   const std::vector<std::string> topics = ConsumedTopics(*options);
@@ -114,7 +124,7 @@ int Main(int argc, char** argv) {
         return absl::OkStatus();
       });
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {}, &metrics);
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {}, &metrics, &tracer);
   if (!server.ok()) {
     LogError("cannot start").With("error", server.status());
     return 1;

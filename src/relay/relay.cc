@@ -55,13 +55,14 @@ RelayMetrics::RelayMetrics(MetricsRegistry& registry)
 
 Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
              std::map<std::string, ParticipantClient*> participants, const Clock& clock,
-             RelayOptions options, MetricsRegistry& metrics)
+             RelayOptions options, MetricsRegistry& metrics, Tracer* tracer)
     : consumer_(consumer),
       producer_(producer),
       participants_(std::move(participants)),
       clock_(clock),
       options_(std::move(options)),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      tracer_(tracer) {}
 
 absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
@@ -110,6 +111,18 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
                       absl::StrCat("unknown participant '", command.participant(), "'"),
                       command.attempt());
   }
+  // This attempt's span: the child of whoever sent the command (the coordinator, or the previous
+  // attempt), the parent of the ledger call and of what the relay publishes.
+  auto incoming = message.headers.find("traceparent");
+  std::optional<TraceContext> parent =
+      incoming == message.headers.end() ? std::nullopt : TraceContext::Parse(incoming->second);
+  ScopedSpan span(
+      tracer_,
+      absl::StrCat(command.op() == v1::BRANCH_OP_CONFIRM ? "Confirm " : "Cancel ",
+                   command.branch().branch(), " attempt ", std::max(command.attempt(), 1)),
+      command.branch().saga_id(),
+      parent && parent->trace_id == command.branch().saga_id() ? parent->span_id : "");
+  span.SetAttribute("participant", command.participant());
   v1::BranchRequest request;
   *request.mutable_branch() = command.branch();
   const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
@@ -136,17 +149,23 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
     std::string outcome = v1::Outcome_Name(response->outcome());
     if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
     metrics_.commands.With({op_label, outcome}).Increment();
+    span.SetAttribute("outcome", v1::Outcome_Name(response->outcome()));
     return Outcome{command.reply_topic().empty() ? std::string(kafka::kBranchResultsTopic)
                                                  : command.reply_topic(),
                    ToJson(result),
-                   {}};
+                   {},
+                   span.traceparent()};
   }
   // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
   const std::string error = response.status().ToString();
+  span.SetStatus(response.status());
   if (attempt > static_cast<int>(options_.tiers.size())) {
     metrics_.commands.With({op_label, "dead_letter"}).Increment();
-    return DeadLetter(message, "exhausted",
-                      absl::StrCat("gave up after ", attempt, " attempts: ", error), attempt);
+    Outcome dead =
+        DeadLetter(message, "exhausted",
+                   absl::StrCat("gave up after ", attempt, " attempts: ", error), attempt);
+    dead.traceparent = span.traceparent();
+    return dead;
   }
   const RelayTier& tier = options_.tiers[attempt - 1];
   command.set_attempt(attempt + 1);
@@ -161,7 +180,8 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
       .With("tier", tier.topic)
       .With("attempt", attempt + 1)
       .With("error", error);
-  return Outcome{tier.topic, ToJson(command), {}};
+  span.SetAttribute("next_tier", tier.topic);
+  return Outcome{tier.topic, ToJson(command), {}, span.traceparent()};
 }
 
 Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
@@ -184,8 +204,11 @@ absl::Status Relay::Publish(const kafka::IncomingMessage& message, const Outcome
                                   next_token_++};
   outgoing.headers.emplace_back("content-type", "application/json");
   auto traceparent = message.headers.find("traceparent");
-  if (traceparent != message.headers.end())
+  if (!outcome.traceparent.empty()) {
+    outgoing.headers.emplace_back("traceparent", outcome.traceparent);
+  } else if (traceparent != message.headers.end()) {
     outgoing.headers.emplace_back("traceparent", traceparent->second);
+  }
   RETURN_IF_ERROR(producer_.Produce(outgoing));
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   while (absl::Now() < give_up) {

@@ -26,6 +26,7 @@
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/participant_client.h"
+#include "common/tracing.h"
 #include "fxmesh/v1/relay.pb.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
@@ -63,7 +64,7 @@ class Relay {
   // Everything passed in must outlive the relay. `participants` maps participant names to clients.
   Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
         std::map<std::string, ParticipantClient*> participants, const Clock& clock,
-        RelayOptions options, MetricsRegistry& metrics);
+        RelayOptions options, MetricsRegistry& metrics, Tracer* tracer = nullptr);
 
   // Resumes partitions that became due, then handles at most one message, waiting up to `poll`
   // for it. Returns whether a message was handled. An error means the message's outcome could not
@@ -75,6 +76,8 @@ class Relay {
     std::string topic;
     std::string value;
     std::vector<std::pair<std::string, std::string>> extra_headers;
+    // The traceparent to send on; empty: the incoming message's.
+    std::string traceparent;
   };
   Outcome Execute(const kafka::IncomingMessage& message);
   // `kind` labels the dead-letter metric.
@@ -89,6 +92,7 @@ class Relay {
   const Clock& clock_;
   const RelayOptions options_;
   const RelayMetrics metrics_;
+  Tracer* const tracer_;
   int64_t next_token_ = 1;
 };
 

@@ -10,11 +10,13 @@
 
 #include <catch2/catch.hpp>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "fxmesh/v1/trace.grpc.pb.h"
 #include "kafka/lag.h"
 #include "kafka/topics.h"
 #include "tests/binaries/mesh_processes.h"
@@ -132,6 +134,17 @@ class KafkaMesh : public MeshProcesses {
     }
     CHECK(relay_lag == 0);
     CHECK(coordinator_lag == 0);
+  }
+
+  // One exchange that completes and one the FX ledger refuses (compensated through the relay),
+  // both finished, with the relay and the coordinator caught up.
+  std::pair<v1::Exchange, v1::Exchange> CompletedAndCompensated() {
+    const v1::Exchange completed = Exchange("k1", 137'025);
+    REQUIRE(completed.status() == v1::EXCHANGE_STATUS_COMPLETED);
+    const v1::Exchange failed = Exchange("k2", 137'025, "nobody-usd");
+    REQUIRE(AwaitFinal(failed.saga_id()).state() == v1::SAGA_STATE_CANCELLED);
+    CheckLagZero();
+    return {completed, failed};
   }
 
   int64_t OutboxBacklog() {
@@ -292,14 +305,74 @@ TEST_CASE("in the mesh, a relay killed with SIGKILL mid-work loses and doubles n
   mesh.CheckLagZero();
 }
 
+// Every span of `saga_id` that the coordinator, both ledgers and the relay keep.
+std::vector<v1::Span> SpansOf(KafkaMesh& mesh, const std::string& saga_id) {
+  std::vector<v1::Span> spans;
+  for (int port : {mesh.coordinator_port(), mesh.ledger_port("krw"), mesh.ledger_port("fx"),
+                   mesh.relay_port(0)}) {
+    auto traces = v1::TraceService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+    v1::ListSpansRequest request;
+    request.set_trace_id(saga_id);
+    v1::ListSpansResponse response;
+    grpc::Status status = traces->ListSpans(MeshProcesses::Context().get(), request, &response);
+    INFO("port " << port << ": " << status.error_code() << " " << status.error_message());
+    REQUIRE(status.ok());
+    spans.insert(spans.end(), response.spans().begin(), response.spans().end());
+  }
+  return spans;
+}
+
+bool HasSpan(const std::vector<v1::Span>& spans, absl::string_view service,
+             absl::string_view name_prefix) {
+  for (const v1::Span& span : spans) {
+    if (span.service() == service && absl::StartsWith(span.name(), name_prefix)) return true;
+  }
+  return false;
+}
+
+TEST_CASE("in the mesh, every hop of a saga is one trace whose spans all connect to its root",
+          "[binary][kafka][tracing]") {
+  KafkaMesh mesh;
+  const auto [completed, failed] = mesh.CompletedAndCompensated();
+
+  for (const v1::Exchange& exchange : {completed, failed}) {
+    const std::vector<v1::Span> spans = SpansOf(mesh, exchange.saga_id());
+    std::set<std::string> ids;
+    for (const v1::Span& span : spans) ids.insert(span.span_id());
+    INFO("saga " << exchange.saga_id() << ", " << spans.size() << " spans");
+    // One trace: the root is the coordinator's, and every other span's parent was recorded too.
+    for (const v1::Span& span : spans) {
+      INFO(span.service() << " " << span.name());
+      CHECK(span.trace_id() == exchange.saga_id());
+      if (span.parent_span_id().empty()) {
+        CHECK(span.span_id() == exchange.saga_id().substr(0, 16));
+        CHECK(span.service() == "coordinator");
+      } else {
+        CHECK(ids.count(span.parent_span_id()) == 1);
+      }
+    }
+    CHECK(HasSpan(spans, "coordinator", "exchange KRW"));
+    CHECK(HasSpan(spans, "coordinator", "krw-ledger Try"));
+    CHECK(HasSpan(spans, "krw-ledger", "Try"));
+    CHECK(HasSpan(spans, "fx-ledger", "Try"));
+  }
+  // The compensation went through the relay: its attempt, its ledger calls, and the coordinator
+  // applying the result are all in the failed saga's trace.
+  const std::vector<v1::Span> failed_spans = SpansOf(mesh, failed.saga_id());
+  CHECK(HasSpan(failed_spans, "relay", "Cancel krw attempt 1"));
+  CHECK(HasSpan(failed_spans, "relay", "krw-ledger Cancel"));
+  CHECK(HasSpan(failed_spans, "krw-ledger", "Cancel"));
+  CHECK(HasSpan(failed_spans, "coordinator", "apply result"));
+  // Ledgers log each branch call with the saga's trace and span ids.
+  CHECK_THAT(mesh.ledger_process("krw").Output(),
+             Catch::Contains(absl::StrCat("\"trace_id\":\"", failed.saga_id(), "\",\"span_id\":")));
+}
+
 TEST_CASE("in the mesh, every service serves Prometheus metrics of what it did",
           "[binary][kafka][metrics]") {
   KafkaMesh mesh;
-  const v1::Exchange completed = mesh.Exchange("k1", 137'025);
-  REQUIRE(completed.status() == v1::EXCHANGE_STATUS_COMPLETED);
-  const v1::Exchange failed = mesh.Exchange("k2", 137'025, "nobody-usd");
-  REQUIRE(mesh.AwaitFinal(failed.saga_id()).state() == v1::SAGA_STATE_CANCELLED);
-  mesh.CheckLagZero();
+  const auto [completed, failed] = mesh.CompletedAndCompensated();
   const absl::Time give_up = absl::Now() + absl::Seconds(30);
   while (mesh.OutboxBacklog() > 0 && absl::Now() < give_up) absl::SleepFor(absl::Milliseconds(50));
 

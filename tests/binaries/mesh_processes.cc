@@ -45,6 +45,7 @@ void MeshProcesses::StartCoordinator(const std::vector<std::string>& extra_flags
   coordinator_ =
       std::make_unique<ServiceProcess>(FXMESH_COORDINATOR_PATH, flags, std::vector<std::string>{});
   const int port = coordinator_->WaitForPort();
+  coordinator_port_ = port;
   exchange_stub_ = v1::ExchangeService::NewStub(Channel(port));
   ops_stub_ = v1::OpsService::NewStub(Channel(port));
 }
@@ -92,7 +93,7 @@ void MeshProcesses::StartRelay(int index, const std::vector<std::string>& extra_
   relays_[index].reset();
   relays_[index] =
       std::make_unique<ServiceProcess>(FXMESH_RELAY_PATH, flags, std::vector<std::string>{});
-  relays_[index]->WaitForPort();
+  relay_ports_[index] = relays_[index]->WaitForPort();
 }
 
 int MeshProcesses::MetricsPort(ServiceProcess& service) {

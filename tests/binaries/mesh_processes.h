@@ -33,6 +33,12 @@ class MeshProcesses {
   // Starts (or restarts) relay `index` of the group "fxmesh-relay" with extra flags.
   void StartRelay(int index, const std::vector<std::string>& extra_flags = {});
   ServiceProcess& relay(int index) { return *relays_.at(index); }
+  // The gRPC port of relay `index` (health, reflection, traces).
+  int relay_port(int index) const { return relay_ports_.at(index); }
+  int ledger_port(const std::string& ledger) const {
+    return ledger == "krw" ? krw_port_ : fx_port_;
+  }
+  int coordinator_port() const { return coordinator_port_; }
   ServiceProcess& ledger_process(const std::string& ledger) {
     return ledger == "krw" ? *krw_process_ : *fx_process_;
   }
@@ -64,6 +70,8 @@ class MeshProcesses {
   std::string data_;
   std::unique_ptr<ServiceProcess> krw_process_, fx_process_, coordinator_, kafka_;
   std::map<int, std::unique_ptr<ServiceProcess>> relays_;
+  std::map<int, int> relay_ports_;
+  int coordinator_port_ = 0;
   std::string kafka_brokers_;
   std::unique_ptr<v1::KafkaControlService::Stub> kafka_control_stub_;
   std::unique_ptr<v1::LedgerService::Stub> krw_stub_, fx_stub_;
