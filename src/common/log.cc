@@ -1,8 +1,12 @@
 #include "common/log.h"
 
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -95,8 +99,31 @@ LogLine& LogLine::With(absl::string_view key, const absl::Status& status) {
   return With(key, absl::string_view(status.ToString()));
 }
 
+// JSON lines, except on a terminal, where people read them: text. FXMESH_LOG_FORMAT=json or
+// text overrides the guess.
+bool TextFormat() {
+  static const bool text = [] {
+    const char* format = std::getenv("FXMESH_LOG_FORMAT");
+    if (format != nullptr && absl::string_view(format) == "json") return false;
+    if (format != nullptr && absl::string_view(format) == "text") return true;
+    return isatty(STDERR_FILENO) != 0;
+  }();
+  return text;
+}
+
 LogLine::~LogLine() {
   if (!enabled_) return;
+  if (TextFormat()) {
+    std::string line =
+        absl::StrCat(absl::FormatTime("%H:%M:%E3S", absl::Now(), absl::LocalTimeZone()), " ",
+                     absl::AsciiStrToUpper(LevelName(level_)), " ", *g_service, ": ", message_);
+    for (const auto& [key, value] : fields_) absl::StrAppend(&line, " ", key, "=", value);
+    line += "\n";
+    absl::MutexLock lock(&g_write_mu);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+    return;
+  }
   std::string line = absl::StrCat(
       "{\"ts\":",
       JsonQuote(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone())),
