@@ -107,6 +107,18 @@ inline constexpr int64_t kLagQueryTimeoutMs = 2'000;
 // this.
 inline constexpr int64_t kMetricsAcceptRetryMs = 100;
 
+// The fxmesh command-line tool. Every call has a deadline (--timeout, this default, at most the
+// max); `fxmesh watch` waits longer by default, because a saga retries its Trys until its quote
+// expires and its Confirms until they succeed. On a terminal, a call that has run this long shows
+// its progress, redrawn every tick. Lists stop at a limit (--limit, at most the max).
+inline constexpr int64_t kCliTimeoutMsDefault = 10'000;
+inline constexpr int64_t kCliWatchTimeoutMsDefault = 300'000;
+inline constexpr int64_t kCliTimeoutMsMax = 24 * 3'600'000;
+inline constexpr int64_t kCliProgressAfterMs = 1'000;
+inline constexpr int64_t kCliProgressTickMs = 100;
+inline constexpr int kCliListLimitDefault = 50;
+inline constexpr int kCliListLimitMax = 10'000;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
@@ -115,5 +127,9 @@ static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs,
               "a drive step must finish well within its lease");
 static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
 static_assert(kOutboxBatchMax <= kOutboxInFlightMax);
+static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&
+              kCliWatchTimeoutMsDefault <= kCliTimeoutMsMax);
+static_assert(kCliProgressTickMs < kCliProgressAfterMs);
+static_assert(kCliListLimitDefault <= kListPageSizeMax && kCliListLimitDefault <= kCliListLimitMax);
 
 }  // namespace fxmesh::limits
