@@ -1,0 +1,87 @@
+#include "cli/session.h"
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "cli/progress.h"
+#include "common/grpc_status.h"
+#include "common/limits.h"
+
+namespace fxmesh::cli {
+
+absl::string_view ServiceName(Service service) {
+  switch (service) {
+    case Service::kCoordinator:
+      return "coordinator";
+    case Service::kKrwLedger:
+      return "krw-ledger";
+    case Service::kFxLedger:
+      return "fx-ledger";
+  }
+  return "";
+}
+
+const std::string& Session::Address(Service service) const {
+  switch (service) {
+    case Service::kKrwLedger:
+      return options_.krw_ledger;
+    case Service::kFxLedger:
+      return options_.fx_ledger;
+    case Service::kCoordinator:
+      break;
+  }
+  return options_.coordinator;
+}
+
+std::shared_ptr<grpc::Channel> Session::Channel(Service service) {
+  std::shared_ptr<grpc::Channel>& channel = channels_[static_cast<int>(service)];
+  if (channel == nullptr) {
+    // Plaintext, as every fxmesh service serves on loopback or inside the cluster network.
+    channel = grpc::CreateChannel(Address(service), grpc::InsecureChannelCredentials());
+  }
+  return channel;
+}
+
+v1::ExchangeService::Stub& Session::exchange() {
+  if (exchange_ == nullptr)
+    exchange_ = v1::ExchangeService::NewStub(Channel(Service::kCoordinator));
+  return *exchange_;
+}
+
+v1::OpsService::Stub& Session::ops() {
+  if (ops_ == nullptr) ops_ = v1::OpsService::NewStub(Channel(Service::kCoordinator));
+  return *ops_;
+}
+
+v1::LedgerService::Stub& Session::ledger(Service service) {
+  std::unique_ptr<v1::LedgerService::Stub>& stub = service == Service::kKrwLedger ? krw_ : fx_;
+  if (stub == nullptr) stub = v1::LedgerService::NewStub(Channel(service));
+  return *stub;
+}
+
+absl::Status Session::Call(Service service, absl::string_view doing,
+                           absl::FunctionRef<grpc::Status(grpc::ClientContext&)> call) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(TimeoutMs(limits::kCliTimeoutMsDefault)));
+  grpc::Status status;
+  {
+    Progress progress(printer_.err(), printer_.options().progress, std::string(doing));
+    status = call(context);
+  }
+  if (status.ok()) return absl::OkStatus();
+  return CallError(service, status);
+}
+
+absl::Status Session::CallError(Service service, const grpc::Status& status) const {
+  const absl::Status error = FromGrpcStatus(status);
+  // The code's name leads, as gRPC tools print it; the wording says whether anything was decided.
+  const std::string where = absl::StrCat(ServiceName(service), " at ", Address(service));
+  const std::string said =
+      absl::StrCat(absl::StatusCodeToString(error.code()), ": ", error.message());
+  return absl::Status(error.code(), ExitCodeFor(error) == ExitCode::kNoAnswer
+                                        ? absl::StrCat("no answer from ", where, ": ", said)
+                                        : absl::StrCat(where, " refused the request: ", said));
+}
+
+}  // namespace fxmesh::cli
