@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -18,12 +19,29 @@
 extern char** environ;
 
 namespace fxmesh::testing {
+namespace {
 
-ServiceProcess::ServiceProcess(const std::string& path, const std::vector<std::string>& args,
-                               const std::vector<std::string>& environment) {
-  output_path_ = MakeTempDir("fxmesh-process") + "/output.log";
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Starts `path` with `args`, stdin from /dev/null, stdout to `out_path` and stderr to `err_path`
+// (one file when they are equal, written in order); returns its pid. The environment is this
+// process's (without FXMESH_* and NO_COLOR unless `inherit_fxmesh`) plus `environment`.
+pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
+            const std::vector<std::string>& environment, bool inherit_fxmesh,
+            const std::string& out_path, const std::string& err_path) {
   std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) env_strings.emplace_back(*entry);
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text = *entry;
+    if (!inherit_fxmesh && (text.rfind("FXMESH_", 0) == 0 || text.rfind("NO_COLOR=", 0) == 0)) {
+      continue;
+    }
+    env_strings.push_back(text);
+  }
   env_strings.insert(env_strings.end(), environment.begin(), environment.end());
   std::vector<char*> argv = {const_cast<char*>(path.c_str())};
   for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
@@ -32,19 +50,33 @@ ServiceProcess::ServiceProcess(const std::string& path, const std::vector<std::s
   for (std::string& entry : env_strings) envp.push_back(entry.data());
   envp.push_back(nullptr);
 
-  pid_ = fork();
-  REQUIRE(pid_ >= 0);
-  if (pid_ == 0) {
-    int fd = open(output_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    // The test runner may block signals; the service must start with a clean mask.
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    // One descriptor for both when they share a file, or each would overwrite the other.
+    const int err =
+        err_path == out_path ? out : open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(in, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    // The test runner may block signals; the child must start with a clean mask.
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execve(path.c_str(), argv.data(), envp.data());
     _exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+ServiceProcess::ServiceProcess(const std::string& path, const std::vector<std::string>& args,
+                               const std::vector<std::string>& environment) {
+  output_path_ = MakeTempDir("fxmesh-process") + "/output.log";
+  pid_ = Spawn(path, args, environment, /*inherit_fxmesh=*/true, output_path_, output_path_);
 }
 
 ServiceProcess::~ServiceProcess() {
@@ -54,12 +86,7 @@ ServiceProcess::~ServiceProcess() {
   }
 }
 
-std::string ServiceProcess::Output() const {
-  std::ifstream in(output_path_);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string ServiceProcess::Output() const { return ReadAll(output_path_); }
 
 int ServiceProcess::WaitForPort() {
   static const std::regex kServing("\"msg\":\"serving\".*\"port\":([0-9]+)");
@@ -108,6 +135,30 @@ int ServiceProcess::WaitForExit() {
   if (Reap(30'000) >= 0) return exit_code_;
   FAIL("the process did not exit within 30 s:\n" << Output());
   return -1;
+}
+
+CommandResult RunCommand(const std::string& path, const std::vector<std::string>& args,
+                         const std::vector<std::string>& environment, int timeout_seconds) {
+  // Files rather than pipes: the child never blocks on a full pipe while the test waits for it.
+  const std::string dir = MakeTempDir("fxmesh-command");
+  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  const pid_t pid = Spawn(path, args, environment, /*inherit_fxmesh=*/false, out_path, err_path);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  int status = 0;
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      FAIL(path << " ran longer than " << timeout_seconds << " s; stderr:\n" << ReadAll(err_path));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = ReadAll(out_path);
+  result.err = ReadAll(err_path);
+  std::filesystem::remove_all(dir);
+  return result;
 }
 
 }  // namespace fxmesh::testing

@@ -1,5 +1,7 @@
-// A service binary run as a real child process, for tests that need signals and real sockets.
-// Its stdout and stderr go to a temp file the test can read; the destructor kills it if running.
+// Binaries run as real child processes. A service (ServiceProcess) runs in the background, for
+// tests that need signals and real sockets: its stdout and stderr go to a temp file the test can
+// read, and the destructor kills it if running. A command-line program (RunCommand) runs to
+// completion, the way a script runs it: its stdout, stderr and exit code come back separately.
 #pragma once
 
 #include <sys/types.h>
@@ -37,5 +39,20 @@ class ServiceProcess {
   std::string output_path_;
   int exit_code_ = -1;
 };
+
+struct CommandResult {
+  // The exit status, or 128 + the signal that ended the process.
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs `path` with `args` to completion. The child's environment is this process's without any
+// FXMESH_* or NO_COLOR variable (so the machine's settings cannot change a result), plus
+// `environment` entries ("NAME=value"). Fails the test if the program runs longer than
+// `timeout_seconds` (it is killed).
+CommandResult RunCommand(const std::string& path, const std::vector<std::string>& args,
+                         const std::vector<std::string>& environment = {},
+                         int timeout_seconds = 60);
 
 }  // namespace fxmesh::testing
