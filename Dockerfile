@@ -1,6 +1,6 @@
 # fxmesh container image: one image holding every service binary (the two ledgers, the coordinator
-# and the relay; not the dev/test tool fxmesh-kafka); each container picks its binary with its
-# command (the Kubernetes manifests in k8s/ set it).
+# and the relay; not the dev/test tool fxmesh-kafka) and the `fxmesh` command-line tool; each
+# container picks its binary with its command (the Kubernetes manifests in k8s/ set it).
 #
 #   docker build -t fxmesh:latest .
 #
@@ -15,7 +15,8 @@ COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN bash scripts/install-deps.sh
 COPY . .
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
- && cmake --build build --target fxmesh-krw-ledger fxmesh-fx-ledger fxmesh-coordinator fxmesh-relay
+ && cmake --build build --target fxmesh-krw-ledger fxmesh-fx-ledger fxmesh-coordinator fxmesh-relay \
+      fxmesh
 
 FROM debian:12-slim
 # Runtime shared libraries only (their own dependencies, such as libgrpc29, come along).
@@ -38,7 +39,8 @@ RUN groupadd --system --gid 10001 fxmesh \
       --shell /usr/sbin/nologin fxmesh \
  && install -d -o fxmesh -g fxmesh -m 0750 /var/lib/fxmesh
 COPY --from=builder /src/build/src/fxmesh-krw-ledger /src/build/src/fxmesh-fx-ledger \
-     /src/build/src/fxmesh-coordinator /src/build/src/fxmesh-relay /usr/local/bin/
+     /src/build/src/fxmesh-coordinator /src/build/src/fxmesh-relay /src/build/src/fxmesh \
+     /usr/local/bin/
 # The coordinator's default mid rates. Its built-in --rates default, config/rates.txt, is relative
 # to the working directory, so FXMESH_RATES points it here instead; Kubernetes mounts the ConfigMap
 # fxmesh-rates over /etc/fxmesh. Only the coordinator reads FXMESH_RATES.
@@ -54,4 +56,6 @@ EXPOSE 50051 50061 50062 50081 9090
 # No default command: run a binary by name, e.g.
 #   docker run --rm -p 50061:50061 -e FXMESH_LISTEN=0.0.0.0:50061 fxmesh:latest fxmesh-krw-ledger
 # The coordinator also needs the ledgers' addresses (FXMESH_KRW_LEDGER, FXMESH_FX_LEDGER), and the
-# relay needs FXMESH_KAFKA_BROKERS; k8s/ sets them.
+# relay needs FXMESH_KAFKA_BROKERS; k8s/ sets them. The tool reads the same FXMESH_COORDINATOR,
+# FXMESH_KRW_LEDGER and FXMESH_FX_LEDGER, e.g. from inside a pod:
+#   kubectl exec deploy/coordinator -- fxmesh sagas --active
