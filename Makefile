@@ -22,7 +22,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
-	@bash scripts/run-dev.sh $(BUILD_DIR)
+	@$(BUILD_DIR)/src/fxmesh dev --bin $(BUILD_DIR)/src
 
 bench: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-bench -j $(JOBS)

@@ -14,6 +14,7 @@ constexpr absl::string_view kHelpCommand = "help";
 std::vector<CommandSpec> AllCommands() {
   std::vector<CommandSpec> commands = internal::CustomerCommands();
   for (CommandSpec& command : internal::OperatorCommands()) commands.push_back(std::move(command));
+  for (CommandSpec& command : internal::MeshCommands()) commands.push_back(std::move(command));
   // Help is answered by RunCli itself: it prints to stdout even with --json, and needs no
   // session.
   commands.push_back({

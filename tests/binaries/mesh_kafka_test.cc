@@ -20,6 +20,7 @@
 #include "kafka/lag.h"
 #include "kafka/topics.h"
 #include "tests/binaries/mesh_processes.h"
+#include "tests/binaries/process.h"
 #include "tests/support/http_client.h"
 
 namespace fxmesh::testing {
@@ -367,6 +368,54 @@ TEST_CASE("in the mesh, every hop of a saga is one trace whose spans all connect
   // Ledgers log each branch call with the saga's trace and span ids.
   CHECK_THAT(mesh.ledger_process("krw").Output(),
              Catch::Contains(absl::StrCat("\"trace_id\":\"", failed.saga_id(), "\",\"span_id\":")));
+}
+
+TEST_CASE("in the mesh, fxmesh trace draws a compensated exchange from every service",
+          "[binary][kafka][tracing][cli]") {
+  KafkaMesh mesh;
+  const auto [completed, failed] = mesh.CompletedAndCompensated();
+  const std::vector<std::string> addresses = {
+      absl::StrCat("--coordinator=127.0.0.1:", mesh.coordinator_port()),
+      absl::StrCat("--krw-ledger=127.0.0.1:", mesh.ledger_port("krw")),
+      absl::StrCat("--fx-ledger=127.0.0.1:", mesh.ledger_port("fx")),
+      absl::StrCat("--relay=127.0.0.1:", mesh.relay_port(0))};
+  std::vector<std::string> args = {"trace", failed.saga_id()};
+  args.insert(args.end(), addresses.begin(), addresses.end());
+  const CommandResult drawn = RunCommand(FXMESH_CLI_PATH, args);
+  INFO(drawn.out << drawn.err);
+  CHECK(drawn.exit_code == 0);
+  CHECK_THAT(drawn.out, Catch::StartsWith(absl::StrCat("trace ", failed.saga_id(), ": ")));
+  CHECK_THAT(drawn.out, Catch::Contains("coordinator  exchange KRW→USD"));
+  CHECK_THAT(drawn.out, Catch::Contains("Cancel krw attempt 1"));
+  CHECK_THAT(drawn.out, Catch::Contains("OUTCOME_NULL_COMPENSATION"));
+  CHECK(drawn.err.empty());
+
+  // A saga no service knows: exit 3, saying why.
+  args[1] = "0123456789abcdef0123456789abcdef";
+  const CommandResult unknown = RunCommand(FXMESH_CLI_PATH, args);
+  CHECK(unknown.exit_code == 3);
+  CHECK_THAT(unknown.err, Catch::Contains("no service keeps spans"));
+}
+
+TEST_CASE("in the mesh, fxmesh demo tells its whole story and can tell it twice",
+          "[binary][kafka][cli]") {
+  KafkaMesh mesh;
+  const std::vector<std::string> args = {
+      "demo", absl::StrCat("--coordinator=127.0.0.1:", mesh.coordinator_port()),
+      absl::StrCat("--krw-ledger=127.0.0.1:", mesh.ledger_port("krw")),
+      absl::StrCat("--fx-ledger=127.0.0.1:", mesh.ledger_port("fx"))};
+  for (int run = 0; run < 2; ++run) {
+    const CommandResult demo = RunCommand(FXMESH_CLI_PATH, args, {}, 120);
+    INFO(demo.out << demo.err);
+    REQUIRE(demo.exit_code == 0);
+    CHECK_THAT(demo.out, Catch::Contains("EXCHANGE_STATUS_COMPLETED"));
+    CHECK_THAT(demo.out, Catch::Contains("INSUFFICIENT_FUNDS"));
+    CHECK_THAT(demo.out, Catch::Contains("refused: participant fx-ledger is paused"));
+    CHECK_THAT(demo.out, Catch::Contains("ops-kim resume_participant"));
+    CHECK_THAT(demo.out, Catch::Contains("Done."));
+  }
+  mesh.CheckLedgers();
+  mesh.CheckLagZero();
 }
 
 TEST_CASE("in the mesh, every service serves Prometheus metrics of what it did",

@@ -3,7 +3,6 @@
 // committed only then; a ledger that is down moves the command through the retry tiers (the
 // partition paused, no thread asleep) until it completes; poison, unknown-participant and
 // exhausted commands land in the dead letters with the reason in a header, and the relay moves on.
-#include "common/tracing.h"
 #include "relay/relay.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -15,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/tracing.h"
 #include "kafka/embedded_kafka.h"
 #include "ledger/ledger_server.h"
 #include "tests/coordinator/faulty_participant_client.h"

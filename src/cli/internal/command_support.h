@@ -23,6 +23,7 @@ namespace fxmesh::cli::internal {
 
 std::vector<CommandSpec> CustomerCommands();
 std::vector<CommandSpec> OperatorCommands();
+std::vector<CommandSpec> MeshCommands();
 
 // `value`, or its error turned into a usage error (exit code 2) with the same message.
 template <typename T>
