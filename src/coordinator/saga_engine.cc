@@ -5,7 +5,6 @@
 
 #include <thread>
 
-#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -353,7 +352,6 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
   saga.set_attempt(saga.attempt() + 1);
   ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga_id);
   span.SetAttribute("attempt", absl::StrCat(saga.attempt()));
-  absl::Cleanup record_end = [&] { span.SetAttribute("state", StateName(saga.state())); };
   while (!IsTerminal(saga.state())) {
     absl::StatusOr<bool> moved_on;
     switch (saga.state()) {
@@ -370,9 +368,13 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
       default:
         return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
     }
-    if (!moved_on.ok()) return moved_on.status();
+    if (!moved_on.ok()) {
+      span.SetStatus(moved_on.status());
+      return moved_on.status();
+    }
     if (!*moved_on) break;
   }
+  span.SetAttribute("state", StateName(saga.state()));
   Annotate(saga);
   return saga;
 }

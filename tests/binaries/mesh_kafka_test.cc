@@ -388,6 +388,8 @@ TEST_CASE("in the mesh, fxmesh trace draws a compensated exchange from every ser
   CHECK_THAT(drawn.out, Catch::Contains("coordinator  exchange KRW→USD"));
   CHECK_THAT(drawn.out, Catch::Contains("Cancel krw attempt 1"));
   CHECK_THAT(drawn.out, Catch::Contains("OUTCOME_NULL_COMPENSATION"));
+  CHECK_THAT(drawn.out, Catch::Contains("CANCELLING"));  // Where the first drive left the saga.
+  CHECK_THAT(drawn.out, !Catch::Contains("UNSPECIFIED"));
   CHECK(drawn.err.empty());
 
   // A saga no service knows: exit 3, saying why.
