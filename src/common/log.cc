@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/tracing.h"
 
 namespace fxmesh {
 namespace {
@@ -113,6 +114,13 @@ bool TextFormat() {
 
 LogLine::~LogLine() {
   if (!enabled_) return;
+  // Work done inside a span names it, so a log line leads to its place in the trace.
+  if (const ScopedSpan* span = CurrentSpan(); span != nullptr) {
+    bool has_trace = false;
+    for (const auto& field : fields_) has_trace = has_trace || field.first == "trace_id";
+    if (!has_trace) fields_.emplace_back("trace_id", JsonQuote(span->trace_id()));
+    fields_.emplace_back("span_id", JsonQuote(span->span_id()));
+  }
   if (TextFormat()) {
     std::string line =
         absl::StrCat(absl::FormatTime("%H:%M:%E3S", absl::Now(), absl::LocalTimeZone()), " ",

@@ -23,8 +23,6 @@ void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::Branch
   if (status.ok()) span.SetAttribute("outcome", v1::Outcome_Name(response.outcome()));
   LogInfo("branch call")
       .With("saga_id", branch.saga_id())
-      .With("trace_id", span.trace_id())
-      .With("span_id", span.span_id())
       .With("call", call)
       .With("branch", branch.branch())
       .With("outcome", status.ok() ? v1::Outcome_Name(response.outcome()) : status.ToString());

@@ -15,6 +15,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "fxmesh/v1/trace.grpc.pb.h"
 #include "kafka/lag.h"
@@ -365,6 +366,18 @@ TEST_CASE("in the mesh, every hop of a saga is one trace whose spans all connect
   CHECK(HasSpan(failed_spans, "relay", "krw-ledger Cancel"));
   CHECK(HasSpan(failed_spans, "krw-ledger", "Cancel"));
   CHECK(HasSpan(failed_spans, "coordinator", "apply result"));
+  // Log lines written inside a span name it: the coordinator's transitions and the relay's
+  // attempts, as well as each ledger's branch calls.
+  auto logged_in_span = [&](const std::string& output, absl::string_view message) {
+    for (absl::string_view line : absl::StrSplit(output, '\n')) {
+      if (absl::StrContains(line, message) && absl::StrContains(line, failed.saga_id()) &&
+          absl::StrContains(line, "\"span_id\":\""))
+        return true;
+    }
+    return false;
+  };
+  CHECK(logged_in_span(mesh.coordinator().Output(), "\"msg\":\"saga transition\""));
+  CHECK(logged_in_span(mesh.ledger_process("fx").Output(), "\"msg\":\"branch call\""));
   // Ledgers log each branch call with the saga's trace and span ids.
   CHECK_THAT(mesh.ledger_process("krw").Output(),
              Catch::Contains(absl::StrCat("\"trace_id\":\"", failed.saga_id(), "\",\"span_id\":")));
