@@ -5,17 +5,14 @@
 // creates is new (a fresh customer per run), so it can run again and again against the same data.
 #pragma once
 
-#include <string>
+#include "absl/status/statusor.h"
+#include "cli/exit_codes.h"
+#include "cli/session.h"
 
 namespace fxmesh::cli {
 
-struct DemoOptions {
-  std::string coordinator = "127.0.0.1:50051";
-  std::string krw_ledger = "127.0.0.1:50061";
-  std::string fx_ledger = "127.0.0.1:50062";
-};
-
-// Returns the process exit code: 0 when the story ran as told, 1 when something did not.
-int RunDemo(const DemoOptions& options);
+// kOk when the story ran as told, kFailed (with the reason on stderr) when it did not; a call's
+// error as the other commands report theirs.
+absl::StatusOr<ExitCode> RunDemo(Session& session);
 
 }  // namespace fxmesh::cli

@@ -33,13 +33,7 @@ absl::StatusOr<ExitCode> Dev(const CommandLine& line, Session&) {
   return static_cast<ExitCode>(RunDev(options));
 }
 
-absl::StatusOr<ExitCode> Demo(const CommandLine& line, Session&) {
-  DemoOptions options;
-  options.coordinator = line.options.coordinator;
-  options.krw_ledger = line.options.krw_ledger;
-  options.fx_ledger = line.options.fx_ledger;
-  return RunDemo(options) == 0 ? ExitCode::kOk : ExitCode::kFailed;
-}
+absl::StatusOr<ExitCode> Demo(const CommandLine&, Session& session) { return RunDemo(session); }
 
 absl::StatusOr<ExitCode> Trace(const CommandLine& line, Session& session) {
   const std::string& saga_id = line.arguments[0];

@@ -41,10 +41,8 @@ class GrpcParticipantClient final : public ParticipantClient {
   template <typename Rpc>
   absl::StatusOr<v1::BranchResponse> Call(absl::string_view call, const v1::BranchRef& branch,
                                           absl::Time deadline, Rpc rpc) {
-    const ScopedSpan* parent = CurrentSpan();
-    ScopedSpan span(
-        tracer_, absl::StrCat(peer_, " ", call), branch.saga_id(),
-        parent != nullptr && parent->trace_id() == branch.saga_id() ? parent->span_id() : "");
+    ScopedSpan span(tracer_, absl::StrCat(peer_, " ", call), branch.saga_id(),
+                    ParentSpanIdFor(branch.saga_id()));
     span.SetAttribute("branch", branch.branch());
     grpc::ClientContext context;
     context.set_deadline(absl::ToChronoTime(deadline));

@@ -35,6 +35,11 @@ std::optional<TraceContext> TraceContext::Parse(absl::string_view traceparent) {
   return context;
 }
 
+std::string TraceContext::SpanIdIn(absl::string_view traceparent, absl::string_view trace_id) {
+  std::optional<TraceContext> parsed = Parse(traceparent);
+  return parsed && parsed->trace_id == trace_id ? parsed->span_id : "";
+}
+
 std::string TraceContext::ToTraceparent() const {
   return absl::StrCat("00-", trace_id, "-", span_id, "-01");
 }
@@ -105,10 +110,14 @@ AdoptSpan::AdoptSpan(const ScopedSpan* span) : outer_(current_span) { current_sp
 
 AdoptSpan::~AdoptSpan() { current_span = outer_; }
 
-std::string TraceparentFor(absl::string_view trace_id) {
+std::string ParentSpanIdFor(absl::string_view trace_id) {
   if (current_span != nullptr && current_span->trace_id() == trace_id)
-    return current_span->traceparent();
-  return TraceContext{std::string(trace_id), RootSpanId(trace_id)}.ToTraceparent();
+    return current_span->span_id();
+  return RootSpanId(trace_id);
+}
+
+std::string TraceparentFor(absl::string_view trace_id) {
+  return TraceContext{std::string(trace_id), ParentSpanIdFor(trace_id)}.ToTraceparent();
 }
 
 v1::Span MakeSpan(absl::string_view service, absl::string_view name, absl::string_view trace_id,

@@ -33,6 +33,9 @@ struct TraceContext {
 
   // nullopt unless `traceparent` is a well-formed version-00 W3C traceparent.
   static std::optional<TraceContext> Parse(absl::string_view traceparent);
+  // The span id in `traceparent` when it is a well-formed traceparent of `trace_id`; "" (which
+  // ScopedSpan takes as the trace's root) otherwise.
+  static std::string SpanIdIn(absl::string_view traceparent, absl::string_view trace_id);
   std::string ToTraceparent() const;
 };
 
@@ -106,8 +109,10 @@ class AdoptSpan {
   const ScopedSpan* const outer_;
 };
 
-// The traceparent for work done for `trace_id` now: the child of this thread's current span when
-// it belongs to that trace, else of the trace's root span.
+// The span that work done for `trace_id` now belongs under: this thread's current span when it
+// is of that trace, else the trace's root span.
+std::string ParentSpanIdFor(absl::string_view trace_id);
+// The traceparent that makes the receiver's work a child of ParentSpanIdFor(trace_id).
 std::string TraceparentFor(absl::string_view trace_id);
 
 // A finished span with explicit times (a saga's root span, recorded when the saga ends).

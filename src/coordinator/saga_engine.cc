@@ -481,7 +481,7 @@ absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits
   const bool sent_to_relay = std::any_of(saga.branches().begin(), saga.branches().end(),
                                          [](const v1::Branch& b) { return b.has_dispatched_at(); });
   if (options_.settle_through_kafka && !(confirming && customer_waiting && !sent_to_relay)) {
-    RETURN_IF_ERROR(DispatchSettling(saga, pending, ""));
+    RETURN_IF_ERROR(DispatchSettling(saga, ""));
     return false;
   }
   const absl::Time now = clock_.Now();
@@ -498,11 +498,7 @@ absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits
   const std::string left =
       absl::StrCat(confirming ? "Confirm" : "Cancel", " pending: ", absl::StrJoin(open, ", "));
   if (options_.settle_through_kafka) {
-    pending.clear();
-    for (int i = 0; i < saga.branches_size(); ++i) {
-      if (!IsBranchSettled(saga.branches(i), saga.state())) pending.push_back(i);
-    }
-    RETURN_IF_ERROR(DispatchSettling(saga, pending, absl::StrCat(left, "; ")));
+    RETURN_IF_ERROR(DispatchSettling(saga, absl::StrCat(left, "; ")));
     return false;
   }
   RETURN_IF_ERROR(ScheduleRetry(

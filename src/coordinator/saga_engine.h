@@ -170,11 +170,15 @@ class SagaEngine {
   // raises the inconsistency alert if a ledger refused one (`refused`).
   absl::StatusOr<bool> FinishIfSettled(v1::Saga& saga, std::vector<std::string>& open,
                                        bool& refused, absl::string_view note = "");
-  // Settling through the relay: sends the commands of `pending` branches not yet sent (or sent
+  // Settling through the relay: sends the commands of unsettled branches not yet sent (or sent
   // longer than `redispatch_after` ago without a dead letter), then waits for their results.
   // `why` prefixes the step-log row.
-  absl::Status DispatchSettling(v1::Saga& saga, const std::vector<int>& pending,
-                                absl::string_view why);
+  absl::Status DispatchSettling(v1::Saga& saga, absl::string_view why);
+  // For a relay answer about `ref`: while this replica holds the saga, runs `update` on the branch
+  // if the saga is still in `op`'s phase and the branch not settled yet; otherwise does nothing
+  // (a late or repeated copy). NOT_FOUND for an unknown saga.
+  absl::Status WithOpenBranch(const v1::BranchRef& ref, v1::BranchOp op,
+                              absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update);
   // Marks `indexes`' branches sent and returns their BranchCommands for the outbox.
   std::vector<OutboxMessage> Dispatch(v1::Saga& saga, const std::vector<int>& indexes) const;
   // Moves `saga` to `to` in memory (checked against the state machine) and returns the step-log

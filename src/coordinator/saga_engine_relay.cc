@@ -68,16 +68,16 @@ std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
   return commands;
 }
 
-absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, const std::vector<int>& pending,
-                                          absl::string_view why) {
+absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, absl::string_view why) {
   const absl::Time now = clock_.Now();
   // A branch already with the relay waits for its result; past `redispatch_after` it is sent
   // again (harmless: the ledger is idempotent), unless it is dead-lettered and waits for an
   // operator.
   std::vector<int> due;
   absl::Time next_check = now + options_.redispatch_after;
-  for (int index : pending) {
+  for (int index = 0; index < saga.branches_size(); ++index) {
     const v1::Branch& branch = saga.branches(index);
+    if (IsBranchSettled(branch, saga.state())) continue;
     if (!branch.has_dispatched_at()) {
       due.push_back(index);
     } else if (branch.dead_letter().empty()) {
@@ -104,48 +104,55 @@ absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, const std::vector<int>
   return Save(saga, saga.state(), step, commands);
 }
 
+absl::Status SagaEngine::WithOpenBranch(
+    const v1::BranchRef& ref, v1::BranchOp op,
+    absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update) {
+  const std::string& saga_id = ref.saga_id();
+  // A first look without the lease: most late copies are dropped here without taking it.
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
+  if (!known) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  if (known->state() != PhaseOf(op)) return absl::OkStatus();  // Moved on: a late copy.
+  return WithSagaHeld(saga_id,
+                      [&]() -> absl::StatusOr<v1::Saga> {
+                        ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+                        v1::Saga saga = std::move(*loaded);
+                        const int index = BranchIndex(saga, ref.branch());
+                        if (saga.state() != PhaseOf(op) || index < 0 ||
+                            IsBranchSettled(saga.branches(index), saga.state())) {
+                          return saga;  // Already settled, or not this saga's: nothing to do.
+                        }
+                        RETURN_IF_ERROR(update(saga, *saga.mutable_branches(index)));
+                        return saga;
+                      })
+      .status();
+}
+
 absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
-  const std::string& saga_id = result.branch().saga_id();
-  RETURN_IF_ERROR(ValidateSagaId(saga_id));
+  RETURN_IF_ERROR(ValidateSagaId(result.branch().saga_id()));
   if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
     return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
-  if (!known) return absl::NotFoundError(absl::StrCat("a branch result for no saga: ", saga_id));
-  if (known->state() != PhaseOf(result.op())) return absl::OkStatus();  // Moved on: a late copy.
-
-  absl::StatusOr<v1::Saga> applied = WithSagaHeld(saga_id, [&]() -> absl::StatusOr<v1::Saga> {
-    ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
-    v1::Saga saga = std::move(*loaded);
-    const int index = BranchIndex(saga, result.branch().branch());
-    if (saga.state() != PhaseOf(result.op()) || index < 0 ||
-        IsBranchSettled(saga.branches(index), saga.state())) {
-      return saga;  // Already applied, or not this saga's: nothing to do.
-    }
-    v1::BranchResponse answer;
-    answer.set_outcome(result.outcome());
-    answer.set_reason(result.reason());
-    answer.set_detail(result.detail());
-    v1::Branch& branch = *saga.mutable_branches(index);
-    RecordAnswer(branch, result.op() == v1::BRANCH_OP_CONFIRM ? Call::kConfirm : Call::kCancel,
-                 answer);
-    branch.clear_dead_letter();
-    const std::string answered =
-        absl::StrCat(OpName(result.op()), " of ", branch.branch(),
-                     " answered through the relay (attempt ", result.attempt(), ")");
-    std::vector<std::string> open;
-    bool refused = false;
-    ASSIGN_OR_RETURN(bool finished,
-                     FinishIfSettled(saga, open, refused, absl::StrCat("; ", answered)));
-    if (!finished) {
-      *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
-      RETURN_IF_ERROR(
-          Save(saga, saga.state(),
-               StepRecord{saga.state(), saga.state(),
-                          absl::StrCat(answered, "; pending: ", absl::StrJoin(open, ", "))}));
-    }
-    return saga;
-  });
-  return applied.status();
+  return WithOpenBranch(
+      result.branch(), result.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        v1::BranchResponse answer;
+        answer.set_outcome(result.outcome());
+        answer.set_reason(result.reason());
+        answer.set_detail(result.detail());
+        RecordAnswer(branch, result.op() == v1::BRANCH_OP_CONFIRM ? Call::kConfirm : Call::kCancel,
+                     answer);
+        branch.clear_dead_letter();
+        const std::string answered =
+            absl::StrCat(OpName(result.op()), " of ", branch.branch(),
+                         " answered through the relay (attempt ", result.attempt(), ")");
+        std::vector<std::string> open;
+        bool refused = false;
+        ASSIGN_OR_RETURN(bool finished,
+                         FinishIfSettled(saga, open, refused, absl::StrCat("; ", answered)));
+        if (finished) return absl::OkStatus();
+        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+        return Save(saga, saga.state(),
+                    StepRecord{saga.state(), saga.state(),
+                               absl::StrCat(answered, "; pending: ", absl::StrJoin(open, ", "))});
+      });
 }
 
 absl::Status SagaEngine::ApplyDeadLetter(const v1::DeadLetter& dead_letter) {
@@ -160,32 +167,20 @@ absl::Status SagaEngine::ApplyDeadLetter(const v1::DeadLetter& dead_letter) {
   // A poison message names no branch to mark; an unknown saga has none either.
   if (!dead_letter.has_command()) return absl::OkStatus();
   const v1::BranchCommand& command = dead_letter.command();
-  const std::string& saga_id = command.branch().saga_id();
-  if (!ValidateSagaId(saga_id).ok()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
-  if (!known || known->state() != PhaseOf(command.op())) return absl::OkStatus();
-
-  absl::StatusOr<v1::Saga> marked = WithSagaHeld(saga_id, [&]() -> absl::StatusOr<v1::Saga> {
-    ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
-    v1::Saga saga = std::move(*loaded);
-    const int index = BranchIndex(saga, command.branch().branch());
-    if (saga.state() != PhaseOf(command.op()) || index < 0 ||
-        IsBranchSettled(saga.branches(index), saga.state()) ||
-        !saga.branches(index).dead_letter().empty()) {
-      return saga;
-    }
-    v1::Branch& branch = *saga.mutable_branches(index);
-    branch.set_dead_letter(dead_letter.error());
-    *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
-    RETURN_IF_ERROR(Save(saga, saga.state(),
-                         StepRecord{saga.state(), saga.state(),
-                                    absl::StrCat(OpName(command.op()), " of ", branch.branch(),
-                                                 " dead-lettered after ", dead_letter.attempts(),
-                                                 " attempts: ", dead_letter.error(),
-                                                 "; waiting for an operator's replay")}));
-    return saga;
-  });
-  return marked.status();
+  if (!ValidateSagaId(command.branch().saga_id()).ok()) return absl::OkStatus();
+  absl::Status marked = WithOpenBranch(
+      command.branch(), command.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        if (!branch.dead_letter().empty()) return absl::OkStatus();
+        branch.set_dead_letter(dead_letter.error());
+        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+        return Save(saga, saga.state(),
+                    StepRecord{saga.state(), saga.state(),
+                               absl::StrCat(OpName(command.op()), " of ", branch.branch(),
+                                            " dead-lettered after ", dead_letter.attempts(),
+                                            " attempts: ", dead_letter.error(),
+                                            "; waiting for an operator's replay")});
+      });
+  return absl::IsNotFound(marked) ? absl::OkStatus() : marked;
 }
 
 absl::StatusOr<v1::ListDeadLettersResponse> SagaEngine::ListDeadLetters(

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/soci_util.h"
 #include "common/status_macros.h"
+#include "common/tracing.h"
 #include "coordinator/saga_store.h"
 #include "kafka/topics.h"
 
@@ -855,7 +856,7 @@ class SociSagaStore final : public SagaStore {
     (void)google::protobuf::util::MessageToJsonString(event, &payload);
     InsertOutbox(sql,
                  OutboxMessage{0, std::string(kafka::kSagaEventsTopic), saga_id, payload,
-                               absl::StrCat("00-", saga_id, "-", saga_id.substr(0, 16), "-01")},
+                               TraceContext{saga_id, RootSpanId(saga_id)}.ToTraceparent()},
                  at_us);
   }
 

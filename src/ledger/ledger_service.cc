@@ -11,9 +11,8 @@ namespace {
 std::string ParentSpanId(const grpc::CallbackServerContext& context, const std::string& saga_id) {
   auto found = context.client_metadata().find("traceparent");
   if (found == context.client_metadata().end()) return "";
-  std::optional<TraceContext> parent =
-      TraceContext::Parse(absl::string_view(found->second.data(), found->second.size()));
-  return parent && parent->trace_id == saga_id ? parent->span_id : "";
+  return TraceContext::SpanIdIn(absl::string_view(found->second.data(), found->second.size()),
+                                saga_id);
 }
 
 void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::BranchRef& branch,

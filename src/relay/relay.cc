@@ -1,17 +1,15 @@
 #include "relay/relay.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 
 namespace fxmesh::relay {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
@@ -70,17 +68,24 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   if (!message) return false;
   if (consumer_.IsPaused(*message)) return true;
 
+  // Parsed once: for its due time here, and for its execution.
   v1::BranchCommand command;
-  const bool parsed = google::protobuf::util::JsonStringToMessage(message->value, &command).ok();
-  if (parsed && command.has_not_before()) {
-    const absl::Time due =
-        absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(command.not_before()));
+  const absl::Status parsed = [&]() -> absl::Status {
+    auto status = google::protobuf::util::JsonStringToMessage(message->value, &command);
+    if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
+    return absl::OkStatus();
+  }();
+  if (parsed.ok() && command.has_not_before()) {
+    const absl::Time due = ToTime(command.not_before());
     if (due > clock_.Now()) {
       RETURN_IF_ERROR(consumer_.PauseUntil(*message, due));
       return true;
     }
   }
-  Outcome outcome = Execute(*message);
+  Outcome outcome = parsed.ok()
+                        ? Execute(*message, std::move(command))
+                        : DeadLetter(*message, "poison",
+                                     absl::StrCat("not a BranchCommand: ", parsed.message()), 0);
   absl::Status published = Publish(*message, outcome);
   if (!published.ok()) {
     // Not committed: rewind so the message is handled again shortly.
@@ -91,16 +96,7 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   return true;
 }
 
-Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
-  v1::BranchCommand command;
-  absl::Status parsed = [&]() -> absl::Status {
-    auto status = google::protobuf::util::JsonStringToMessage(message.value, &command);
-    if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
-    return absl::OkStatus();
-  }();
-  if (!parsed.ok())
-    return DeadLetter(message, "poison", absl::StrCat("not a BranchCommand: ", parsed.message()),
-                      0);
+Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
   if (command.op() != v1::BRANCH_OP_CONFIRM && command.op() != v1::BRANCH_OP_CANCEL) {
     return DeadLetter(message, "bad_op", "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
                       command.attempt());
@@ -114,14 +110,14 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
   // This attempt's span: the child of whoever sent the command (the coordinator, or the previous
   // attempt), the parent of the ledger call and of what the relay publishes.
   auto incoming = message.headers.find("traceparent");
-  std::optional<TraceContext> parent =
-      incoming == message.headers.end() ? std::nullopt : TraceContext::Parse(incoming->second);
   ScopedSpan span(
       tracer_,
       absl::StrCat(command.op() == v1::BRANCH_OP_CONFIRM ? "Confirm " : "Cancel ",
                    command.branch().branch(), " attempt ", std::max(command.attempt(), 1)),
       command.branch().saga_id(),
-      parent && parent->trace_id == command.branch().saga_id() ? parent->span_id : "");
+      incoming == message.headers.end()
+          ? ""
+          : TraceContext::SpanIdIn(incoming->second, command.branch().saga_id()));
   span.SetAttribute("participant", command.participant());
   v1::BranchRequest request;
   *request.mutable_branch() = command.branch();
@@ -144,8 +140,7 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
     result.set_outcome(response->outcome());
     result.set_reason(response->reason());
     result.set_detail(response->detail());
-    *result.mutable_executed_at() =
-        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now()));
+    *result.mutable_executed_at() = ToTimestamp(clock_.Now());
     std::string outcome = v1::Outcome_Name(response->outcome());
     if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
     metrics_.commands.With({op_label, outcome}).Increment();
@@ -170,8 +165,7 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message) {
   const RelayTier& tier = options_.tiers[attempt - 1];
   command.set_attempt(attempt + 1);
   command.set_last_error(error);
-  *command.mutable_not_before() =
-      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(clock_.Now() + tier.delay));
+  *command.mutable_not_before() = ToTimestamp(clock_.Now() + tier.delay);
   metrics_.commands.With({op_label, "retry"}).Increment();
   metrics_.retries.With({tier.topic}).Increment();
   LogInfo("command moved to a retry tier")

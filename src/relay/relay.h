@@ -79,7 +79,8 @@ class Relay {
     // The traceparent to send on; empty: the incoming message's.
     std::string traceparent;
   };
-  Outcome Execute(const kafka::IncomingMessage& message);
+  // `command` is `message` parsed.
+  Outcome Execute(const kafka::IncomingMessage& message, v1::BranchCommand command);
   // `kind` labels the dead-letter metric.
   Outcome DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                      const std::string& reason, int attempts);

@@ -149,6 +149,17 @@ class KafkaMesh : public MeshProcesses {
     return {completed, failed};
   }
 
+  // Every broker of the embedded Kafka down, or up again, through its control service.
+  void SetBrokersUp(bool up) {
+    for (int broker = 1; broker <= 3; ++broker) {
+      v1::SetBrokerUpRequest request;
+      request.set_broker_id(broker);
+      request.set_up(up);
+      v1::KafkaCluster cluster;
+      REQUIRE(kafka_control().SetBrokerUp(Context().get(), request, &cluster).ok());
+    }
+  }
+
   int64_t OutboxBacklog() {
     v1::Alerts alerts;
     REQUIRE(ops().GetAlerts(Context().get(), v1::GetAlertsRequest(), &alerts).ok());
@@ -242,13 +253,7 @@ TEST_CASE("in the mesh, an exhausted command is dead-lettered and an operator re
 TEST_CASE("in the mesh, every broker down while sagas run loses nothing from the outbox",
           "[binary][kafka][relay]") {
   KafkaMesh mesh;
-  for (int broker = 1; broker <= 3; ++broker) {
-    v1::SetBrokerUpRequest down;
-    down.set_broker_id(broker);
-    down.set_up(false);
-    v1::KafkaCluster cluster;
-    REQUIRE(mesh.kafka_control().SetBrokerUp(MeshProcesses::Context().get(), down, &cluster).ok());
-  }
+  mesh.SetBrokersUp(false);
   // Successes complete inline; failures decide to cancel and their Cancels wait in the outbox.
   std::vector<std::string> saga_ids;
   for (int i = 0; i < 10; ++i) {
@@ -260,13 +265,7 @@ TEST_CASE("in the mesh, every broker down while sagas run loses nothing from the
   CHECK(mesh.OutboxBacklog() > 0);
   for (int i = 1; i < 10; i += 2) CHECK(mesh.Get(saga_ids[i]).state() == v1::SAGA_STATE_CANCELLING);
 
-  for (int broker = 1; broker <= 3; ++broker) {
-    v1::SetBrokerUpRequest up;
-    up.set_broker_id(broker);
-    up.set_up(true);
-    v1::KafkaCluster cluster;
-    REQUIRE(mesh.kafka_control().SetBrokerUp(MeshProcesses::Context().get(), up, &cluster).ok());
-  }
+  mesh.SetBrokersUp(true);
   for (int i = 0; i < 10; ++i) {
     CHECK(mesh.AwaitFinal(saga_ids[i], 60).state() ==
           (i % 2 == 0 ? v1::SAGA_STATE_COMPLETED : v1::SAGA_STATE_CANCELLED));
@@ -425,7 +424,7 @@ TEST_CASE("in the mesh, fxmesh demo tells its whole story and can tell it twice"
     REQUIRE(demo.exit_code == 0);
     CHECK_THAT(demo.out, Catch::Contains("EXCHANGE_STATUS_COMPLETED"));
     CHECK_THAT(demo.out, Catch::Contains("INSUFFICIENT_FUNDS"));
-    CHECK_THAT(demo.out, Catch::Contains("refused: participant fx-ledger is paused"));
+    CHECK_THAT(demo.out, Catch::Contains("participant fx-ledger is paused by an operator"));
     CHECK_THAT(demo.out, Catch::Contains("ops-kim resume_participant"));
     CHECK_THAT(demo.out, Catch::Contains("Done."));
   }
