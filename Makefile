@@ -5,7 +5,12 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test run bench format clean
+.PHONY: all deps configure build test run bench chaos format clean
+
+# make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each.
+SEED ?= 1
+SEEDS ?= 10
+DURATION ?= 120
 
 all: build
 
@@ -27,6 +32,10 @@ run: build
 bench: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-bench -j $(JOBS)
 	@bash scripts/run-benchmarks.sh $(BUILD_DIR)
+
+chaos: configure
+	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
+	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -1,0 +1,306 @@
+#include "tests/chaos/chaos_mesh.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+
+extern char** environ;
+
+namespace fxmesh::chaos {
+namespace {
+
+// A service that is not SERVING this long after its start has failed to start.
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+constexpr absl::Duration kStopGrace = absl::Seconds(15);
+constexpr absl::Duration kHealthCallTimeout = absl::Milliseconds(500);
+constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
+// How much of a service's log an error shows.
+constexpr size_t kLogTailBytes = 2'000;
+
+// A port no one listens on right now. Services get fixed ports so a restarted one is found where
+// its callers (and its proxy) expect it.
+absl::StatusOr<int> FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    close(fd);
+    return absl::InternalError("could not find a free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::string LogTail(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string all = text.str();
+  return all.size() <= kLogTailBytes ? all : all.substr(all.size() - kLogTailBytes);
+}
+
+std::shared_ptr<grpc::Channel> Channel(int port) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+}
+
+bool Serving(grpc::health::v1::Health::Stub& health) {
+  grpc::health::v1::HealthCheckResponse response;
+  return health
+             .Check(ContextWithin(kHealthCallTimeout).get(), grpc::health::v1::HealthCheckRequest(),
+                    &response)
+             .ok() &&
+         response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+
+}  // namespace
+
+std::unique_ptr<grpc::ClientContext> ContextWithin(absl::Duration timeout) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  return context;
+}
+
+Service::Service(std::string name, std::string path, std::vector<std::string> args,
+                 std::string log_path, int port)
+    : name_(std::move(name)),
+      path_(std::move(path)),
+      args_(std::move(args)),
+      log_path_(std::move(log_path)),
+      port_(port) {}
+
+Service::~Service() {
+  if (pid_ > 0) Kill();
+}
+
+absl::Status Service::Start() {
+  if (Running()) return absl::FailedPreconditionError(absl::StrCat(name_, " already runs"));
+  std::vector<std::string> env_strings;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::string(*entry).rfind("FXMESH_", 0) != 0) env_strings.push_back(*entry);
+  }
+  // JSON lines whatever the terminal: the logs are read by tools after the run.
+  env_strings.push_back("FXMESH_LOG_FORMAT=json");
+  std::vector<char*> argv = {path_.data()};
+  for (std::string& arg : args_) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& entry : env_strings) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  const pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork() failed");
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY);
+    const int out = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(in, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(out, STDERR_FILENO);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    // Its own process group: a Ctrl-C at the harness's terminal must not reach the services
+    // before the harness has stopped them in order.
+    setpgid(0, 0);
+    execve(path_.c_str(), argv.data(), envp.data());
+    _exit(127);
+  }
+  pid_ = pid;
+  paused_ = false;
+
+  auto health = grpc::health::v1::Health::NewStub(Channel(port_));
+  const absl::Time give_up = absl::Now() + kStartTimeout;
+  while (absl::Now() < give_up) {
+    if (!Running()) {
+      return absl::InternalError(
+          absl::StrCat(name_, " exited before serving; its log ends:\n", LogTail(log_path_)));
+    }
+    if (Serving(*health)) return absl::OkStatus();
+    absl::SleepFor(kPollInterval);
+  }
+  return absl::DeadlineExceededError(absl::StrCat(name_, " not serving within ",
+                                                  absl::FormatDuration(kStartTimeout),
+                                                  "; its log ends:\n", LogTail(log_path_)));
+}
+
+void Service::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  paused_ = false;
+}
+
+void Service::Pause() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGSTOP);
+  paused_ = true;
+}
+
+void Service::Resume() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGCONT);
+  paused_ = false;
+}
+
+int Service::Stop() {
+  if (pid_ <= 0) return 0;
+  if (paused_) Resume();
+  kill(pid_, SIGTERM);
+  const absl::Time give_up = absl::Now() + kStopGrace;
+  int status = 0;
+  while (absl::Now() < give_up) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    absl::SleepFor(kPollInterval);
+  }
+  Kill();
+  return 128 + SIGKILL;
+}
+
+bool Service::Running() {
+  if (pid_ <= 0) return false;
+  int status = 0;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    ++crashes_;
+    last_crash_ = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
+                                    : absl::StrCat("signal ", WTERMSIG(status));
+    pid_ = -1;
+    paused_ = false;
+    return false;
+  }
+  return true;
+}
+
+absl::StatusOr<std::unique_ptr<ChaosMesh>> ChaosMesh::Start(const MeshOptions& options) {
+  std::unique_ptr<ChaosMesh> mesh(new ChaosMesh());
+  absl::Status launched = mesh->Launch(options);
+  if (!launched.ok()) {
+    mesh->StopAll();
+    return launched;
+  }
+  return mesh;
+}
+
+absl::Status ChaosMesh::Launch(const MeshOptions& options) {
+  brokers_ = options.brokers;
+  const std::string& dir = options.run_dir;
+  auto add = [&](const std::string& name, const std::string& binary,
+                 std::vector<std::string> args) -> absl::StatusOr<Service*> {
+    absl::StatusOr<int> port = FreePort();
+    if (!port.ok()) return port.status();
+    args.insert(args.begin(), absl::StrCat("--listen=127.0.0.1:", *port));
+    auto service =
+        std::make_unique<Service>(name, absl::StrCat(options.bin_dir, "/", binary), std::move(args),
+                                  absl::StrCat(dir, "/", name, ".log"), *port);
+    Service* raw = service.get();
+    services_[name] = std::move(service);
+    start_order_.push_back(name);
+    absl::Status started = raw->Start();
+    if (!started.ok()) return started;
+    return raw;
+  };
+
+  const std::string bootstrap_file = absl::StrCat(dir, "/kafka-bootstrap");
+  absl::StatusOr<Service*> kafka =
+      add("kafka", "fxmesh-kafka",
+          {absl::StrCat("--brokers=", options.brokers), "--partitions=4",
+           absl::StrCat("--bootstrap_file=", bootstrap_file)});
+  if (!kafka.ok()) return kafka.status();
+  std::ifstream(bootstrap_file) >> kafka_brokers_;
+  if (kafka_brokers_.empty()) return absl::InternalError("the embedded Kafka wrote no bootstrap");
+  kafka_control_ = v1::KafkaControlService::NewStub(Channel((*kafka)->port()));
+
+  for (const std::string ledger : {"krw", "fx"}) {
+    absl::StatusOr<Service*> started = add(ledger, absl::StrCat("fxmesh-", ledger, "-ledger"),
+                                           {absl::StrCat("--db=sqlite:", dir, "/", ledger, ".db")});
+    if (!started.ok()) return started.status();
+    ledgers_[ledger] = v1::LedgerService::NewStub(Channel((*started)->port()));
+    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
+        TcpProxy::Start(0, "127.0.0.1", (*started)->port());
+    if (!proxy.ok()) return proxy.status();
+    proxies_[ledger] = std::move(*proxy);
+  }
+  const std::string via_krw = absl::StrCat("--krw_ledger=127.0.0.1:", proxies_["krw"]->port());
+  const std::string via_fx = absl::StrCat("--fx_ledger=127.0.0.1:", proxies_["fx"]->port());
+  const std::string brokers = absl::StrCat("--kafka-brokers=", kafka_brokers_);
+
+  std::vector<std::string> coordinator_flags = {
+      absl::StrCat("--db=sqlite:", dir, "/coordinator.db"),
+      absl::StrCat("--rates=", options.rates_path), via_krw, via_fx, brokers,
+      // A fixed replica id: after a SIGKILL the new process takes its own leases back at once
+      // instead of waiting for them to expire.
+      "--replica_id=chaos"};
+  coordinator_flags.insert(coordinator_flags.end(), options.coordinator_flags.begin(),
+                           options.coordinator_flags.end());
+  absl::StatusOr<Service*> coordinator =
+      add("coordinator", "fxmesh-coordinator", coordinator_flags);
+  if (!coordinator.ok()) return coordinator.status();
+  exchange_ = v1::ExchangeService::NewStub(Channel((*coordinator)->port()));
+  ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+
+  for (int relay = 0; relay < options.relays; ++relay) {
+    absl::StatusOr<Service*> started =
+        add(absl::StrCat("relay", relay), "fxmesh-relay",
+            {brokers, via_krw, via_fx, absl::StrCat("--tier_delays_ms=", options.tier_delays_ms)});
+    if (!started.ok()) return started.status();
+  }
+  return absl::OkStatus();
+}
+
+ChaosMesh::~ChaosMesh() { StopAll(); }
+
+std::vector<std::string> ChaosMesh::service_names() const { return start_order_; }
+
+absl::Status ChaosMesh::HealAll() {
+  absl::Status first;
+  auto note = [&](const absl::Status& status) {
+    if (first.ok() && !status.ok()) first = status;
+  };
+  for (auto& [name, proxy] : proxies_) proxy->HealAll();
+  for (int broker = 1; broker <= brokers_; ++broker) {
+    v1::SetBrokerUpRequest up;
+    up.set_broker_id(broker);
+    up.set_up(true);
+    v1::KafkaCluster cluster;
+    v1::SetBrokerLatencyRequest fast;
+    fast.set_broker_id(broker);
+    fast.set_latency_ms(0);
+    // Kafka itself may be the paused one: resume it before asking it anything.
+    if (services_["kafka"]->paused()) services_["kafka"]->Resume();
+    note(FromGrpcStatus(
+        kafka_control_->SetBrokerUp(ContextWithin(absl::Seconds(5)).get(), up, &cluster)));
+    note(FromGrpcStatus(
+        kafka_control_->SetBrokerLatency(ContextWithin(absl::Seconds(5)).get(), fast, &cluster)));
+  }
+  for (const std::string& name : start_order_) {
+    Service& service = *services_[name];
+    if (service.paused()) service.Resume();
+    if (!service.Running()) note(service.Start());
+  }
+  return first;
+}
+
+void ChaosMesh::StopAll() {
+  for (auto name = start_order_.rbegin(); name != start_order_.rend(); ++name) {
+    services_[*name]->Stop();
+  }
+}
+
+}  // namespace fxmesh::chaos

@@ -1,0 +1,71 @@
+// The nemesis's fault plan: every fault of one chaos run, drawn from a seed. The same seed, run
+// length and mesh shape give the same plan on every machine (the generator uses only the raw
+// 64-bit output of std::mt19937_64, whose sequence the standard fixes), so a failing run is
+// replayed with --seed. The plan is printed before the run starts, with a digest to compare.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace fxmesh::chaos {
+
+enum class FaultKind {
+  kKill,              // SIGKILL a service; start it again (same port and data) when the fault ends
+  kPause,             // SIGSTOP a service; SIGCONT when the fault ends
+  kProxyLatency,      // a ledger's proxy delays every chunk by `value` ms each way
+  kProxyRefuse,       // a ledger's proxy resets open connections and refuses new ones
+  kProxyBlackhole,    // a ledger's proxy forwards nothing either way (bytes are held)
+  kProxyReset,        // a ledger's proxy resets every open connection (instantaneous)
+  kProxyDropReplies,  // requests reach the ledger; its replies are lost and the connection reset
+  kBrokerDown,        // an embedded Kafka broker down (`target` is its id, or "all")
+  kBrokerSlow,        // an embedded Kafka broker answers `value` ms late
+  kKafkaErrors,       // the next `count` requests of Kafka API `value` fail with error `error`
+};
+
+// The name used in plans and reports, e.g. "proxy-latency".
+std::string FaultKindName(FaultKind kind);
+const std::vector<FaultKind>& AllFaultKinds();
+
+struct Fault {
+  FaultKind kind = FaultKind::kKill;
+  // From the start of the workload.
+  absl::Duration at;
+  // Zero for an instantaneous fault (kProxyReset, kKafkaErrors).
+  absl::Duration duration;
+  // A service ("coordinator", "krw", "fx", "relay0", ...), a ledger's proxy ("krw", "fx"), or a
+  // broker id ("1".."3", "all").
+  std::string target;
+  int value = 0;
+  int error = 0;
+  int count = 0;
+
+  // One line, e.g. "+12.300s kill coordinator for 2.100s".
+  std::string Describe() const;
+};
+
+// What the plan may aim at.
+struct MeshShape {
+  int relays = 2;
+  int brokers = 3;
+};
+
+struct FaultPlan {
+  uint64_t seed = 0;
+  absl::Duration duration;
+  MeshShape shape;
+  std::vector<Fault> faults;  // ordered by `at`
+
+  // Every fault, one per line, after a header line naming the seed and duration.
+  std::string Describe() const;
+  // A short hex digest of Describe(): two runs with equal digests ran the same plan.
+  std::string Digest() const;
+};
+
+// Draws a plan for a workload of `duration`: a fault every few seconds, some overlapping, never
+// two of the same kind on one target at once, and every fault over by `duration`.
+FaultPlan MakeFaultPlan(uint64_t seed, absl::Duration duration, const MeshShape& shape);
+
+}  // namespace fxmesh::chaos

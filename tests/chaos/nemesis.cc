@@ -1,0 +1,156 @@
+#include "tests/chaos/nemesis.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/grpc_status.h"
+
+namespace fxmesh::chaos {
+namespace {
+
+constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
+
+std::vector<int> Brokers(const std::string& target, int brokers) {
+  if (target != "all") return {std::stoi(target)};
+  std::vector<int> all;
+  for (int broker = 1; broker <= brokers; ++broker) all.push_back(broker);
+  return all;
+}
+
+}  // namespace
+
+Nemesis::Nemesis(ChaosMesh& mesh, FaultPlan plan) : mesh_(mesh), plan_(std::move(plan)) {}
+
+Nemesis::~Nemesis() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Nemesis::Start() {
+  start_ = absl::Now();
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Nemesis::Run() {
+  std::vector<Event> events;
+  for (size_t i = 0; i < plan_.faults.size(); ++i) {
+    const Fault& fault = plan_.faults[i];
+    events.push_back({fault.at, i, true});
+    if (fault.duration > absl::ZeroDuration())
+      events.push_back({fault.at + fault.duration, i, false});
+  }
+  // Ends before beginnings at the same instant, so a resource is free before it is taken again.
+  std::stable_sort(events.begin(), events.end(), [](const Event& a, const Event& b) {
+    return a.at < b.at || (a.at == b.at && !a.begin && b.begin);
+  });
+  std::vector<int> record_of(plan_.faults.size(), -1);
+  for (const Event& event : events) {
+    if (stop_.WaitForNotificationWithDeadline(start_ + event.at)) return;
+    const Fault& fault = plan_.faults[event.fault];
+    if (!event.begin && record_of[event.fault] < 0) continue;  // never began
+    const std::string error = Apply(fault, event.begin);
+    const absl::Duration now = absl::Now() - start_;
+    absl::MutexLock lock(&mu_);
+    if (event.begin) {
+      record_of[event.fault] = static_cast<int>(applied_.size());
+      applied_.push_back({fault, now, now, error});
+    } else {
+      AppliedFault& record = applied_[record_of[event.fault]];
+      record.ended = now;
+      if (record.error.empty()) record.error = error;
+    }
+  }
+}
+
+std::string Nemesis::Apply(const Fault& fault, bool begin) {
+  absl::Status status;
+  switch (fault.kind) {
+    case FaultKind::kKill: {
+      Service& service = mesh_.service(fault.target);
+      if (begin) {
+        service.Kill();
+      } else {
+        status = service.Start();
+      }
+      break;
+    }
+    case FaultKind::kPause: {
+      Service& service = mesh_.service(fault.target);
+      begin ? service.Pause() : service.Resume();
+      break;
+    }
+    case FaultKind::kProxyLatency:
+      mesh_.proxy(fault.target)
+          .SetLatency(begin ? absl::Milliseconds(fault.value) : absl::ZeroDuration());
+      break;
+    case FaultKind::kProxyRefuse:
+      mesh_.proxy(fault.target).SetRefuse(begin);
+      if (begin) mesh_.proxy(fault.target).ResetAll();
+      break;
+    case FaultKind::kProxyBlackhole:
+      mesh_.proxy(fault.target).SetBlackhole(begin);
+      break;
+    case FaultKind::kProxyReset:
+      mesh_.proxy(fault.target).ResetAll();
+      break;
+    case FaultKind::kProxyDropReplies:
+      mesh_.proxy(fault.target).SetDropReplies(begin);
+      break;
+    case FaultKind::kBrokerDown:
+      for (int broker : Brokers(fault.target, plan_.shape.brokers)) {
+        v1::SetBrokerUpRequest request;
+        request.set_broker_id(broker);
+        request.set_up(!begin);
+        v1::KafkaCluster cluster;
+        absl::Status set = FromGrpcStatus(mesh_.kafka_control().SetBrokerUp(
+            ContextWithin(kControlCallTimeout).get(), request, &cluster));
+        if (status.ok()) status = set;
+      }
+      break;
+    case FaultKind::kBrokerSlow:
+      for (int broker : Brokers(fault.target, plan_.shape.brokers)) {
+        v1::SetBrokerLatencyRequest request;
+        request.set_broker_id(broker);
+        request.set_latency_ms(begin ? fault.value : 0);
+        v1::KafkaCluster cluster;
+        absl::Status set = FromGrpcStatus(mesh_.kafka_control().SetBrokerLatency(
+            ContextWithin(kControlCallTimeout).get(), request, &cluster));
+        if (status.ok()) status = set;
+      }
+      break;
+    case FaultKind::kKafkaErrors: {
+      v1::FailRequestsRequest request;
+      request.set_api_key(fault.value);
+      request.set_error_code(fault.error);
+      request.set_count(fault.count);
+      v1::KafkaCluster cluster;
+      status = FromGrpcStatus(mesh_.kafka_control().FailRequests(
+          ContextWithin(kControlCallTimeout).get(), request, &cluster));
+      break;
+    }
+  }
+  return status.ok() ? "" : std::string(status.message());
+}
+
+absl::Status Nemesis::Heal() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+  const absl::Status healed = mesh_.HealAll();
+  const absl::Duration now = absl::Now() - start_;
+  absl::MutexLock lock(&mu_);
+  // A fault still on when the plan stopped ends now.
+  for (AppliedFault& record : applied_) {
+    if (record.fault.duration > absl::ZeroDuration() && record.ended == record.began) {
+      record.ended = now;
+    }
+  }
+  return healed;
+}
+
+std::vector<AppliedFault> Nemesis::applied() const {
+  absl::MutexLock lock(&mu_);
+  return applied_;
+}
+
+}  // namespace fxmesh::chaos
