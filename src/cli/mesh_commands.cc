@@ -101,8 +101,11 @@ std::vector<CommandSpec> MeshCommands() {
       .name = "demo",
       .summary = "a scripted tour against a running mesh: exchanges, a compensation, operators",
       .details = "Creates a fresh customer each run: accounts and deposits, a quote, an exchange\n"
-                 "each way, a failing exchange and its compensation through the relay, and an\n"
-                 "operator pausing a ledger. Exits 1 if the story goes wrong.",
+                 "each way, a failing exchange and its compensation through the relay, an\n"
+                 "operator pausing a ledger, and a stuck exchange that two operators resolve.\n"
+                 "The stuck exchange needs ledgers started with --dev_faults (fxmesh dev does):\n"
+                 "the demo makes the FX ledger answer Trys with UNAVAILABLE, then clears that.\n"
+                 "Exits 1 if the story goes wrong.",
       .example = "fxmesh demo",
       .run = Demo,
   });
