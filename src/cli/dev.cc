@@ -197,17 +197,19 @@ int RunDev(const DevOptions& options) {
   }
   const std::string brokers = ReadFirstLine(bootstrap_file);
   if (brokers.empty()) return fail("the embedded Kafka wrote no bootstrap address");
+  // The ledgers serve their dev fault switch (LedgerFaultService), which `fxmesh demo` uses to
+  // leave an exchange stuck on purpose. This is a mesh of one developer's own; never production.
   const std::vector<ServiceSpec> services = {
       {"krw-ledger",
        "fxmesh-krw-ledger",
        {"--listen=127.0.0.1:50061", absl::StrCat("--db=sqlite:", data, "/krw-ledger.db"),
-        "--metrics_listen=127.0.0.1:9061"},
+        "--metrics_listen=127.0.0.1:9061", "--dev_faults"},
        50061,
        "\033[33m"},
       {"fx-ledger",
        "fxmesh-fx-ledger",
        {"--listen=127.0.0.1:50062", absl::StrCat("--db=sqlite:", data, "/fx-ledger.db"),
-        "--metrics_listen=127.0.0.1:9062"},
+        "--metrics_listen=127.0.0.1:9062", "--dev_faults"},
        50062,
        "\033[32m"},
       {"coordinator",
@@ -242,6 +244,7 @@ int RunDev(const DevOptions& options) {
         "  fx-ledger   127.0.0.1:50062   USD EUR JPY CNY               metrics :9062\n"
         "  relay       127.0.0.1:50081   (works from Kafka)            metrics :9081\n"
         "  kafka       %s   (control: 127.0.0.1:50071)\n"
+        "  dev faults  on both ledgers (LedgerFaultService): for fxmesh demo; never in production\n"
         "  data        %s\n\n"
         "Try it in another terminal:\n"
         "  fxmesh demo                 # a scripted tour: exchanges, a compensation, operators\n"

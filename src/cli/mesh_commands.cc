@@ -1,18 +1,23 @@
 // The commands about the mesh as a whole: `dev` runs it, `demo` tours it, `trace` draws one
-// exchange's spans from every service.
+// exchange's spans from every service, `health` asks every service whether it is ready.
 #include <unistd.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cli/demo.h"
 #include "cli/dev.h"
 #include "cli/internal/command_support.h"
 #include "cli/output.h"
 #include "cli/session.h"
 #include "cli/waterfall.h"
+#include "common/grpc_server.h"
+#include "common/grpc_status.h"
 #include "common/ids.h"
 #include "fxmesh/v1/trace.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 
 namespace fxmesh::cli::internal {
 namespace {
@@ -35,23 +40,89 @@ absl::StatusOr<ExitCode> Dev(const CommandLine& line, Session&) {
 
 absl::StatusOr<ExitCode> Demo(const CommandLine&, Session& session) { return RunDemo(session); }
 
-absl::StatusOr<ExitCode> Trace(const CommandLine& line, Session& session) {
-  const std::string& saga_id = line.arguments[0];
-  if (absl::Status valid = ValidateSagaId(saga_id); !valid.ok()) return UsageError(valid.message());
-  const std::vector<std::pair<std::string, std::string>> services = {
+// Every service of the mesh by name and address, in the order `trace` and `health` ask them. The
+// relay is not one of the session's services: it serves no API of its own, only traces and health.
+std::vector<std::pair<std::string, std::string>> MeshServices(const CommandLine& line) {
+  return {
       {"coordinator", line.options.coordinator},
       {"krw-ledger", line.options.krw_ledger},
       {"fx-ledger", line.options.fx_ledger},
       {"relay", line.Get("relay", "127.0.0.1:50081")},
   };
-  std::vector<v1::Span> spans;
+}
+
+// A stub over a new channel to `address`, for one call.
+template <typename Service>
+auto StubFor(const std::string& address) {
+  return Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+}
+
+// Gives a call the deadline Session::Call would give it: --timeout, or the tool's default.
+void SetCallDeadline(grpc::ClientContext& context, const Session& session) {
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::milliseconds(session.TimeoutMs(limits::kCliTimeoutMsDefault)));
+}
+
+absl::StatusOr<ExitCode> Health(const CommandLine& line, Session& session) {
+  std::vector<std::pair<std::string, std::string>> services = MeshServices(line);
+  if (!line.arguments.empty()) {
+    const std::string& wanted = line.arguments[0];
+    std::erase_if(services, [&](const auto& service) { return service.first != wanted; });
+    if (services.empty()) {
+      return UsageError(absl::StrCat(
+          "SERVICE is coordinator, krw-ledger, fx-ledger or relay; got '", wanted, "'"));
+    }
+  }
+  const bool liveness = line.Has("liveness");
+  grpc::health::v1::HealthCheckRequest request;
+  if (liveness) request.set_service(kLivenessService);
+  Printer& printer = session.printer();
+  Table table({"SERVICE", "ADDRESS", liveness ? "LIVE" : "READY"});
+  std::vector<std::string> not_serving;
+  absl::Status unanswered;
   for (const auto& [name, address] : services) {
-    auto traces =
-        v1::TraceService::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext context;
-    context.set_deadline(
-        std::chrono::system_clock::now() +
-        std::chrono::milliseconds(session.TimeoutMs(limits::kCliTimeoutMsDefault)));
+    SetCallDeadline(context, session);
+    grpc::health::v1::HealthCheckResponse response;
+    const grpc::Status status =
+        StubFor<grpc::health::v1::Health>(address)->Check(&context, request, &response);
+    if (!status.ok()) {
+      const absl::Status error = FromGrpcStatus(status);
+      table.AddRow(
+          {name, address,
+           Cell(absl::StrCat("no answer: ", absl::StatusCodeToString(error.code())), Style::kBad)});
+      // The other services' answers are still worth showing; the error is reported at the end.
+      if (unanswered.ok()) {
+        unanswered =
+            absl::Status(error.code(), absl::StrCat("no answer from ", name, " at ", address, ": ",
+                                                    absl::StatusCodeToString(error.code()), ": ",
+                                                    error.message()));
+      }
+      continue;
+    }
+    printer.Json(response);
+    const bool serving = response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+    table.AddRow({name, address,
+                  Cell(grpc::health::v1::HealthCheckResponse::ServingStatus_Name(response.status()),
+                       serving ? Style::kGood : Style::kBad)});
+    if (!serving) not_serving.push_back(name);
+  }
+  printer.Print(table);
+  // As with reconcile: not knowing whether a service is ready is worse than knowing it is not.
+  if (!unanswered.ok()) return unanswered;
+  if (not_serving.empty()) return ExitCode::kOk;
+  printer.Error(absl::StrCat("not serving: ", absl::StrJoin(not_serving, ", ")));
+  return ExitCode::kFailed;
+}
+
+absl::StatusOr<ExitCode> Trace(const CommandLine& line, Session& session) {
+  const std::string& saga_id = line.arguments[0];
+  if (absl::Status valid = ValidateSagaId(saga_id); !valid.ok()) return UsageError(valid.message());
+  std::vector<v1::Span> spans;
+  for (const auto& [name, address] : MeshServices(line)) {
+    auto traces = StubFor<v1::TraceService>(address);
+    grpc::ClientContext context;
+    SetCallDeadline(context, session);
     v1::ListSpansRequest request;
     request.set_trace_id(saga_id);
     v1::ListSpansResponse response;
@@ -101,10 +172,28 @@ std::vector<CommandSpec> MeshCommands() {
       .name = "demo",
       .summary = "a scripted tour against a running mesh: exchanges, a compensation, operators",
       .details = "Creates a fresh customer each run: accounts and deposits, a quote, an exchange\n"
-                 "each way, a failing exchange and its compensation through the relay, and an\n"
-                 "operator pausing a ledger. Exits 1 if the story goes wrong.",
+                 "each way, a failing exchange and its compensation through the relay, an\n"
+                 "operator pausing a ledger, and a stuck exchange that two operators resolve.\n"
+                 "The stuck exchange needs ledgers started with --dev_faults (fxmesh dev does):\n"
+                 "the demo makes the FX ledger answer Trys with UNAVAILABLE, then clears that.\n"
+                 "Exits 1 if the story goes wrong.",
       .example = "fxmesh demo",
       .run = Demo,
+  });
+  commands.push_back({
+      .name = "health",
+      .arguments = {"[SERVICE]"},
+      .options = {{"liveness", "", "ask whether it serves at all, not whether it is ready"},
+                  {"relay", "HOST:PORT", "the relay's gRPC address (default 127.0.0.1:50081)"}},
+      .summary = "whether each service is ready (its gRPC health check), or one service",
+      .details = "Asks the standard grpc.health.v1.Health service of the coordinator, both\n"
+                 "ledgers and the relay, or only SERVICE (coordinator, krw-ledger, fx-ledger or\n"
+                 "relay). Ready (SERVING): its database is reachable (the relay has none);\n"
+                 "--liveness asks fxmesh.liveness instead, which stays SERVING while the\n"
+                 "process serves at all. Exits 1 if one is NOT_SERVING, 4 if one does not answer.",
+      .example = "fxmesh health krw-ledger",
+      .operator_command = true,
+      .run = Health,
   });
   commands.push_back({
       .name = "trace",

@@ -59,6 +59,13 @@ v1::LedgerService::Stub& Session::ledger(Service service) {
   return *stub;
 }
 
+v1::LedgerFaultService::Stub& Session::faults(Service ledger) {
+  std::unique_ptr<v1::LedgerFaultService::Stub>& stub =
+      ledger == Service::kKrwLedger ? krw_faults_ : fx_faults_;
+  if (stub == nullptr) stub = v1::LedgerFaultService::NewStub(Channel(ledger));
+  return *stub;
+}
+
 absl::Status Session::Call(Service service, absl::string_view doing,
                            absl::FunctionRef<grpc::Status(grpc::ClientContext&)> call) {
   grpc::ClientContext context;

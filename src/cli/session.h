@@ -16,6 +16,7 @@
 #include "cli/output.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
+#include "fxmesh/v1/ledger_fault.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
 
 namespace fxmesh::cli {
@@ -36,6 +37,8 @@ class Session {
   v1::ExchangeService::Stub& exchange();
   v1::OpsService::Stub& ops();
   v1::LedgerService::Stub& ledger(Service service);
+  // A ledger's dev fault switch: served only by ledgers started with --dev_faults (`fxmesh dev`).
+  v1::LedgerFaultService::Stub& faults(Service ledger);
 
   // The deadline of each call: --timeout, or `default_ms` for this command.
   int64_t TimeoutMs(int64_t default_ms) const { return options_.timeout_ms.value_or(default_ms); }
@@ -63,6 +66,7 @@ class Session {
   std::unique_ptr<v1::ExchangeService::Stub> exchange_;
   std::unique_ptr<v1::OpsService::Stub> ops_;
   std::unique_ptr<v1::LedgerService::Stub> krw_, fx_;
+  std::unique_ptr<v1::LedgerFaultService::Stub> krw_faults_, fx_faults_;
   std::string no_answer_hint_;
 };
 

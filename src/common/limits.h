@@ -118,6 +118,15 @@ inline constexpr int64_t kCliProgressAfterMs = 1'000;
 inline constexpr int64_t kCliProgressTickMs = 100;
 inline constexpr int kCliListLimitDefault = 50;
 inline constexpr int kCliListLimitMax = 10'000;
+// `fxmesh demo` polls a saga this often while it waits for it. A short wait (the coordinator's Try
+// retries showing, an approval accepted) gives up after the first bound; a saga settling through
+// the relay after the second. The stuck exchange's customer waits the third for an answer. The
+// operators must resolve that saga while its quote still holds: after it expires, the coordinator
+// would cancel the saga by itself.
+inline constexpr int64_t kCliDemoPollMs = 100;
+inline constexpr int64_t kCliDemoStepWaitMsMax = 10'000;
+inline constexpr int64_t kCliDemoSettleWaitMsMax = 30'000;
+inline constexpr int64_t kCliDemoStuckExchangeTimeoutMs = 2'000;
 
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
@@ -131,5 +140,9 @@ static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&
               kCliWatchTimeoutMsDefault <= kCliTimeoutMsMax);
 static_assert(kCliProgressTickMs < kCliProgressAfterMs);
 static_assert(kCliListLimitDefault <= kListPageSizeMax && kCliListLimitDefault <= kCliListLimitMax);
+static_assert(kCliDemoStuckExchangeTimeoutMs + 2 * kCliDemoStepWaitMsMax < kQuoteTtlMsDefault,
+              "the demo's operators resolve the stuck saga before its quote expires");
+static_assert(kCliDemoPollMs < kCliDemoStepWaitMsMax &&
+              kCliDemoStepWaitMsMax <= kCliDemoSettleWaitMsMax);
 
 }  // namespace fxmesh::limits

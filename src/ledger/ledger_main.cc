@@ -26,6 +26,11 @@ ABSL_FLAG(std::string, otlp_endpoint, "",
           "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
+// Deliberately absent from the FXMESH_* environment variables read below: a stray variable in a
+// deployment must never be able to turn it on.
+ABSL_FLAG(bool, dev_faults, false,
+          "development only, never in production: serve fxmesh.v1.LedgerFaultService, which makes "
+          "Try, Confirm or Cancel calls answer UNAVAILABLE on request (fxmesh demo uses it)");
 
 namespace fxmesh::ledger {
 
@@ -60,6 +65,7 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.service_name = std::string(binary.service_name);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
+  options.dev_faults = absl::GetFlag(FLAGS_dev_faults);
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
   SetLogLevel(level);
@@ -102,7 +108,8 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
       .With("port", (*server)->port())
       .With("metrics_port", (*server)->metrics_port())
       .With("database", RedactDatabaseUrl(options->database.url))
-      .With("currencies", absl::StrJoin(codes, ","));
+      .With("currencies", absl::StrJoin(codes, ","))
+      .With("dev_faults", options->dev_faults ? "on" : "off");
   absl::string_view signal = WaitForTerminationSignal();
   LogInfo("shutting down").With("signal", signal).With("grace_ms", limits::kShutdownGraceMs);
   (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));

@@ -1,6 +1,7 @@
 #include "ledger/ledger_server.h"
 
 #include "common/limits.h"
+#include "common/log.h"
 #include "common/status_macros.h"
 
 namespace fxmesh::ledger {
@@ -20,11 +21,21 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
           : (server->database_->kind() == DbKind::kPostgres ? limits::kPostgresPoolSizeDefault
                                                             : limits::kSqlitePoolSizeDefault);
   server->executor_ = std::make_unique<Executor>("ledger", threads, limits::kWorkerQueueDepthMax);
-  server->service_ =
-      std::make_unique<LedgerService>(*server->engine_, *server->executor_, server->tracer_);
-  ASSIGN_OR_RETURN(server->server_,
-                   GrpcServer::Start(options.listen_address, {server->service_.get()},
-                                     &server->metrics_, &server->tracer_));
+  std::vector<grpc::Service*> services;
+  if (options.dev_faults) {
+    server->faults_ = std::make_unique<DevFaults>(clock);
+    server->fault_service_ = std::make_unique<LedgerFaultService>(*server->faults_);
+    services.push_back(server->fault_service_.get());
+    // Loud on purpose: anyone who can reach the port can make this ledger look down.
+    LogWarning(
+        "dev faults are ON: fxmesh.v1.LedgerFaultService can make this ledger's Try, Confirm and "
+        "Cancel calls fail on purpose; never use --dev_faults in production");
+  }
+  server->service_ = std::make_unique<LedgerService>(*server->engine_, *server->executor_,
+                                                     server->tracer_, server->faults_.get());
+  services.push_back(server->service_.get());
+  ASSIGN_OR_RETURN(server->server_, GrpcServer::Start(options.listen_address, services,
+                                                      &server->metrics_, &server->tracer_));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [store = server->store_.get()] { return store->Ping(); },

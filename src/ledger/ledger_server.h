@@ -19,6 +19,7 @@
 #include "common/metrics_http_server.h"
 #include "common/money.h"
 #include "common/otlp_exporter.h"
+#include "ledger/dev_faults.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
 #include "ledger/ledger_store.h"
@@ -37,6 +38,9 @@ struct LedgerServerOptions {
   std::string otlp_endpoint;
   // Names this service in its spans: "krw-ledger", "fx-ledger".
   std::string service_name = "ledger";
+  // Development only: serve fxmesh.v1.LedgerFaultService, which can make this ledger's Try,
+  // Confirm and Cancel calls answer UNAVAILABLE on purpose (dev_faults.h). Never in production.
+  bool dev_faults = false;
 };
 
 class LedgerServer {
@@ -68,6 +72,8 @@ class LedgerServer {
   std::unique_ptr<LedgerStore> store_;
   std::unique_ptr<LedgerEngine> engine_;
   std::unique_ptr<Executor> executor_;
+  std::unique_ptr<DevFaults> faults_;  // Null unless `dev_faults`.
+  std::unique_ptr<LedgerFaultService> fault_service_;
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HealthWatcher> health_;

@@ -2,20 +2,26 @@
 // finishes with the engine's status. No handler blocks a gRPC thread. Try, Confirm and Cancel are
 // each recorded as a span (the child of the caller's traceparent) and logged with the saga's
 // trace and span ids.
+//
+// With DevFaults (dev only, `--dev_faults`), each Try, Confirm and Cancel first asks them whether
+// it is armed to fail; an armed call answers UNAVAILABLE without reaching the engine.
 #pragma once
 
 #include "common/executor.h"
 #include "common/tracing.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
+#include "ledger/dev_faults.h"
 #include "ledger/ledger_engine.h"
 
 namespace fxmesh::ledger {
 
 class LedgerService final : public v1::LedgerService::CallbackService {
  public:
-  // `engine`, `executor` and `tracer` must outlive the service.
-  LedgerService(LedgerEngine& engine, Executor& executor, Tracer& tracer)
-      : engine_(engine), executor_(executor), tracer_(tracer) {}
+  // `engine`, `executor`, `tracer` and `faults` must outlive the service; `faults` is null except
+  // in development.
+  LedgerService(LedgerEngine& engine, Executor& executor, Tracer& tracer,
+                DevFaults* faults = nullptr)
+      : engine_(engine), executor_(executor), tracer_(tracer), faults_(faults) {}
 
   grpc::ServerUnaryReactor* Try(grpc::CallbackServerContext* context, const v1::TryRequest* request,
                                 v1::BranchResponse* response) override;
@@ -51,9 +57,15 @@ class LedgerService final : public v1::LedgerService::CallbackService {
                                             v1::BalanceSheet* response) override;
 
  private:
+  // The fault seam: OK unless a dev fault is armed for `call`.
+  absl::Status InjectedFault(v1::FaultCall call) const {
+    return faults_ == nullptr ? absl::OkStatus() : faults_->Check(call);
+  }
+
   LedgerEngine& engine_;
   Executor& executor_;
   Tracer& tracer_;
+  DevFaults* const faults_;
 };
 
 }  // namespace fxmesh::ledger

@@ -2,7 +2,8 @@
 // a free port, they answer the standard health check; server reflection lists and describes every
 // service they serve, grpc.health.v1.Health included (what grpcurl and buf curl rely on); FXMESH_*
 // environment variables configure them; bad flags exit 2 with a clear message; SIGTERM stops them
-// gracefully with exit code 0.
+// gracefully with exit code 0. The dev fault service is served only with the --dev_faults flag,
+// with a warning, and never because of the environment.
 //
 // This binary deliberately does not link grpc++_reflection (the server-side library), so it can
 // carry its own reflection client stubs.
@@ -123,6 +124,36 @@ TEST_CASE("ledger flags come from the environment and bad ones are refused clear
                           {});
     CHECK(ledger.WaitForExit() == 1);
     CHECK_THAT(ledger.Output(), Catch::Contains("cannot start"));
+  }
+}
+
+TEST_CASE("a ledger binary serves its dev fault switch only when the flag asks for it",
+          "[binary][integration]") {
+  const std::string data = MakeTempDir("fxmesh-binary");
+  const std::string fault_service = "fxmesh.v1.LedgerFaultService";
+  auto services_of = [](ServiceProcess& ledger) {
+    return ListServices(grpc::CreateChannel(absl::StrCat("127.0.0.1:", ledger.WaitForPort()),
+                                            grpc::InsecureChannelCredentials()));
+  };
+  SECTION("--dev_faults serves it, with a warning at start-up") {
+    ServiceProcess ledger(
+        FXMESH_FX_LEDGER_PATH,
+        {"--listen=127.0.0.1:0", absl::StrCat("--db=sqlite:", data, "/fx.db"), "--dev_faults"}, {});
+    CHECK_THAT(services_of(ledger), Catch::VectorContains(fault_service));
+    CHECK_THAT(ledger.Output(), Catch::Contains("\"level\":\"warning\""));
+    CHECK_THAT(ledger.Output(), Catch::Contains("never use --dev_faults in production"));
+    CHECK_THAT(ledger.Output(), Catch::Contains("\"dev_faults\":\"on\""));
+    CHECK(ledger.Terminate() == 0);
+  }
+  SECTION("without the flag it is absent, whatever the environment says") {
+    ServiceProcess ledger(FXMESH_FX_LEDGER_PATH,
+                          {"--listen=127.0.0.1:0", absl::StrCat("--db=sqlite:", data, "/fx.db")},
+                          {"FXMESH_DEV_FAULTS=true"});
+    const std::vector<std::string> services = services_of(ledger);
+    CHECK_THAT(services, Catch::VectorContains(std::string("fxmesh.v1.LedgerService")));
+    CHECK_THAT(services, !Catch::VectorContains(fault_service));
+    CHECK_THAT(ledger.Output(), Catch::Contains("\"dev_faults\":\"off\""));
+    CHECK(ledger.Terminate() == 0);
   }
 }
 

@@ -5,7 +5,7 @@
 // gRPC completes it; every broker down while sagas run loses nothing from the outbox; a relay
 // killed with SIGKILL mid-work and restarted loses no command and doubles no effect. After each,
 // the ledgers balance with no hold HELD, and both consumer groups' lag is zero (ARCHITECTURE.md
-// §8).
+// §8). `fxmesh demo` tells its whole story twice here, its stuck exchange included.
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "fxmesh/v1/ledger_fault.grpc.pb.h"
 #include "fxmesh/v1/trace.grpc.pb.h"
 #include "kafka/lag.h"
 #include "kafka/topics.h"
@@ -426,10 +427,25 @@ TEST_CASE("in the mesh, fxmesh demo tells its whole story and can tell it twice"
     CHECK_THAT(demo.out, Catch::Contains("INSUFFICIENT_FUNDS"));
     CHECK_THAT(demo.out, Catch::Contains("participant fx-ledger is paused by an operator"));
     CHECK_THAT(demo.out, Catch::Contains("ops-kim resume_participant"));
+    // The stuck exchange: PENDING while the FX ledger's dev fault refuses its Trys, found by an
+    // operator, cancelled by two.
+    CHECK_THAT(demo.out, Catch::Contains("EXCHANGE_STATUS_PENDING"));
+    CHECK_THAT(demo.out, Catch::Contains("UNAVAILABLE: dev fault armed on Try"));
+    CHECK_THAT(demo.out, Catch::Contains("PERMISSION_DENIED"));
+    CHECK_THAT(demo.out, Catch::Contains("EXCHANGE_STATUS_FAILED — MANUAL"));
+    CHECK_THAT(demo.out, Catch::Contains("alice propose_resolution"));
+    CHECK_THAT(demo.out, Catch::Contains("bob approve_resolution"));
+    CHECK_THAT(demo.out, Catch::Contains("The fault is cleared"));
     CHECK_THAT(demo.out, Catch::Contains("Done."));
   }
   mesh.CheckLedgers();
   mesh.CheckLagZero();
+  // The demo leaves no fault armed behind it.
+  auto faults = v1::LedgerFaultService::NewStub(grpc::CreateChannel(
+      absl::StrCat("127.0.0.1:", mesh.ledger_port("fx")), grpc::InsecureChannelCredentials()));
+  v1::LedgerFaults armed;
+  REQUIRE(faults->GetFaults(MeshProcesses::Context().get(), v1::GetFaultsRequest(), &armed).ok());
+  CHECK(armed.faults().empty());
 }
 
 TEST_CASE("in the mesh, every service serves Prometheus metrics of what it did",

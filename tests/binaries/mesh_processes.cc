@@ -59,7 +59,7 @@ void MeshProcesses::StartLedger(const std::string& ledger) {
       krw ? FXMESH_KRW_LEDGER_PATH : FXMESH_FX_LEDGER_PATH,
       std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port),
                                absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db"),
-                               "--metrics_listen=127.0.0.1:0"},
+                               "--metrics_listen=127.0.0.1:0", "--dev_faults"},
       std::vector<std::string>{});
   port = process->WaitForPort();
 }

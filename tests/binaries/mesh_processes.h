@@ -1,5 +1,6 @@
 // The three fxmesh services as real processes on loopback, each on its own SQLite file in a temp
-// folder, with clients for each. Used by the tests that kill and restart services.
+// folder, with clients for each. Used by the tests that kill and restart services. The ledgers run
+// with --dev_faults, as `fxmesh dev` starts them, so `fxmesh demo` can tell its whole story here.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

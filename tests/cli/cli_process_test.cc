@@ -5,7 +5,8 @@
 // exchange and a rejected withdrawal exit 1 with the reason; a bad amount exits 2 and sends
 // nothing; an unknown saga exits 3; an unreachable service exits 4 with how to retry safely; a
 // PENDING exchange exits 5 and `watch` follows it to the end; the operator listings (sagas,
-// history, alerts, participants, audit, dead letters, reconcile) show what the services hold.
+// history, alerts, participants, audit, dead letters, reconcile) show what the services hold;
+// `health` tells ready, not ready and silent services apart by its exit code.
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
 
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/binaries/mesh_processes.h"
 #include "tests/binaries/process.h"
 
@@ -29,6 +31,14 @@ std::string Describe(const CommandResult& result) {
 
 std::vector<std::string> Lines(const std::string& text) {
   return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+// The line of a table that starts with `first_cell`, or "".
+std::string RowOf(const std::string& table, const std::string& first_cell) {
+  for (const std::string& line : Lines(table)) {
+    if (absl::StartsWith(line, first_cell + " ")) return line;
+  }
+  return "";
 }
 
 // `json` parsed as the message M; fails the test if it is not exactly one M.
@@ -384,6 +394,16 @@ TEST_CASE("Reconcile shows both balance sheets and holds", "[binary][cli]") {
   CHECK(absl::StrContains(holds.out, "No hold matches."));
 }
 
+// A stand-in service served in this process on a free loopback port, written to `port`.
+std::unique_ptr<grpc::Server> ServeOnLoopback(grpc::Service& service, int* port) {
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  REQUIRE(server != nullptr);
+  return server;
+}
+
 // A ledger that reports itself out of balance, standing in for a corrupted one: the tool is what
 // is under test here, and a real ledger never serves an unbalanced sheet.
 class UnbalancedLedger final : public v1::LedgerService::Service {
@@ -402,11 +422,7 @@ TEST_CASE("Reconcile exits 1 when a ledger is out of balance", "[binary][cli]") 
   CliMesh mesh;
   UnbalancedLedger ledger;
   int port = 0;
-  grpc::ServerBuilder builder;
-  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&ledger);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  REQUIRE(server != nullptr);
+  std::unique_ptr<grpc::Server> server = ServeOnLoopback(ledger, &port);
   CommandResult result = mesh.Run({"reconcile", "--krw-ledger", absl::StrCat("127.0.0.1:", port)});
   INFO(Describe(result));
   CHECK(result.exit_code == 1);
@@ -414,6 +430,45 @@ TEST_CASE("Reconcile exits 1 when a ledger is out of balance", "[binary][cli]") 
   CHECK(absl::StrContains(result.out, "fx-ledger (" + mesh.fx_address() + "): balanced"));
   CHECK(absl::StrContains(result.err, "krw-ledger is out of balance"));
   server->Shutdown();
+}
+
+// A service whose readiness check answers NOT_SERVING, standing in for one that lost its database.
+class NotReady final : public grpc::health::v1::Health::Service {
+  grpc::Status Check(grpc::ServerContext*, const grpc::health::v1::HealthCheckRequest*,
+                     grpc::health::v1::HealthCheckResponse* response) override {
+    response->set_status(grpc::health::v1::HealthCheckResponse::NOT_SERVING);
+    return grpc::Status::OK;
+  }
+};
+
+TEST_CASE("Health exits 0 when ready and 1 or 4 when a service is not ready or silent",
+          "[binary][cli]") {
+  CliMesh mesh;
+  using grpc::health::v1::HealthCheckResponse;
+  const CommandResult ready = mesh.Ok({"health", "krw-ledger", "--json"});
+  CHECK(Parse<HealthCheckResponse>(ready.out).status() == HealthCheckResponse::SERVING);
+  const CommandResult live = mesh.Ok({"health", "coordinator", "--liveness"});
+  CHECK(absl::StrContains(live.out, "LIVE"));
+  CHECK(absl::StrContains(RowOf(live.out, "coordinator"), " SERVING"));
+
+  NotReady not_ready;
+  int port = 0;
+  std::unique_ptr<grpc::Server> server = ServeOnLoopback(not_ready, &port);
+  CommandResult unready = mesh.Run({"health", "fx-ledger", "--fx-ledger", Loopback(port)});
+  INFO(Describe(unready));
+  CHECK(unready.exit_code == 1);
+  CHECK(absl::StrContains(unready.out, "NOT_SERVING"));
+  CHECK(absl::StrContains(unready.err, "not serving: fx-ledger"));
+  server->Shutdown();
+
+  // Every service: the relay is not running here, and not knowing wins over the others' answers.
+  CommandResult all = mesh.Run({"health", "--relay", "127.0.0.1:1"});
+  INFO(Describe(all));
+  CHECK(all.exit_code == 4);
+  CHECK(absl::StrContains(RowOf(all.out, "krw-ledger"), " SERVING"));
+  CHECK(absl::StrContains(RowOf(all.out, "relay"), "no answer: UNAVAILABLE"));
+  CHECK(absl::StrContains(all.err, "no answer from relay at 127.0.0.1:1"));
+  CHECK(mesh.Run({"health", "kafka"}).exit_code == 2);
 }
 
 }  // namespace
