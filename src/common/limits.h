@@ -84,6 +84,12 @@ inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
 
+// Consumers rewind a paused partition to the message that is not due yet. A rewind waits this
+// long for the partition's broker; one that cannot finish is tried again this often, and the
+// partition stays paused meanwhile (resuming it unrewound would skip the message).
+inline constexpr int kKafkaSeekTimeoutMs = 5'000;
+inline constexpr int64_t kKafkaRewindRetryMs = 1'000;
+
 // Metrics endpoint (one connection at a time). A request head must arrive whole within the size
 // and time below; the answer must be taken within the second time. After answering, the server
 // waits this last time at most for the client to close, so the client reads the whole answer.

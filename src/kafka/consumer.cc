@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/log.h"
 #include "common/status_macros.h"
 
@@ -113,18 +114,49 @@ absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
 }
 
 absl::Status KafkaConsumer::PauseUntil(const IncomingMessage& message, absl::Time due) {
-  RETURN_IF_ERROR(PauseAt(message));
-  paused_[{message.topic, message.partition}] = due;
+  PartitionList partition(message.topic, message.partition);
+  rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, partition.list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::InternalError(absl::StrCat("cannot pause: ", rd_kafka_err2str(err)));
+  }
+  const std::pair<std::string, int32_t> key = {message.topic, message.partition};
+  paused_[key] = {due, message.offset};
+  absl::Status rewound = Rewind(message.topic, message.partition, message.offset);
+  if (rewound.ok()) {
+    paused_[key].rewind_to = -1;
+  } else if (absl::IsNotFound(rewound)) {
+    // Revoked meanwhile: the next owner starts from the committed offset, before `message`.
+    paused_.erase(key);
+  } else {
+    LogWarning("cannot rewind a paused partition yet; it stays paused until it can")
+        .With("topic", message.topic)
+        .With("partition", message.partition)
+        .With("error", rewound);
+  }
   return absl::OkStatus();
 }
 
 void KafkaConsumer::ResumeDue(absl::Time now) {
   for (auto it = paused_.begin(); it != paused_.end();) {
-    if (it->second > now) {
+    const auto& [topic, partition] = it->first;
+    Paused& paused = it->second;
+    if (paused.due > now) {
       ++it;
       continue;
     }
-    absl::Status resumed = Resume(it->first.first, it->first.second);
+    if (paused.rewind_to >= 0) {
+      absl::Status rewound = Rewind(topic, partition, paused.rewind_to);
+      if (!rewound.ok() && !absl::IsNotFound(rewound)) {
+        paused.due = now + absl::Milliseconds(limits::kKafkaRewindRetryMs);
+        LogWarning("cannot rewind a paused partition yet; it stays paused until it can")
+            .With("topic", topic)
+            .With("partition", partition)
+            .With("error", rewound);
+        ++it;
+        continue;
+      }
+    }
+    absl::Status resumed = Resume(topic, partition);
     if (!resumed.ok()) LogWarning("cannot resume a partition").With("error", resumed);
     it = paused_.erase(it);
   }
@@ -134,17 +166,21 @@ bool KafkaConsumer::IsPaused(const IncomingMessage& message) const {
   return paused_.count({message.topic, message.partition}) > 0;
 }
 
-absl::Status KafkaConsumer::PauseAt(const IncomingMessage& message) {
-  PartitionList partition(message.topic, message.partition, message.offset);
-  rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, partition.list);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::InternalError(absl::StrCat("cannot pause: ", rd_kafka_err2str(err)));
-  }
-  rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_, partition.list, 5'000);
+absl::Status KafkaConsumer::Rewind(const std::string& topic, int32_t partition, int64_t offset) {
+  PartitionList list(topic, partition, offset);
+  rd_kafka_error_t* error =
+      rd_kafka_seek_partitions(handle_, list.list, limits::kKafkaSeekTimeoutMs);
   if (error != nullptr) {
     std::string text = rd_kafka_error_string(error);
     rd_kafka_error_destroy(error);
     return absl::UnavailableError(absl::StrCat("cannot rewind: ", text));
+  }
+  const rd_kafka_resp_err_t err = list.list->elems[0].err;
+  if (err == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION) {
+    return absl::NotFoundError("the partition is no longer assigned to this consumer");
+  }
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot rewind: ", rd_kafka_err2str(err)));
   }
   return absl::OkStatus();
 }

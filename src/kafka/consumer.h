@@ -43,9 +43,12 @@ class KafkaConsumer {
   // Commits `message` as processed: the group resumes after it.
   absl::Status Commit(const IncomingMessage& message);
   // Stops fetching `message`'s partition and rewinds it to `message`, which is delivered again
-  // once `due` has passed and ResumeDue was called.
+  // once `due` has passed and ResumeDue was called. A rewind that cannot finish now (the
+  // partition's broker is slow or away) is retried by ResumeDue, which keeps the partition paused
+  // until it succeeds: resuming without it would deliver the messages after `message` and let
+  // their commits skip it.
   absl::Status PauseUntil(const IncomingMessage& message, absl::Time due);
-  // Resumes every partition paused until `now` or earlier.
+  // Resumes every partition paused until `now` or earlier whose rewind has succeeded.
   void ResumeDue(absl::Time now);
   // Whether `message` came from a paused partition (fetched before the pause). Such a message is
   // to be dropped: its partition was rewound and delivers it again after resuming.
@@ -53,12 +56,18 @@ class KafkaConsumer {
 
  private:
   KafkaConsumer() = default;
-  absl::Status PauseAt(const IncomingMessage& message);
+  // Seeks a paused partition to `offset`. NOT_FOUND: the partition is no longer assigned here.
+  absl::Status Rewind(const std::string& topic, int32_t partition, int64_t offset);
   absl::Status Resume(const std::string& topic, int32_t partition);
 
   rd_kafka_t* handle_ = nullptr;
-  // Paused partitions and when each is due.
-  std::map<std::pair<std::string, int32_t>, absl::Time> paused_;
+  struct Paused {
+    absl::Time due;
+    // The offset to rewind to, while that rewind has not succeeded; -1 once it has.
+    int64_t rewind_to = -1;
+  };
+  // Paused partitions, by (topic, partition).
+  std::map<std::pair<std::string, int32_t>, Paused> paused_;
 };
 
 }  // namespace fxmesh::kafka
