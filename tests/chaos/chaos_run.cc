@@ -1,6 +1,5 @@
 #include "tests/chaos/chaos_run.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -8,8 +7,8 @@
 #include <ostream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "chaos_commit.h"
 #include "common/status_macros.h"
 #include "tests/chaos/chaos_mesh.h"
 #include "tests/chaos/nemesis.h"
@@ -19,18 +18,6 @@ namespace fxmesh::chaos {
 namespace {
 
 constexpr int kBrokers = 3;
-
-// The source commit the binaries were built from, for the report ("unknown" outside git).
-std::string Commit() {
-  std::string commit = "unknown";
-  FILE* git = popen("git -C " FXMESH_SOURCE_DIR " rev-parse --short HEAD 2>/dev/null", "r");
-  if (git == nullptr) return commit;
-  char line[64] = {};
-  if (fgets(line, sizeof(line), git) != nullptr)
-    commit = std::string(absl::StripAsciiWhitespace(line));
-  pclose(git);
-  return commit.empty() ? "unknown" : commit;
-}
 
 void Say(const RunOptions& options, absl::string_view line) {
   if (options.progress != nullptr) *options.progress << line << std::endl;
@@ -57,7 +44,7 @@ void WriteHistory(const History& history, const std::string& path) {
 
 absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   RunReport report;
-  report.commit = Commit();
+  report.commit = FXMESH_CHAOS_COMMIT;
   report.plan = MakeFaultPlan(options.seed, options.duration, {options.relays, kBrokers});
   report.quiescence_bound = kQuiescenceBound + kChaosLongestTier;
   report.replay_command = absl::StrCat(options.replay_prefix, " --seed=", options.seed,
