@@ -22,7 +22,7 @@ std::string Header(const kafka::IncomingMessage& message, const std::string& nam
 absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
-  if (!message || consumer_.IsPaused(*message)) return false;
+  if (!message || consumer_.HoldIfPaused(*message)) return false;
   absl::Status applied = Apply(*message);
   if (absl::IsAborted(applied) || absl::IsUnavailable(applied) ||
       absl::IsFailedPrecondition(applied)) {

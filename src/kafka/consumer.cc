@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/log.h"
@@ -114,56 +116,68 @@ absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
 }
 
 absl::Status KafkaConsumer::PauseUntil(const IncomingMessage& message, absl::Time due) {
-  PartitionList partition(message.topic, message.partition);
-  rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, partition.list);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return absl::InternalError(absl::StrCat("cannot pause: ", rd_kafka_err2str(err)));
-  }
-  const std::pair<std::string, int32_t> key = {message.topic, message.partition};
-  paused_[key] = {due, message.offset};
-  absl::Status rewound = Rewind(message.topic, message.partition, message.offset);
-  if (rewound.ok()) {
-    paused_[key].rewind_to = -1;
-  } else if (absl::IsNotFound(rewound)) {
-    // Revoked meanwhile: the next owner starts from the committed offset, before `message`.
-    paused_.erase(key);
-  } else {
-    LogWarning("cannot rewind a paused partition yet; it stays paused until it can")
-        .With("topic", message.topic)
-        .With("partition", message.partition)
-        .With("error", rewound);
-  }
+  auto [entry, fresh] = paused_.insert({{message.topic, message.partition}, Paused{}});
+  entry->second.due = due;
+  entry->second.offset = fresh ? message.offset : std::min(entry->second.offset, message.offset);
+  entry->second.rewound = false;
+  if (!PauseAndRewind(entry)) paused_.erase(entry);
   return absl::OkStatus();
 }
 
+bool KafkaConsumer::HoldIfPaused(const IncomingMessage& message) {
+  auto entry = paused_.find({message.topic, message.partition});
+  if (entry == paused_.end()) return false;
+  entry->second.offset = std::min(entry->second.offset, message.offset);
+  entry->second.rewound = false;
+  if (!PauseAndRewind(entry)) paused_.erase(entry);
+  return true;
+}
+
+bool KafkaConsumer::PauseAndRewind(PausedMap::iterator entry) {
+  const auto& [topic, partition] = entry->first;
+  PartitionList list(topic, partition);
+  const rd_kafka_resp_err_t err = rd_kafka_pause_partitions(handle_, list.list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    LogWarning("cannot pause a partition")
+        .With("topic", topic)
+        .With("error", rd_kafka_err2str(err));
+  }
+  const absl::Status rewound = Rewind(topic, partition, entry->second.offset);
+  // Revoked meanwhile: the next owner starts from the committed offset, at or before ours.
+  if (absl::IsNotFound(rewound)) return false;
+  if (rewound.ok()) {
+    entry->second.rewound = true;
+  } else {
+    LogWarning("cannot rewind a paused partition yet; it stays paused until it can")
+        .With("topic", topic)
+        .With("partition", partition)
+        .With("error", rewound);
+  }
+  return true;
+}
+
 void KafkaConsumer::ResumeDue(absl::Time now) {
-  for (auto it = paused_.begin(); it != paused_.end();) {
-    const auto& [topic, partition] = it->first;
-    Paused& paused = it->second;
+  for (auto entry = paused_.begin(); entry != paused_.end();) {
+    Paused& paused = entry->second;
     if (paused.due > now) {
-      ++it;
+      ++entry;
       continue;
     }
-    if (paused.rewind_to >= 0) {
-      absl::Status rewound = Rewind(topic, partition, paused.rewind_to);
-      if (!rewound.ok() && !absl::IsNotFound(rewound)) {
+    if (!paused.rewound) {
+      if (!PauseAndRewind(entry)) {
+        entry = paused_.erase(entry);
+        continue;
+      }
+      if (!paused.rewound) {
         paused.due = now + absl::Milliseconds(limits::kKafkaRewindRetryMs);
-        LogWarning("cannot rewind a paused partition yet; it stays paused until it can")
-            .With("topic", topic)
-            .With("partition", partition)
-            .With("error", rewound);
-        ++it;
+        ++entry;
         continue;
       }
     }
-    absl::Status resumed = Resume(topic, partition);
+    absl::Status resumed = Resume(entry->first.first, entry->first.second);
     if (!resumed.ok()) LogWarning("cannot resume a partition").With("error", resumed);
-    it = paused_.erase(it);
+    entry = paused_.erase(entry);
   }
-}
-
-bool KafkaConsumer::IsPaused(const IncomingMessage& message) const {
-  return paused_.count({message.topic, message.partition}) > 0;
 }
 
 absl::Status KafkaConsumer::Rewind(const std::string& topic, int32_t partition, int64_t offset) {

@@ -50,24 +50,33 @@ class KafkaConsumer {
   absl::Status PauseUntil(const IncomingMessage& message, absl::Time due);
   // Resumes every partition paused until `now` or earlier whose rewind has succeeded.
   void ResumeDue(absl::Time now);
-  // Whether `message` came from a paused partition (fetched before the pause). Such a message is
-  // to be dropped: its partition was rewound and delivers it again after resuming.
-  bool IsPaused(const IncomingMessage& message) const;
+  // Whether `message` came from a paused partition; if so it must not be processed. It was either
+  // fetched before the pause took effect, or delivered because a rebalance handed the partition
+  // back unpaused from its committed offset. Either way the partition is paused again and rewound
+  // to the earliest message not processed yet, so no later message is processed (and committed)
+  // before it.
+  bool HoldIfPaused(const IncomingMessage& message);
 
  private:
   KafkaConsumer() = default;
-  // Seeks a paused partition to `offset`. NOT_FOUND: the partition is no longer assigned here.
+  // Seeks a partition to `offset`. NOT_FOUND: the partition is no longer assigned here.
   absl::Status Rewind(const std::string& topic, int32_t partition, int64_t offset);
   absl::Status Resume(const std::string& topic, int32_t partition);
 
   rd_kafka_t* handle_ = nullptr;
   struct Paused {
     absl::Time due;
-    // The offset to rewind to, while that rewind has not succeeded; -1 once it has.
-    int64_t rewind_to = -1;
+    // The earliest offset of the partition not processed yet, where fetching must resume.
+    int64_t offset = 0;
+    // Whether the partition was rewound to `offset` since it last had to be.
+    bool rewound = false;
   };
+  using PausedMap = std::map<std::pair<std::string, int32_t>, Paused>;
+  // Pauses the partition of `entry` and rewinds it to its offset. False when the partition is no
+  // longer assigned here (the entry is then to be forgotten).
+  bool PauseAndRewind(PausedMap::iterator entry);
   // Paused partitions, by (topic, partition).
-  std::map<std::pair<std::string, int32_t>, Paused> paused_;
+  PausedMap paused_;
 };
 
 }  // namespace fxmesh::kafka

@@ -66,7 +66,7 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
   if (!message) return false;
-  if (consumer_.IsPaused(*message)) return true;
+  if (consumer_.HoldIfPaused(*message)) return true;
 
   // Parsed once: for its due time here, and for its execution.
   v1::BranchCommand command;
