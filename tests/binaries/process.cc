@@ -1,6 +1,5 @@
 #include "tests/binaries/process.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,9 +13,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/spawn.h"
 #include "tests/support/temp_dir.h"
-
-extern char** environ;
 
 namespace fxmesh::testing {
 namespace {
@@ -28,55 +26,13 @@ std::string ReadAll(const std::string& path) {
   return text.str();
 }
 
-// Starts `path` with `args`, stdin from /dev/null, stdout to `out_path` and stderr to `err_path`
-// (one file when they are equal, written in order); returns its pid. The environment is this
-// process's (without FXMESH_* and NO_COLOR unless `inherit_fxmesh`) plus `environment`.
-pid_t Spawn(const std::string& path, const std::vector<std::string>& args,
-            const std::vector<std::string>& environment, bool inherit_fxmesh,
-            const std::string& out_path, const std::string& err_path) {
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    const std::string text = *entry;
-    if (!inherit_fxmesh && (text.rfind("FXMESH_", 0) == 0 || text.rfind("NO_COLOR=", 0) == 0)) {
-      continue;
-    }
-    env_strings.push_back(text);
-  }
-  env_strings.insert(env_strings.end(), environment.begin(), environment.end());
-  std::vector<char*> argv = {const_cast<char*>(path.c_str())};
-  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY);
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // One descriptor for both when they share a file, or each would overwrite the other.
-    const int err =
-        err_path == out_path ? out : open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(in, STDIN_FILENO);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    // The test runner may block signals; the child must start with a clean mask.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    execve(path.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 }  // namespace
 
 ServiceProcess::ServiceProcess(const std::string& path, const std::vector<std::string>& args,
                                const std::vector<std::string>& environment) {
   output_path_ = MakeTempDir("fxmesh-process") + "/output.log";
-  pid_ = Spawn(path, args, environment, /*inherit_fxmesh=*/true, output_path_, output_path_);
+  pid_ = Spawn(path, args, environment, output_path_, output_path_, {.inherit_fxmesh = true});
+  REQUIRE(pid_ >= 0);
 }
 
 ServiceProcess::~ServiceProcess() {
@@ -142,7 +98,8 @@ CommandResult RunCommand(const std::string& path, const std::vector<std::string>
   // Files rather than pipes: the child never blocks on a full pipe while the test waits for it.
   const std::string dir = MakeTempDir("fxmesh-command");
   const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
-  const pid_t pid = Spawn(path, args, environment, /*inherit_fxmesh=*/false, out_path, err_path);
+  const pid_t pid = Spawn(path, args, environment, out_path, err_path);
+  REQUIRE(pid >= 0);
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   int status = 0;
   while (waitpid(pid, &status, WNOHANG) == 0) {

@@ -33,8 +33,6 @@ int main(int argc, char** argv) {
                  "--duration at least 5 seconds\n";
     return 2;
   }
-  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
-  if (work_dir.empty()) work_dir = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
 
   fxmesh::chaos::RunOptions options;
   options.duration = absl::Seconds(duration);
@@ -42,7 +40,7 @@ int main(int argc, char** argv) {
   options.clients = absl::GetFlag(FLAGS_clients);
   options.bin_dir = absl::GetFlag(FLAGS_bin);
   options.rates_path = absl::GetFlag(FLAGS_rates);
-  options.work_dir = work_dir;
+  options.work_dir = absl::GetFlag(FLAGS_work_dir);
   options.keep = absl::GetFlag(FLAGS_keep);
   options.replay_prefix = absl::StrCat(argv[0], " --relays=", options.relays);
   options.progress = &std::cout;

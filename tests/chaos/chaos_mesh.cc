@@ -1,6 +1,5 @@
 #include "tests/chaos/chaos_mesh.h"
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -14,8 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-
-extern char** environ;
+#include "tests/support/spawn.h"
 
 namespace fxmesh::chaos {
 namespace {
@@ -24,6 +22,7 @@ namespace {
 constexpr absl::Duration kStartTimeout = absl::Seconds(30);
 constexpr absl::Duration kStopGrace = absl::Seconds(15);
 constexpr absl::Duration kHealthCallTimeout = absl::Milliseconds(500);
+constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
 constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
 // How much of a service's log an error shows.
 constexpr size_t kLogTailBytes = 2'000;
@@ -89,36 +88,12 @@ Service::~Service() {
 
 absl::Status Service::Start() {
   if (Running()) return absl::FailedPreconditionError(absl::StrCat(name_, " already runs"));
-  std::vector<std::string> env_strings;
-  for (char** entry = environ; *entry != nullptr; ++entry) {
-    if (std::string(*entry).rfind("FXMESH_", 0) != 0) env_strings.push_back(*entry);
-  }
-  // JSON lines whatever the terminal: the logs are read by tools after the run.
-  env_strings.push_back("FXMESH_LOG_FORMAT=json");
-  std::vector<char*> argv = {path_.data()};
-  for (std::string& arg : args_) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (std::string& entry : env_strings) envp.push_back(entry.data());
-  envp.push_back(nullptr);
-
-  const pid_t pid = fork();
+  // JSON lines whatever the terminal: the logs are read by tools after the run. The child gets
+  // its own process group: a Ctrl-C at the harness's terminal must not reach the services before
+  // the harness has stopped them in order.
+  const pid_t pid = testing::Spawn(path_, args_, {"FXMESH_LOG_FORMAT=json"}, log_path_, log_path_,
+                                   {.append = true, .own_process_group = true});
   if (pid < 0) return absl::InternalError("fork() failed");
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY);
-    const int out = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(in, STDIN_FILENO);
-    dup2(out, STDOUT_FILENO);
-    dup2(out, STDERR_FILENO);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    // Its own process group: a Ctrl-C at the harness's terminal must not reach the services
-    // before the harness has stopped them in order.
-    setpgid(0, 0);
-    execve(path_.c_str(), argv.data(), envp.data());
-    _exit(127);
-  }
   pid_ = pid;
   paused_ = false;
 
@@ -274,20 +249,11 @@ absl::Status ChaosMesh::HealAll() {
     if (first.ok() && !status.ok()) first = status;
   };
   for (auto& [name, proxy] : proxies_) proxy->HealAll();
+  // Kafka itself may be the paused one: resume it before asking it anything.
+  if (services_["kafka"]->paused()) services_["kafka"]->Resume();
   for (int broker = 1; broker <= brokers_; ++broker) {
-    v1::SetBrokerUpRequest up;
-    up.set_broker_id(broker);
-    up.set_up(true);
-    v1::KafkaCluster cluster;
-    v1::SetBrokerLatencyRequest fast;
-    fast.set_broker_id(broker);
-    fast.set_latency_ms(0);
-    // Kafka itself may be the paused one: resume it before asking it anything.
-    if (services_["kafka"]->paused()) services_["kafka"]->Resume();
-    note(FromGrpcStatus(
-        kafka_control_->SetBrokerUp(ContextWithin(absl::Seconds(5)).get(), up, &cluster)));
-    note(FromGrpcStatus(
-        kafka_control_->SetBrokerLatency(ContextWithin(absl::Seconds(5)).get(), fast, &cluster)));
+    note(SetBrokerUp(broker, true));
+    note(SetBrokerLatency(broker, 0));
   }
   for (const std::string& name : start_order_) {
     Service& service = *services_[name];
@@ -295,6 +261,24 @@ absl::Status ChaosMesh::HealAll() {
     if (!service.Running()) note(service.Start());
   }
   return first;
+}
+
+absl::Status ChaosMesh::SetBrokerUp(int broker, bool up) {
+  v1::SetBrokerUpRequest request;
+  request.set_broker_id(broker);
+  request.set_up(up);
+  v1::KafkaCluster cluster;
+  return FromGrpcStatus(
+      kafka_control_->SetBrokerUp(ContextWithin(kControlCallTimeout).get(), request, &cluster));
+}
+
+absl::Status ChaosMesh::SetBrokerLatency(int broker, int latency_ms) {
+  v1::SetBrokerLatencyRequest request;
+  request.set_broker_id(broker);
+  request.set_latency_ms(latency_ms);
+  v1::KafkaCluster cluster;
+  return FromGrpcStatus(kafka_control_->SetBrokerLatency(ContextWithin(kControlCallTimeout).get(),
+                                                         request, &cluster));
 }
 
 void ChaosMesh::StopAll() {

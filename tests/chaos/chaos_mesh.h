@@ -99,6 +99,11 @@ class ChaosMesh {
   v1::OpsService::Stub& ops() { return *ops_; }
   v1::KafkaControlService::Stub& kafka_control() { return *kafka_control_; }
 
+  // A broker (1..brokers) of the embedded Kafka up or down, or answering `latency_ms` late,
+  // through its control service.
+  absl::Status SetBrokerUp(int broker, bool up);
+  absl::Status SetBrokerLatency(int broker, int latency_ms);
+
   // Ends every fault: resumes paused services, starts stopped ones, heals both proxies and puts
   // every broker back up at full speed. Returns the first error but tries everything.
   absl::Status HealAll();

@@ -52,10 +52,11 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   Say(options, report.plan.Describe());
   Say(options, absl::StrCat("plan digest ", report.plan.Digest()));
 
-  std::string dir_template =
-      absl::StrCat(options.work_dir, "/fxmesh-chaos-", options.seed, "-XXXXXX");
+  std::string work_dir = options.work_dir;
+  if (work_dir.empty()) work_dir = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
+  std::string dir_template = absl::StrCat(work_dir, "/fxmesh-chaos-", options.seed, "-XXXXXX");
   if (mkdtemp(dir_template.data()) == nullptr) {
-    return absl::InternalError(absl::StrCat("cannot make a run folder under ", options.work_dir));
+    return absl::InternalError(absl::StrCat("cannot make a run folder under ", work_dir));
   }
   report.run_dir = dir_template;
 

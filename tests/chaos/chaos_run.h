@@ -29,8 +29,8 @@ struct RunOptions {
   int clients = 16;
   std::string bin_dir;
   std::string rates_path;
-  // The run's folder is made under this one. It is removed after a run that passed unless
-  // `keep` is set; a failed run's folder always stays, for its logs.
+  // The run's folder is made under this one (empty: $TMPDIR, or /tmp). It is removed after a run
+  // that passed unless `keep` is set; a failed run's folder always stays, for its logs.
   std::string work_dir;
   bool keep = false;
   // How to run this again, for the report (the seed and duration are appended).

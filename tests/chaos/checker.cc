@@ -107,18 +107,6 @@ std::string BranchKey(const v1::BranchRef& branch) {
   return absl::StrCat(branch.saga_id(), "/", branch.branch());
 }
 
-// Collects violations, keeping every one (the report shows counts and the first of each).
-class Violations {
- public:
-  void Add(std::string invariant, std::string saga_id, std::string detail) {
-    list_.push_back({std::move(invariant), std::move(saga_id), std::move(detail)});
-  }
-  std::vector<Violation> Take() { return std::move(list_); }
-
- private:
-  std::vector<Violation> list_;
-};
-
 }  // namespace
 
 Quiescence AwaitQuiescence(ChaosMesh& mesh, absl::Duration bound) {
@@ -167,6 +155,20 @@ Quiescence AwaitQuiescence(ChaosMesh& mesh, absl::Duration bound) {
   }
 }
 
+std::vector<Violation> CheckBalanceSheet(const std::string& where, const v1::BalanceSheet& sheet) {
+  std::vector<Violation> violations;
+  for (const v1::CurrencyTotals& totals : sheet.currencies()) {
+    if (!sheet.balanced() ||
+        totals.available_minor() + totals.held_minor() !=
+            totals.deposited_minor() - totals.withdrawn_minor() ||
+        totals.incoming_minor() != totals.open_credit_holds_minor()) {
+      violations.push_back(
+          {"1. ledger balances", "", absl::StrCat(where, ": ", sheet.ShortDebugString())});
+    }
+  }
+  return violations;
+}
+
 absl::StatusOr<Balances> ReadBalances(
     ChaosMesh& mesh, const std::map<std::string, std::vector<std::string>>& accounts) {
   Balances balances;
@@ -187,10 +189,8 @@ absl::StatusOr<Findings> CheckInvariants(
     ChaosMesh& mesh, const History& history, const Balances& initial,
     const std::map<std::string, std::vector<std::string>>& accounts) {
   Findings findings;
-  Violations violations;
-  for (const Violation& seen : history.snapshot_violations) {
-    violations.Add(seen.invariant, seen.saga_id, seen.detail);
-  }
+  std::vector<Violation>& violations = findings.violations;
+  violations = history.snapshot_violations;
 
   ASSIGN_OR_RETURN(std::vector<v1::Saga> sagas, ListSagas(mesh, false));
   std::map<std::string, const v1::Saga*> by_id;
@@ -203,8 +203,8 @@ absl::StatusOr<Findings> CheckInvariants(
     if (saga.state() == v1::SAGA_STATE_CANCELLED) findings.cancelled++;
     if (!IsTerminal(saga.state())) {
       findings.non_terminal++;
-      violations.Add("8. every saga terminal after healing", saga.saga_id(),
-                     absl::StrCat("state ", v1::SagaState_Name(saga.state())));
+      violations.push_back({"8. every saga terminal after healing", saga.saga_id(),
+                            absl::StrCat("state ", v1::SagaState_Name(saga.state()))});
     }
   }
 
@@ -217,12 +217,12 @@ absl::StatusOr<Findings> CheckInvariants(
   }
   for (const auto& [key, with_key] : by_key) {
     if (with_key.size() > 1) {
-      violations.Add("6. one saga per idempotency key", with_key[0]->saga_id(),
-                     absl::StrCat(with_key.size(), " sagas for key ", key));
+      violations.push_back({"6. one saga per idempotency key", with_key[0]->saga_id(),
+                            absl::StrCat(with_key.size(), " sagas for key ", key)});
     }
     if (!sent_keys.count(key)) {
-      violations.Add("6. one saga per idempotency key", with_key[0]->saga_id(),
-                     absl::StrCat("saga for key ", key, " that no client sent"));
+      violations.push_back({"6. one saga per idempotency key", with_key[0]->saga_id(),
+                            absl::StrCat("saga for key ", key, " that no client sent")});
     }
   }
 
@@ -234,21 +234,22 @@ absl::StatusOr<Findings> CheckInvariants(
     const std::string& key = call.request.idempotency_key();
     auto [named, fresh] = answered_saga.emplace(key, answer.saga_id());
     if (!fresh && named->second != answer.saga_id()) {
-      violations.Add("7. answers agree with final states", answer.saga_id(),
-                     absl::StrCat("key ", key, " answered with sagas ", named->second, " and ",
-                                  answer.saga_id()));
+      violations.push_back({"7. answers agree with final states", answer.saga_id(),
+                            absl::StrCat("key ", key, " answered with sagas ", named->second,
+                                         " and ", answer.saga_id())});
     }
     auto found = by_id.find(answer.saga_id());
     if (found == by_id.end()) {
-      violations.Add("7. answers agree with final states", answer.saga_id(),
-                     absl::StrCat("the client was answered with a saga that does not exist"));
+      violations.push_back(
+          {"7. answers agree with final states", answer.saga_id(),
+           absl::StrCat("the client was answered with a saga that does not exist")});
       continue;
     }
     const v1::Saga& saga = *found->second;
     if (saga.idempotency_key() != key) {
-      violations.Add(
-          "7. answers agree with final states", saga.saga_id(),
-          absl::StrCat("answer for key ", key, " names a saga of key ", saga.idempotency_key()));
+      violations.push_back(
+          {"7. answers agree with final states", saga.saga_id(),
+           absl::StrCat("answer for key ", key, " names a saga of key ", saga.idempotency_key())});
     }
     const bool agrees =
         answer.status() == v1::EXCHANGE_STATUS_PENDING ||
@@ -256,9 +257,9 @@ absl::StatusOr<Findings> CheckInvariants(
          saga.state() == v1::SAGA_STATE_COMPLETED) ||
         (answer.status() == v1::EXCHANGE_STATUS_FAILED && saga.state() == v1::SAGA_STATE_CANCELLED);
     if (!agrees) {
-      violations.Add("7. answers agree with final states", saga.saga_id(),
-                     absl::StrCat("told ", v1::ExchangeStatus_Name(answer.status()),
-                                  ", saga ended ", v1::SagaState_Name(saga.state())));
+      violations.push_back({"7. answers agree with final states", saga.saga_id(),
+                            absl::StrCat("told ", v1::ExchangeStatus_Name(answer.status()),
+                                         ", saga ended ", v1::SagaState_Name(saga.state()))});
     }
   }
 
@@ -278,22 +279,23 @@ absl::StatusOr<Findings> CheckInvariants(
   for (const auto& [branch, list] : holds) {
     const std::string saga_id = list[0].branch().saga_id();
     if (list.size() > 1) {
-      violations.Add("3. one hold per branch", saga_id,
-                     absl::StrCat(list.size(), " holds for ", branch));
+      violations.push_back(
+          {"3. one hold per branch", saga_id, absl::StrCat(list.size(), " holds for ", branch)});
     }
     if (!by_id.count(saga_id)) {
-      violations.Add("3. one hold per branch", saga_id, "a hold for a saga that does not exist");
+      violations.push_back(
+          {"3. one hold per branch", saga_id, "a hold for a saga that does not exist"});
     }
     for (const v1::Hold& hold : list) {
       if (hold.state() == v1::HOLD_STATE_HELD) {
-        violations.Add("8. no hold HELD after healing", saga_id, branch);
+        violations.push_back({"8. no hold HELD after healing", saga_id, branch});
       }
     }
   }
   for (const auto& [branch, count] : postings) {
     if (count > 1) {
-      violations.Add("6. one posting per branch", branch.substr(0, branch.find('/')),
-                     absl::StrCat(count, " postings for ", branch));
+      violations.push_back({"6. one posting per branch", branch.substr(0, branch.find('/')),
+                            absl::StrCat(count, " postings for ", branch)});
     }
   }
   for (const v1::Saga& saga : sagas) {
@@ -306,21 +308,21 @@ absl::StatusOr<Findings> CheckInvariants(
       }
       confirmed += branch_confirmed;
       if (branch_confirmed != (postings[key] == 1)) {
-        violations.Add("6. one posting per branch", saga.saga_id(),
-                       absl::StrCat(branch.branch(), ": hold confirmed ", branch_confirmed, " but ",
-                                    postings[key], " postings"));
+        violations.push_back({"6. one posting per branch", saga.saga_id(),
+                              absl::StrCat(branch.branch(), ": hold confirmed ", branch_confirmed,
+                                           " but ", postings[key], " postings")});
       }
     }
     if (saga.state() == v1::SAGA_STATE_COMPLETED && confirmed != saga.branches_size()) {
-      violations.Add("4. holds agree with the saga", saga.saga_id(),
-                     absl::StrCat("COMPLETED with ", confirmed, " of ", saga.branches_size(),
-                                  " holds CONFIRMED"));
+      violations.push_back({"4. holds agree with the saga", saga.saga_id(),
+                            absl::StrCat("COMPLETED with ", confirmed, " of ", saga.branches_size(),
+                                         " holds CONFIRMED")});
     }
     if (saga.state() != v1::SAGA_STATE_COMPLETED && saga.state() != v1::SAGA_STATE_CONFIRMING &&
         confirmed > 0) {
-      violations.Add(
-          "4. holds agree with the saga", saga.saga_id(),
-          absl::StrCat(v1::SagaState_Name(saga.state()), " with ", confirmed, " holds CONFIRMED"));
+      violations.push_back({"4. holds agree with the saga", saga.saga_id(),
+                            absl::StrCat(v1::SagaState_Name(saga.state()), " with ", confirmed,
+                                         " holds CONFIRMED")});
     }
   }
 
@@ -335,17 +337,17 @@ absl::StatusOr<Findings> CheckInvariants(
     for (const v1::Step& step : saga_history.steps()) {
       if (step.from_state() == step.to_state()) continue;
       if (step.from_state() != at || !Forward(step.from_state(), step.to_state())) {
-        violations.Add("5. states only move forward", saga.saga_id(),
-                       absl::StrCat("step ", v1::SagaState_Name(step.from_state()), " -> ",
-                                    v1::SagaState_Name(step.to_state()), " while at ",
-                                    v1::SagaState_Name(at)));
+        violations.push_back({"5. states only move forward", saga.saga_id(),
+                              absl::StrCat("step ", v1::SagaState_Name(step.from_state()), " -> ",
+                                           v1::SagaState_Name(step.to_state()), " while at ",
+                                           v1::SagaState_Name(at))});
       }
       at = step.to_state();
     }
     if (at != saga.state() && at != v1::SAGA_STATE_UNSPECIFIED) {
-      violations.Add("5. states only move forward", saga.saga_id(),
-                     absl::StrCat("steps end at ", v1::SagaState_Name(at), ", saga is ",
-                                  v1::SagaState_Name(saga.state())));
+      violations.push_back({"5. states only move forward", saga.saga_id(),
+                            absl::StrCat("steps end at ", v1::SagaState_Name(at), ", saga is ",
+                                         v1::SagaState_Name(saga.state()))});
     }
   }
 
@@ -356,8 +358,9 @@ absl::StatusOr<Findings> CheckInvariants(
     findings.dead_letters++;
     parked.insert(letter.saga_id());
     if (!by_id.count(letter.saga_id())) {
-      violations.Add("dead letters belong to real sagas", letter.saga_id(),
-                     absl::StrCat("dead letter ", letter.dead_letter_id(), " of an unknown saga"));
+      violations.push_back(
+          {"dead letters belong to real sagas", letter.saga_id(),
+           absl::StrCat("dead letter ", letter.dead_letter_id(), " of an unknown saga")});
     }
   }
   findings.parked = static_cast<int64_t>(parked.size());
@@ -368,14 +371,8 @@ absl::StatusOr<Findings> CheckInvariants(
     v1::BalanceSheet sheet;
     RETURN_IF_ERROR(FromGrpcStatus(mesh.ledger(ledger).GetBalanceSheet(
         ContextWithin(kCallTimeout).get(), v1::GetBalanceSheetRequest(), &sheet)));
-    for (const v1::CurrencyTotals& totals : sheet.currencies()) {
-      if (!sheet.balanced() ||
-          totals.available_minor() + totals.held_minor() !=
-              totals.deposited_minor() - totals.withdrawn_minor() ||
-          totals.incoming_minor() != totals.open_credit_holds_minor()) {
-        violations.Add("1. ledger balances", "",
-                       absl::StrCat(ledger, ": ", sheet.ShortDebugString()));
-      }
+    for (Violation& violation : CheckBalanceSheet(ledger, sheet)) {
+      violations.push_back(std::move(violation));
     }
   }
   std::map<std::string, int64_t> expected;
@@ -384,17 +381,19 @@ absl::StatusOr<Findings> CheckInvariants(
     if (saga.state() != v1::SAGA_STATE_COMPLETED) continue;
     auto quote = quotes.find(saga.quote_id());
     if (quote == quotes.end()) {
-      violations.Add("replay at quoted rates", saga.saga_id(), "no client was given its quote");
+      violations.push_back(
+          {"replay at quoted rates", saga.saga_id(), "no client was given its quote"});
       continue;
     }
     const v1::Money& sell = quote->second.sell();
     const v1::Money& buy = quote->second.buy();
     if (saga.sell().SerializeAsString() != sell.SerializeAsString() ||
         saga.buy().SerializeAsString() != buy.SerializeAsString()) {
-      violations.Add("replay at quoted rates", saga.saga_id(),
-                     absl::StrCat("saga moves ", saga.sell().ShortDebugString(), " for ",
-                                  saga.buy().ShortDebugString(), "; quoted ",
-                                  sell.ShortDebugString(), " for ", buy.ShortDebugString()));
+      violations.push_back(
+          {"replay at quoted rates", saga.saga_id(),
+           absl::StrCat("saga moves ", saga.sell().ShortDebugString(), " for ",
+                        saga.buy().ShortDebugString(), "; quoted ", sell.ShortDebugString(),
+                        " for ", buy.ShortDebugString())});
     }
     expected[saga.source_account_id()] -= sell.amount_minor();
     expected[absl::StrCat("position:", sell.currency())] += sell.amount_minor();
@@ -405,16 +404,15 @@ absl::StatusOr<Findings> CheckInvariants(
   for (const auto& [id, account] : final_balances) {
     if (account.available_minor() < 0 || account.held_minor() != 0 ||
         account.incoming_minor() != 0) {
-      violations.Add("2. no negative balance, nothing held after healing", "",
-                     account.ShortDebugString());
+      violations.push_back(
+          {"2. no negative balance, nothing held after healing", "", account.ShortDebugString()});
     }
     if (account.available_minor() != expected[id]) {
-      violations.Add(
-          "replay at quoted rates", "",
-          absl::StrCat(id, ": expected ", expected[id], ", found ", account.available_minor()));
+      violations.push_back(
+          {"replay at quoted rates", "",
+           absl::StrCat(id, ": expected ", expected[id], ", found ", account.available_minor())});
     }
   }
-  findings.violations = violations.Take();
   return findings;
 }
 

@@ -27,6 +27,11 @@ struct Quiescence {
 // `bound` passes. Dead letters not replayed yet are replayed (each once) as an operator would.
 Quiescence AwaitQuiescence(ChaosMesh& mesh, absl::Duration bound);
 
+// Invariant 1 on one ledger's balance sheet: per currency, Σ(available + held) equals deposits −
+// withdrawals and Σ incoming equals the open credit holds, and the ledger says it balances. One
+// violation per currency that does not hold (the prefix names where the sheet was read).
+std::vector<Violation> CheckBalanceSheet(const std::string& where, const v1::BalanceSheet& sheet);
+
 // Balances of every account, by account id.
 using Balances = std::map<std::string, v1::Account>;
 absl::StatusOr<Balances> ReadBalances(

@@ -99,23 +99,13 @@ std::string Nemesis::Apply(const Fault& fault, bool begin) {
       break;
     case FaultKind::kBrokerDown:
       for (int broker : Brokers(fault.target, plan_.shape.brokers)) {
-        v1::SetBrokerUpRequest request;
-        request.set_broker_id(broker);
-        request.set_up(!begin);
-        v1::KafkaCluster cluster;
-        absl::Status set = FromGrpcStatus(mesh_.kafka_control().SetBrokerUp(
-            ContextWithin(kControlCallTimeout).get(), request, &cluster));
+        absl::Status set = mesh_.SetBrokerUp(broker, !begin);
         if (status.ok()) status = set;
       }
       break;
     case FaultKind::kBrokerSlow:
       for (int broker : Brokers(fault.target, plan_.shape.brokers)) {
-        v1::SetBrokerLatencyRequest request;
-        request.set_broker_id(broker);
-        request.set_latency_ms(begin ? fault.value : 0);
-        v1::KafkaCluster cluster;
-        absl::Status set = FromGrpcStatus(mesh_.kafka_control().SetBrokerLatency(
-            ContextWithin(kControlCallTimeout).get(), request, &cluster));
+        absl::Status set = mesh_.SetBrokerLatency(broker, begin ? fault.value : 0);
         if (status.ok()) status = set;
       }
       break;

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
+#include "tests/chaos/checker.h"
 
 namespace fxmesh::chaos {
 namespace {
@@ -207,13 +208,8 @@ void Workload::Snapshot(std::mt19937_64& draw) {
       failed = true;
       continue;
     }
-    for (const v1::CurrencyTotals& totals : sheet.currencies()) {
-      if (totals.available_minor() + totals.held_minor() !=
-              totals.deposited_minor() - totals.withdrawn_minor() ||
-          totals.incoming_minor() != totals.open_credit_holds_minor() || !sheet.balanced()) {
-        violations.push_back({"1. ledger balances", "",
-                              absl::StrCat(ledger, " snapshot: ", sheet.ShortDebugString())});
-      }
+    for (Violation& violation : CheckBalanceSheet(absl::StrCat(ledger, " snapshot"), sheet)) {
+      violations.push_back(std::move(violation));
     }
     v1::GetAccountRequest get;
     get.set_account_id(account);
