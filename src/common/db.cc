@@ -51,6 +51,26 @@ constexpr absl::string_view kSqlitePrefix = "sqlite:";
 
 }  // namespace
 
+std::string PostgresSessionDefaults() {
+  // Server side: a statement waits for a row lock at most lock_timeout and runs at most
+  // statement_timeout; a session idle inside a transaction (its client stalled or cut off by a
+  // partition) is ended, releasing its locks; dead peers are found by TCP keepalives. Client side:
+  // connecting gives up after connect_timeout, and keepalives and tcp_user_timeout find a dead
+  // server.
+  return absl::StrCat(
+      "connect_timeout=", limits::kPostgresConnectTimeoutMs / 1000,
+      " keepalives=1 keepalives_idle=", limits::kPostgresKeepaliveIdleMs / 1000,
+      " keepalives_interval=", limits::kPostgresKeepaliveIntervalMs / 1000,
+      " keepalives_count=", limits::kPostgresKeepaliveCount,
+      " tcp_user_timeout=", limits::kPostgresTcpUserTimeoutMs,
+      " options='-c lock_timeout=", limits::kPostgresLockTimeoutMs,
+      " -c statement_timeout=", limits::kPostgresStatementTimeoutMs,
+      " -c idle_in_transaction_session_timeout=", limits::kPostgresIdleInTransactionTimeoutMs,
+      " -c tcp_keepalives_idle=", limits::kPostgresKeepaliveIdleMs / 1000,
+      " -c tcp_keepalives_interval=", limits::kPostgresKeepaliveIntervalMs / 1000,
+      " -c tcp_keepalives_count=", limits::kPostgresKeepaliveCount, "'");
+}
+
 absl::Status StatusFromSociError(const soci::soci_error& error, absl::string_view during) {
   std::string message =
       absl::StrCat("database error during ", during, ": ", error.get_error_message());
@@ -59,22 +79,43 @@ absl::Status StatusFromSociError(const soci::soci_error& error, absl::string_vie
     // 40001 serialization failure, 40P01 deadlock, 23505 unique violation (a concurrent insert).
     if (state == "40001" || state == "40P01" || state == "23505")
       return absl::AbortedError(message);
-    // Class 08: connection exceptions; 57P0x: the server is shutting down.
-    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P")) {
+    // Class 08: connection exceptions; 57P0x: the server is shutting down; 55P03: lock_timeout
+    // (a stalled transaction holds the row); 57014: statement_timeout; 25P03: this session sat
+    // idle inside a transaction too long and the server ended it. The work did not happen, or
+    // its fate is unknown: try again later.
+    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "55P03" ||
+        state == "57014" || state == "25P03") {
       return absl::UnavailableError(message);
+    }
+    // Any other integrity violation (CHECK, foreign key, NOT NULL), an exception raised by a
+    // trigger (P0001), bad data (class 22) or a wrong statement (class 42) says the same thing
+    // every time: retrying cannot help.
+    if (absl::StartsWith(state, "23") || absl::StartsWith(state, "22") ||
+        absl::StartsWith(state, "42") || state == "P0001") {
+      return absl::InternalError(message);
     }
   }
   if (const auto* lite = dynamic_cast<const soci::sqlite3_soci_error*>(&error)) {
-    const int primary = lite->result() & 0xff;
+    const int result = lite->result(), primary = result & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) return absl::AbortedError(message);
-    if (primary == SQLITE_CONSTRAINT) return absl::AbortedError(message);
+    if (primary == SQLITE_CONSTRAINT) {
+      // Only a unique key met by another insert is a conflict worth retrying; a CHECK, foreign
+      // key, NOT NULL or trigger refusal is final. SQLite may report the primary code alone, so
+      // its message decides then.
+      const bool unique =
+          result == SQLITE_CONSTRAINT_UNIQUE || result == SQLITE_CONSTRAINT_PRIMARYKEY ||
+          (result == SQLITE_CONSTRAINT &&
+           (absl::StrContains(error.get_error_message(), "UNIQUE constraint failed") ||
+            absl::StrContains(error.get_error_message(), "PRIMARY KEY constraint failed")));
+      return unique ? absl::AbortedError(message) : absl::InternalError(message);
+    }
     if (primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN) {
       return absl::UnavailableError(message);
     }
   }
   switch (error.get_error_category()) {
     case soci::soci_error::constraint_violation:
-      return absl::AbortedError(message);
+      return absl::InternalError(message);
     case soci::soci_error::invalid_statement:
     case soci::soci_error::no_privilege:
     case soci::soci_error::no_data:
@@ -190,7 +231,9 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
   } else if (absl::StartsWith(options.url, "postgresql://") ||
              absl::StartsWith(options.url, "postgres://")) {
     kind = DbKind::kPostgres;
-    ASSIGN_OR_RETURN(connect, PostgresConninfo(options.url));
+    ASSIGN_OR_RETURN(std::string from_url, PostgresConninfo(options.url));
+    // fxmesh's session defaults first: a parameter given in the url comes later and wins.
+    connect = absl::StrCat(PostgresSessionDefaults(), " ", from_url);
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("database url must start with sqlite: or postgresql://; got '",
@@ -242,8 +285,12 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
                " applied_at_us BIGINT NOT NULL, PRIMARY KEY (component, version))";
     // Replicas starting together take turns; the lock ends with the session's use below.
     constexpr long long kMigrationLockKey = 0x66786d657368;  // "fxmesh"
-    if (kind_ == DbKind::kPostgres)
+    if (kind_ == DbKind::kPostgres) {
+      // Waiting for another replica's migration is expected: no lock or statement timeout here.
+      session << "SET lock_timeout = 0";
+      session << "SET statement_timeout = 0";
       session << "SELECT pg_advisory_lock(" << kMigrationLockKey << ")";
+    }
     for (const Migration& migration : migrations) {
       int applied = 0;
       const std::string name(component);
@@ -275,6 +322,8 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
     }
     if (kind_ == DbKind::kPostgres) {
       session << "SELECT pg_advisory_unlock(" << kMigrationLockKey << ")";
+      session << "RESET lock_timeout";
+      session << "RESET statement_timeout";
     }
     return absl::OkStatus();
   } catch (const soci::soci_error& error) {

@@ -57,6 +57,11 @@ std::string RedactDatabaseUrl(absl::string_view url);
 // SOCI's PostgreSQL backend accepts. INVALID_ARGUMENT says what is malformed.
 absl::StatusOr<std::string> PostgresConninfo(absl::string_view url);
 
+// The libpq parameters every PostgreSQL session of fxmesh starts with: connect timeout, TCP
+// keepalives on both ends, and the server-side lock, statement and idle-in-transaction timeouts
+// (limits.h names them all; docs/operations.md explains them).
+std::string PostgresSessionDefaults();
+
 // Thread-safe. Every method may be called from any thread; each call leases its own session.
 class Database {
  public:

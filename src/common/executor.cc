@@ -25,6 +25,12 @@ bool Executor::Submit(absl::AnyInvocable<void() &&> task) {
   return true;
 }
 
+size_t Executor::IdleWorkers() {
+  absl::MutexLock lock(&mu_);
+  const size_t spoken_for = busy_ + queue_.size();
+  return stopping_ || spoken_for >= workers_.size() ? 0 : workers_.size() - spoken_for;
+}
+
 void Executor::WorkLoop() {
   while (true) {
     absl::AnyInvocable<void() &&> task;
@@ -37,8 +43,11 @@ void Executor::WorkLoop() {
       if (queue_.empty()) return;
       task = std::move(queue_.front());
       queue_.pop_front();
+      ++busy_;
     }
     std::move(task)();
+    absl::MutexLock lock(&mu_);
+    --busy_;
   }
 }
 

@@ -24,6 +24,9 @@ class Executor {
 
   // Queues `task`; false (and `task` dropped) when the queue is full or the executor is stopping.
   bool Submit(absl::AnyInvocable<void() &&> task);
+  // Workers free to start a task now: idle workers not already spoken for by queued tasks. A
+  // moment later it may be fewer, since other callers submit too.
+  size_t IdleWorkers();
 
  private:
   void WorkLoop();
@@ -33,6 +36,7 @@ class Executor {
   absl::Mutex mu_;
   std::deque<absl::AnyInvocable<void() &&>> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  size_t busy_ ABSL_GUARDED_BY(mu_) = 0;  // Workers running a task.
   std::vector<std::thread> workers_;
 };
 

@@ -28,6 +28,18 @@ inline constexpr int kTransactionAttemptsMax = 5;
 inline constexpr int kSqliteBusyTimeoutMs = 5'000;
 inline constexpr size_t kPostgresPoolSizeDefault = 8;
 inline constexpr size_t kSqlitePoolSizeDefault = 4;
+// PostgreSQL sessions. A statement waits at most this long for a row lock (a transaction stalled
+// on a hot row such as position:USD must not freeze every exchange in that currency), and runs at
+// most this long. A session idle inside a transaction this long (its client is stalled or cut off)
+// is ended by the server, which releases its locks. Keepalives find a dead peer on both ends.
+inline constexpr int64_t kPostgresLockTimeoutMs = 3'000;
+inline constexpr int64_t kPostgresStatementTimeoutMs = 10'000;
+inline constexpr int64_t kPostgresIdleInTransactionTimeoutMs = 5'000;
+inline constexpr int64_t kPostgresConnectTimeoutMs = 5'000;
+inline constexpr int64_t kPostgresKeepaliveIdleMs = 5'000;
+inline constexpr int64_t kPostgresKeepaliveIntervalMs = 2'000;
+inline constexpr int kPostgresKeepaliveCount = 3;
+inline constexpr int64_t kPostgresTcpUserTimeoutMs = 10'000;
 
 // Serving. Each service runs its database work on a bounded pool; past the queue bound a call
 // is refused with UNAVAILABLE rather than queued without limit.
@@ -53,6 +65,9 @@ inline constexpr int64_t kRetryDelayMsMax = 30'000;
 inline constexpr int64_t kSagaLeaseMs = 30'000;
 inline constexpr int64_t kRecoveryIntervalMsDefault = 1'000;
 inline constexpr int kRecoveryBatchMax = 64;
+// Drives the recovery loop runs at once, on workers of their own; it claims no more due sagas
+// than these can start now.
+inline constexpr size_t kRecoveryWorkerThreads = 8;
 inline constexpr int64_t kStuckAfterMsDefault = 5 * 60'000;
 // While a participant is paused its sagas are looked at again this often.
 inline constexpr int64_t kPausedRecheckMs = 1'000;
@@ -71,6 +86,10 @@ inline constexpr int kOutboxBatchMax = 500;
 inline constexpr int kOutboxInFlightMax = 10'000;
 inline constexpr int64_t kOutboxDeliveryTimeoutMs = 30'000;
 inline constexpr int64_t kOutboxPollMs = 100;
+// The publisher reads forward from a cursor, and sweeps the whole unsent outbox again this often:
+// a row that commits after rows with higher ids (PostgreSQL assigns ids at insert) waits at most
+// this long.
+inline constexpr int64_t kOutboxRescanMs = 1'000;
 // Sent outbox rows are kept this long (for forensics), then deleted in batches, once a minute.
 inline constexpr int64_t kOutboxRetentionMs = 24 * 3'600'000;
 inline constexpr int64_t kOutboxPruneIntervalMs = 60'000;
@@ -137,6 +156,10 @@ inline constexpr int64_t kCliDemoStuckExchangeTimeoutMs = 2'000;
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
+static_assert(kPostgresLockTimeoutMs < kPostgresStatementTimeoutMs);
+static_assert(kPostgresConnectTimeoutMs % 1'000 == 0 && kPostgresKeepaliveIdleMs % 1'000 == 0 &&
+                  kPostgresKeepaliveIntervalMs % 1'000 == 0,
+              "libpq and the server take these in whole seconds");
 static_assert(kRetryDelayMsMin < kRetryDelayMsMax);
 static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs,
               "a drive step must finish well within its lease");

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "common/status_macros.h"
+#include "coordinator/recovery.h"
 #include "coordinator/saga_state_machine.h"
 #include "kafka/lag.h"
 #include "kafka/topics.h"
@@ -39,6 +40,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   RETURN_IF_ERROR(server->engine_->RefreshPausedParticipants());
   server->executor_ = std::make_unique<Executor>("coordinator", limits::kSagaWorkerThreads,
                                                  limits::kWorkerQueueDepthMax);
+  // Background drives have workers of their own: customers' calls never starve them, and they
+  // never queue behind customers' calls while holding leases.
+  server->recovery_executor_ = std::make_unique<Executor>(
+      "recovery", limits::kRecoveryWorkerThreads, limits::kRecoveryWorkerThreads);
   server->exchange_service_ =
       std::make_unique<ExchangeService>(*server->engine_, *server->executor_, clock);
   server->ops_service_ = std::make_unique<OpsService>(*server->engine_, *server->executor_);
@@ -127,20 +132,8 @@ void CoordinatorServer::RecoveryLoop() {
     }
     absl::Status refreshed = engine_->RefreshPausedParticipants();
     if (!refreshed.ok()) LogWarning("cannot read paused participants").With("error", refreshed);
-    absl::StatusOr<std::vector<std::string>> due = engine_->ClaimDue(limits::kRecoveryBatchMax);
-    if (!due.ok()) {
-      LogWarning("cannot look for due sagas").With("error", due.status());
-      continue;
-    }
-    for (const std::string& saga_id : *due) {
-      bool queued = executor_->Submit([this, saga_id] {
-        absl::StatusOr<v1::Saga> driven = engine_->Drive(saga_id);
-        if (!driven.ok())
-          LogWarning("drive failed").With("saga_id", saga_id).With("error", driven.status());
-      });
-      // A full pool leaves the saga leased; its lease runs out and the next pass takes it again.
-      if (!queued) break;
-    }
+    absl::StatusOr<int> started = RecoverDueSagas(*engine_, *recovery_executor_);
+    if (!started.ok()) LogWarning("cannot look for due sagas").With("error", started.status());
     if (absl::Now() >= next_stuck_check) {
       absl::Status checked = engine_->CheckStuck();
       if (!checked.ok()) LogWarning("cannot check for stuck sagas").With("error", checked);
@@ -190,6 +183,7 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   metrics_server_.reset();
   if (server_) server_->Shutdown(grace);
   executor_.reset();
+  recovery_executor_.reset();
 }
 
 }  // namespace fxmesh::coordinator

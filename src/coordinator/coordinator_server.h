@@ -86,7 +86,8 @@ class CoordinatorServer {
   std::unique_ptr<SagaStore> store_;
   std::map<std::string, std::unique_ptr<ParticipantClient>> owned_clients_;
   std::unique_ptr<SagaEngine> engine_;
-  std::unique_ptr<Executor> executor_;
+  std::unique_ptr<Executor> executor_;           // Customers' and operators' calls.
+  std::unique_ptr<Executor> recovery_executor_;  // Drives started by the recovery loop.
   std::unique_ptr<ExchangeService> exchange_service_;
   std::unique_ptr<OpsService> ops_service_;
   std::unique_ptr<GrpcServer> server_;

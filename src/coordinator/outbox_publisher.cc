@@ -8,7 +8,14 @@
 namespace fxmesh::coordinator {
 
 absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
-  const int room = limits::kOutboxInFlightMax - static_cast<int>(in_flight_.size());
+  if (clock_.Now() >= next_rescan_) {
+    // A row that committed after the cursor passed its id, or whose delivery was lost between
+    // passes, is found by sweeping again from the start.
+    fetched_up_to_ = 0;
+    next_rescan_ = clock_.Now() + absl::Milliseconds(limits::kOutboxRescanMs);
+  }
+  const int room =
+      limits::kOutboxInFlightMax - static_cast<int>(in_flight_.size() + unmarked_.size());
   if (room > 0) {
     ASSIGN_OR_RETURN(
         std::vector<OutboxMessage> messages,
@@ -16,7 +23,7 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
     for (const OutboxMessage& message : messages) {
       // After a failed delivery fetching restarts below rows that may still be in flight; those
       // are not produced twice.
-      if (in_flight_.count(message.outbox_id) == 0) {
+      if (in_flight_.count(message.outbox_id) == 0 && unmarked_.count(message.outbox_id) == 0) {
         absl::Status queued = producer_.Produce(
             kafka::OutgoingMessage{message.topic,
                                    message.key,
@@ -31,11 +38,10 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
       fetched_up_to_ = message.outbox_id;
     }
   }
-  std::vector<int64_t> delivered;
   for (const kafka::DeliveryReport& report : producer_.Poll(wait)) {
     in_flight_.erase(report.token);
     if (report.status.ok()) {
-      delivered.push_back(report.token);
+      unmarked_.insert(report.token);
     } else {
       // Produce it again: fetching restarts just before the failed row.
       fetched_up_to_ = std::min(fetched_up_to_, report.token - 1);
@@ -44,7 +50,9 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
           .With("error", report.status);
     }
   }
+  const std::vector<int64_t> delivered(unmarked_.begin(), unmarked_.end());
   RETURN_IF_ERROR(store_.MarkOutboxSent(delivered, clock_.Now()));
+  unmarked_.clear();
   if (clock_.Now() >= next_prune_) {
     next_prune_ = clock_.Now() + absl::Milliseconds(limits::kOutboxPruneIntervalMs);
     absl::StatusOr<int> pruned =

@@ -2,6 +2,12 @@
 // not produced again), marked sent when Kafka has it, and produced again after a failed delivery.
 // While Kafka is down the rows simply wait; nothing is lost, and the backlog is visible in
 // OpsService.GetAlerts. Delivery is at least once. Not thread-safe: one publisher thread.
+//
+// No committed row is ever skipped (ARCHITECTURE.md §8 item 9). Outbox ids are handed out at
+// insert, not at commit, so on PostgreSQL a row can become visible after rows with higher ids were
+// already read. The publisher therefore reads forward from a cursor for speed, but every
+// limits::kOutboxRescanMs it starts again from the lowest unsent row, skipping only the rows it
+// holds itself (in flight, or delivered and waiting to be marked sent).
 #pragma once
 
 #include <set>
@@ -27,8 +33,12 @@ class OutboxPublisher {
   SagaStore& store_;
   kafka::KafkaProducer& producer_;
   const Clock& clock_;
-  int64_t fetched_up_to_ = 0;  // Rows up to here are in flight or sent.
+  // Rows up to here were read in this sweep; the next rescan starts over from 0.
+  int64_t fetched_up_to_ = 0;
+  absl::Time next_rescan_ = absl::InfinitePast();
   std::set<int64_t> in_flight_;
+  // Delivered, but marking them sent failed: marked again on the next pass, never produced again.
+  std::set<int64_t> unmarked_;
   absl::Time next_prune_ = absl::InfinitePast();
 };
 

@@ -66,8 +66,9 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
           "participant, call and the status recorded (UNKNOWN: no answer).",
           {"participant", "call", "status"})),
       alerts(registry.AddCounter("fxmesh_alerts_total",
-                                 "Alerts raised: a saga found stuck, or a ledger refusing a call "
-                                 "the saga cannot accept (inconsistency).",
+                                 "Alerts raised: a saga found stuck, a ledger refusing a call the "
+                                 "saga cannot accept (inconsistency), or a stored saga that "
+                                 "cannot be read (unreadable_saga).",
                                  {"alert"})) {}
 
 SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
@@ -333,6 +334,18 @@ absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time
     return DriveLeased(saga_id, DriveLimits{respond_by, stop_at_cancel});
   });
   if (driven.ok()) return driven;
+  if (absl::IsDataLoss(driven.status())) {
+    // The stored saga cannot be read (or has no branches): it must not move, and an operator
+    // must look at it. It is looked at again only after the longest backoff, so the alert does
+    // not repeat every recovery pass.
+    metrics_.alerts.With({"unreadable_saga"}).Increment();
+    LogError("a saga cannot be read from storage; it stays where it is until an operator acts")
+        .With("saga_id", saga_id)
+        .With("trace_id", saga_id)
+        .With("error", driven.status());
+    (void)store_.ScheduleSaga(saga_id, clock_.Now() + absl::Milliseconds(limits::kRetryDelayMsMax));
+    return driven.status();
+  }
   // Another driver has it (or took it over: FAILED_PRECONDITION from a fenced write), or storage
   // failed mid-way: answer with what is stored.
   if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status()) &&
@@ -349,6 +362,11 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
   ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
   if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
   v1::Saga saga = std::move(*loaded);
+  if (saga.branches().empty()) {
+    // With no branches every branch would look settled: the saga would complete with no ledger
+    // call at all.
+    return absl::DataLossError(absl::StrCat("saga ", saga_id, " has no branches"));
+  }
   saga.set_attempt(saga.attempt() + 1);
   ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga_id);
   span.SetAttribute("attempt", absl::StrCat(saga.attempt()));
@@ -391,14 +409,25 @@ absl::StatusOr<bool> SagaEngine::DriveCreated(v1::Saga& saga, const DriveLimits&
 }
 
 absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& limits) {
-  std::vector<int> pending;
-  for (int i = 0; i < saga.branches_size(); ++i) {
-    const v1::CallStatus status = saga.branches(i).try_status();
-    if (status == v1::CALL_STATUS_NOT_SENT || status == v1::CALL_STATUS_UNKNOWN)
-      pending.push_back(i);
-  }
   const absl::Time now = clock_.Now();
   const absl::Time try_deadline = ToTime(saga.try_deadline());
+  // Each unanswered Try has its own retry time; a drive that comes earlier (a resubmission, a
+  // recovery pass) sends only the Trys that are due.
+  std::vector<int> pending;
+  absl::Time next_try = absl::InfiniteFuture();
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    const v1::Branch& branch = saga.branches(i);
+    if (branch.try_status() != v1::CALL_STATUS_NOT_SENT &&
+        branch.try_status() != v1::CALL_STATUS_UNKNOWN) {
+      continue;
+    }
+    const absl::Time due = branch.has_next_try_at() ? ToTime(branch.next_try_at()) : now;
+    if (due <= now || now >= try_deadline) {
+      pending.push_back(i);
+    } else {
+      next_try = std::min(next_try, due);
+    }
+  }
   auto cancel_for_timeout = [&](std::string detail) -> absl::StatusOr<bool> {
     saga.set_failure_reason("TIMEOUT");
     saga.set_failure_detail(detail);
@@ -415,10 +444,14 @@ absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& 
                                   absl::Milliseconds(limits::kPausedRecheckMs)));
     return false;
   }
+  if (pending.empty() && next_try != absl::InfiniteFuture()) {
+    // Nothing is due yet: the saga keeps its schedule, and nothing is written.
+    return false;
+  }
   const absl::Time deadline =
       std::min({now + options_.ledger_call_timeout, try_deadline,
                 limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs)});
-  if (deadline <= now) {
+  if (deadline <= now && !pending.empty()) {
     if (now >= try_deadline)
       return cancel_for_timeout("the Trys were not all answered before the quote expired");
     // The customer's deadline is up: the background takes over at once.
@@ -426,6 +459,21 @@ absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& 
     return false;
   }
   SendCalls(saga, Call::kTry, pending, deadline);
+  // An unanswered Try is sent again after its own backoff, never later than the quote's deadline
+  // (where the saga cancels instead).
+  std::vector<std::string> schedule;
+  for (int index : pending) {
+    v1::Branch& branch = *saga.mutable_branches(index);
+    if (branch.try_status() != v1::CALL_STATUS_UNKNOWN) {
+      branch.clear_next_try_at();
+      continue;
+    }
+    const absl::Time due = std::min(clock_.Now() + Backoff(branch.calls()), try_deadline);
+    *branch.mutable_next_try_at() = ToTimestamp(due);
+    next_try = std::min(next_try, due);
+    schedule.push_back(absl::StrCat(branch.branch(), " after call ", branch.calls(), " in ",
+                                    absl::FormatDuration(due - clock_.Now())));
+  }
 
   for (const v1::Branch& branch : saga.branches()) {
     if (branch.try_status() == v1::CALL_STATUS_REJECTED) {
@@ -453,9 +501,11 @@ absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& 
     return cancel_for_timeout(absl::StrCat("no answer to the Try of ", absl::StrJoin(unknown, ", "),
                                            " before the quote expired"));
   }
-  RETURN_IF_ERROR(ScheduleRetry(saga,
-                                absl::StrCat("Try outcome unknown: ", absl::StrJoin(unknown, ", ")),
-                                Backoff(saga.attempt())));
+  RETURN_IF_ERROR(ScheduleRetry(
+      saga,
+      absl::StrCat("Try outcome unknown: ", absl::StrJoin(unknown, ", "), "; next Try of ",
+                   schedule.empty() ? "none" : absl::StrJoin(schedule, ", ")),
+      std::max(absl::ZeroDuration(), std::min(next_try, try_deadline) - clock_.Now())));
   return false;
 }
 
@@ -744,6 +794,12 @@ absl::StatusOr<std::vector<std::string>> SagaEngine::ClaimDue(int limit) {
                               now + absl::Milliseconds(limits::kSagaLeaseMs), limit);
 }
 
+void SagaEngine::ReleaseClaim(absl::string_view saga_id) {
+  absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
+  if (!released.ok())
+    LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
+}
+
 absl::Status SagaEngine::CheckStuck() {
   SagaFilter filter;
   filter.active_only = true;
@@ -944,14 +1000,13 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
         absl::StrCat("maker-checker: resolution ", request.resolution_id(), " was proposed by ",
                      request.operator_(), "; a different operator must approve it"));
   }
-  // Apply under the saga's lease, so no driver acts on it meanwhile.
+  // Apply while holding the saga as a driver does: no other replica (the lease) and no other
+  // thread of this one (which holds the same lease) acts on it meanwhile, and the lease is
+  // released afterwards only because this approval took it.
   const absl::Time now = clock_.Now();
-  ASSIGN_OR_RETURN(bool leased, store_.ClaimSaga(resolution->saga_id(), options_.owner_id, now,
-                                                 now + absl::Milliseconds(limits::kSagaLeaseMs)));
-  if (!leased)
-    return absl::UnavailableError("the saga is being driven right now; approve again in a moment");
-  auto apply = [&]() -> absl::Status {
+  auto apply = [&]() -> absl::StatusOr<v1::Saga> {
     ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(resolution->saga_id()));
+    if (!saga) return absl::NotFoundError(absl::StrCat("no saga ", resolution->saga_id()));
     const std::string detail = absl::StrCat(
         "manual resolution ", resolution->resolution_id(), " (", resolution->reason_code(),
         ") proposed by ", resolution->proposed_by(), ", approved by ", request.operator_());
@@ -982,11 +1037,12 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
         .With("trace_id", saga->saga_id())
         .With("to", StateName(to))
         .With("detail", detail);
-    return absl::OkStatus();
+    return *saga;
   };
-  absl::Status applied = apply();
-  (void)store_.ReleaseSaga(resolution->saga_id(), options_.owner_id);
-  RETURN_IF_ERROR(applied);
+  absl::StatusOr<v1::Saga> applied = WithSagaHeld(resolution->saga_id(), apply);
+  if (absl::IsAborted(applied.status()))
+    return absl::UnavailableError("the saga is being driven right now; approve again in a moment");
+  RETURN_IF_ERROR(applied.status());
   Wake();
   ASSIGN_OR_RETURN(resolution, store_.GetResolution(request.resolution_id()));
   return *resolution;
@@ -1021,6 +1077,8 @@ absl::StatusOr<v1::Alerts> SagaEngine::GetAlerts() {
   alerts.set_stuck_alerts_total(static_cast<int64_t>(metrics_.alerts.With({"stuck"}).value()));
   alerts.set_inconsistency_alerts_total(
       static_cast<int64_t>(metrics_.alerts.With({"inconsistency"}).value()));
+  alerts.set_unreadable_saga_alerts_total(
+      static_cast<int64_t>(metrics_.alerts.With({"unreadable_saga"}).value()));
   ASSIGN_OR_RETURN(int64_t backlog, store_.CountUnsentOutbox());
   alerts.set_outbox_backlog(backlog);
   ASSIGN_OR_RETURN(int64_t dead_letters, store_.CountPendingDeadLetters());

@@ -110,6 +110,8 @@ class SagaEngine {
                                  bool stop_at_cancel = false);
   // Leases up to `limit` due sagas to this replica; the caller drives each, then they are released.
   absl::StatusOr<std::vector<std::string>> ClaimDue(int limit);
+  // Gives back the lease of a saga claimed by ClaimDue that will not be driven after all.
+  void ReleaseClaim(absl::string_view saga_id);
   // Raises an alert (log line and counter) for each saga newly found stuck.
   absl::Status CheckStuck();
   // Reloads which participants are paused (operators may pause them through another replica).

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/log.h"
+#include "common/proto_json.h"
 #include "common/soci_util.h"
 #include "common/status_macros.h"
 #include "common/tracing.h"
@@ -158,8 +160,7 @@ v1::DeadLetter DeadLetterFromRow(const soci::row& row) {
   dead_letter.set_payload(RowString(row, 2));
   // A payload that is not a BranchCommand (poison) leaves `command` unset.
   v1::BranchCommand command;
-  if (google::protobuf::util::JsonStringToMessage(dead_letter.payload(), &command).ok())
-    *dead_letter.mutable_command() = command;
+  if (ParseProtoJson(dead_letter.payload(), command).ok()) *dead_letter.mutable_command() = command;
   dead_letter.set_error(RowString(row, 3));
   dead_letter.set_attempts(static_cast<int32_t>(RowInt64(row, 4)));
   dead_letter.set_source_topic(RowString(row, 5));
@@ -192,7 +193,10 @@ std::string ParticipantsColumn(const v1::Saga& saga) {
   return absl::StrCat(",", absl::StrJoin(names, ","), ",");
 }
 
-v1::Saga SagaFromRow(const soci::row& row, int64_t* sequence) {
+// A saga row. The branches column is read forward-compatibly (fields a newer version added are
+// ignored); a column that does not parse at all is DATA_LOSS, never a saga without branches, which
+// would look settled and move on with no ledger call.
+absl::StatusOr<v1::Saga> SagaFromRow(const soci::row& row, int64_t* sequence) {
   v1::Saga saga;
   saga.set_saga_id(RowString(row, 0));
   saga.set_idempotency_key(RowString(row, 1));
@@ -214,9 +218,15 @@ v1::Saga SagaFromRow(const soci::row& row, int64_t* sequence) {
   *saga.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 17));
   *saga.mutable_updated_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 18));
   v1::Saga branches_only;
-  if (google::protobuf::util::JsonStringToMessage(RowString(row, 19), &branches_only).ok()) {
-    *saga.mutable_branches() = branches_only.branches();
+  if (absl::Status parsed = ParseProtoJson(RowString(row, 19), branches_only); !parsed.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        "saga ", saga.saga_id(), ": its stored branches cannot be read (", parsed.message(), ")"));
   }
+  if (branches_only.branches().empty()) {
+    return absl::DataLossError(
+        absl::StrCat("saga ", saga.saga_id(), ": its stored row has no branches"));
+  }
+  *saga.mutable_branches() = branches_only.branches();
   if (sequence != nullptr) *sequence = RowInt64(row, 20);
   return saga;
 }
@@ -387,7 +397,14 @@ class SociSagaStore final : public SagaStore {
            soci::use(active), soci::use(created_before), soci::use(limit));
       for (const soci::row& row : rows) {
         int64_t sequence = 0;
-        sagas.push_back(SagaFromRow(row, &sequence));
+        absl::StatusOr<v1::Saga> saga = SagaFromRow(row, &sequence);
+        if (!saga.ok()) {
+          // A listing shows the sagas it can read; the unreadable one fails its own drive (and
+          // raises the alert) rather than hiding every other saga from the operators.
+          LogError("a stored saga cannot be read").With("error", saga.status());
+          continue;
+        }
+        sagas.push_back(std::move(*saga));
         if (sequences != nullptr) sequences->push_back(sequence);
       }
       return absl::OkStatus();
@@ -629,18 +646,17 @@ class SociSagaStore final : public SagaStore {
     int64_t id = 0;
     RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       int action = resolution.action(), state = v1::RESOLUTION_STATE_PROPOSED;
-      long long proposed = Micros(resolution.proposed_at()), zero = 0;
+      long long proposed = Micros(resolution.proposed_at()), zero = 0, inserted_id = 0;
       const std::string empty;
       sql << "INSERT INTO resolutions (saga_id, action, reason_code, note, state, proposed_by,"
              " proposed_at_us, approved_by, approved_at_us)"
-             " VALUES (:s, :a, :r, :n, :st, :pb, :pa, :ab, :aa)",
+             " VALUES (:s, :a, :r, :n, :st, :pb, :pa, :ab, :aa) RETURNING resolution_id",
           soci::use(resolution.saga_id()), soci::use(action), soci::use(resolution.reason_code()),
           soci::use(resolution.note()), soci::use(state), soci::use(resolution.proposed_by()),
-          soci::use(proposed), soci::use(empty), soci::use(zero);
-      long long last = 0;
-      sql << "SELECT MAX(resolution_id) FROM resolutions WHERE saga_id = :s",
-          soci::use(resolution.saga_id()), soci::into(last);
-      id = last;
+          soci::use(proposed), soci::use(empty), soci::use(zero), soci::into(inserted_id);
+      // The id this very insert got: reading back the largest id would race with another
+      // proposal for the same saga committing in between.
+      id = inserted_id;
       InsertAudit(
           sql, resolution.proposed_by(), "propose_resolution", resolution.saga_id(),
           absl::StrCat("resolution ", id, ": ", v1::ResolutionAction_Name(resolution.action()),
@@ -828,7 +844,10 @@ class SociSagaStore final : public SagaStore {
       soci::rowset<soci::row> rows =
           (sql.prepare << "SELECT " << kSagaColumns << " FROM sagas WHERE " << column << " = :v",
            soci::use(key));
-      for (const soci::row& row : rows) return SagaFromRow(row, nullptr);
+      for (const soci::row& row : rows) {
+        ASSIGN_OR_RETURN(v1::Saga saga, SagaFromRow(row, nullptr));
+        return saga;
+      }
       return std::nullopt;
     });
   }

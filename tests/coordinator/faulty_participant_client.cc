@@ -12,17 +12,41 @@ void FaultyParticipantClient::DropReplyNext(CallKind kind, int count) {
   drop_[kind] = count;
 }
 
+void FaultyParticipantClient::HoldNext(CallKind kind, absl::Notification* reached,
+                                       absl::Notification* release) {
+  absl::MutexLock lock(&mu_);
+  hold_[kind] = {reached, release};
+}
+
 int FaultyParticipantClient::delivered(CallKind kind) {
   absl::MutexLock lock(&mu_);
   return delivered_[kind];
+}
+
+int FaultyParticipantClient::attempts(CallKind kind) {
+  absl::MutexLock lock(&mu_);
+  return attempts_[kind];
 }
 
 template <typename Send>
 absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Call(CallKind kind,
                                                                  const v1::BranchRef& branch,
                                                                  Send send) {
+  {
+    absl::MutexLock lock(&mu_);
+    ++attempts_[kind];
+  }
   if (down_) return absl::UnavailableError("injected: the ledger is down");
   const std::string key = branch.saga_id() + "/" + branch.branch();
+  std::pair<absl::Notification*, absl::Notification*> hold = {nullptr, nullptr};
+  {
+    absl::MutexLock lock(&mu_);
+    std::swap(hold, hold_[kind]);
+  }
+  if (hold.first != nullptr) {
+    hold.first->Notify();
+    hold.second->WaitForNotification();
+  }
   bool drop = false;
   {
     absl::MutexLock lock(&mu_);

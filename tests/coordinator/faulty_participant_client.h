@@ -8,6 +8,7 @@
 #include <map>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "common/participant_client.h"
 
 namespace fxmesh::coordinator {
@@ -23,10 +24,15 @@ class FaultyParticipantClient final : public ParticipantClient {
                 absl::Status fault = absl::DeadlineExceededError("injected timeout"));
   // The next `count` calls of `kind` reach the ledger, which applies them, but the reply is lost.
   void DropReplyNext(CallKind kind, int count);
+  // The next call of `kind` waits, before reaching the ledger, until `release` is notified;
+  // `reached` is notified when it starts waiting. Both must outlive that call.
+  void HoldNext(CallKind kind, absl::Notification* reached, absl::Notification* release);
   // While down, every call fails with UNAVAILABLE before reaching the ledger.
   void SetDown(bool down) { down_ = down; }
   // Calls of `kind` that reached the ledger.
   int delivered(CallKind kind);
+  // Calls of `kind` made, whether or not a fault stopped them.
+  int attempts(CallKind kind);
   // Times a call for a branch started while another call for the same branch was in flight: two
   // drivers acting on one saga at once.
   int overlapping_calls() { return overlaps_.load(); }
@@ -47,7 +53,10 @@ class FaultyParticipantClient final : public ParticipantClient {
   absl::Mutex mu_;
   std::map<CallKind, std::pair<int, absl::Status>> fail_ ABSL_GUARDED_BY(mu_);
   std::map<CallKind, int> drop_ ABSL_GUARDED_BY(mu_);
+  std::map<CallKind, std::pair<absl::Notification*, absl::Notification*>> hold_
+      ABSL_GUARDED_BY(mu_);
   std::map<CallKind, int> delivered_ ABSL_GUARDED_BY(mu_);
+  std::map<CallKind, int> attempts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);  // By "saga/branch".
   std::atomic<int> overlaps_{0};
 };

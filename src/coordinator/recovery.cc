@@ -1,0 +1,33 @@
+#include "coordinator/recovery.h"
+
+#include <algorithm>
+
+#include "common/limits.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+
+namespace fxmesh::coordinator {
+
+absl::StatusOr<int> RecoverDueSagas(SagaEngine& engine, Executor& executor) {
+  const int room = std::min(limits::kRecoveryBatchMax, static_cast<int>(executor.IdleWorkers()));
+  if (room == 0) return 0;
+  ASSIGN_OR_RETURN(std::vector<std::string> due, engine.ClaimDue(room));
+  int started = 0;
+  for (size_t i = 0; i < due.size(); ++i) {
+    const bool queued = executor.Submit([&engine, saga_id = due[i]] {
+      absl::StatusOr<v1::Saga> driven = engine.Drive(saga_id);
+      if (!driven.ok())
+        LogWarning("drive failed").With("saga_id", saga_id).With("error", driven.status());
+    });
+    if (queued) {
+      ++started;
+      continue;
+    }
+    // The executor is stopping: hand the rest back at once rather than keep them leased.
+    for (size_t j = i; j < due.size(); ++j) engine.ReleaseClaim(due[j]);
+    break;
+  }
+  return started;
+}
+
+}  // namespace fxmesh::coordinator

@@ -1,0 +1,110 @@
+// Proves that a saga's lease is held exactly while a driver acts on it, with two replicas on one
+// database (both backends): a replica whose workers are all busy claims no due saga, so the other
+// replica drives them at once; and approving a resolution while another thread of the same replica
+// is driving the saga is refused, instead of releasing the lease that drive is working under.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "common/executor.h"
+#include "coordinator/recovery.h"
+#include "tests/coordinator/coordinator_harness.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+using testing::Backend;
+
+// A saga created but not driven yet (its customer's deadline was already up): due for recovery.
+std::string UndrivenSaga(CoordinatorHarness& mesh, const std::string& key) {
+  absl::StatusOr<v1::Exchange> created =
+      mesh.Exchange(key, "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::ZeroDuration());
+  REQUIRE(created.ok());
+  REQUIRE(created->state() == v1::SAGA_STATE_CREATED);
+  return created->saga_id();
+}
+
+FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another replica recovers",
+                    "[coordinator][concurrency]") {
+  CoordinatorHarness mesh(backend);
+  std::unique_ptr<SagaEngine> busy_replica = mesh.NewReplica("busy-replica");
+  std::unique_ptr<SagaEngine> free_replica = mesh.NewReplica("free-replica");
+  constexpr int kSagas = 5;
+  for (int i = 0; i < kSagas; ++i) UndrivenSaga(mesh, absl::StrCat("due-", i));
+
+  // Every worker of the busy replica is taken by work that does not end yet.
+  Executor workers("busy", 2, 64);
+  absl::Notification release;
+  for (int i = 0; i < 2; ++i) REQUIRE(workers.Submit([&] { release.WaitForNotification(); }));
+  for (int wait = 0; wait < 200 && workers.IdleWorkers() > 0; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(workers.IdleWorkers() == 0);
+
+  absl::StatusOr<int> started = RecoverDueSagas(*busy_replica, workers);
+  REQUIRE(started.ok());
+  CHECK(*started == 0);
+  // Nothing was leased to the busy replica, so the other one takes every due saga now.
+  absl::StatusOr<std::vector<std::string>> claimed = free_replica->ClaimDue(64);
+  REQUIRE(claimed.ok());
+  CHECK(claimed->size() == kSagas);
+  for (const std::string& saga_id : *claimed) {
+    absl::StatusOr<v1::Saga> driven = free_replica->Drive(saga_id);
+    REQUIRE(driven.ok());
+    CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+  }
+  release.Notify();
+
+  // With free workers, a pass starts as many drives as there are workers and due sagas.
+  UndrivenSaga(mesh, "due-later");
+  for (int wait = 0; wait < 200 && workers.IdleWorkers() < 2; ++wait)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  started = RecoverDueSagas(*busy_replica, workers);
+  REQUIRE(started.ok());
+  CHECK(*started == 1);
+  CHECK(mesh.Settle() == 0);
+  mesh.CheckInvariants();
+}
+
+FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the drive's lease",
+                    "[coordinator][concurrency]") {
+  CoordinatorHarness mesh(backend);
+  const std::string saga_id = UndrivenSaga(mesh, "approve-mid-drive");
+  // A drive of this replica is in flight: its Try to the KRW ledger has not returned yet.
+  absl::Notification reached, release;
+  mesh.krw().HoldNext(CallKind::kTry, &reached, &release);
+  absl::StatusOr<v1::Saga> driven;
+  std::thread driver([&] { driven = mesh.engine().Drive(saga_id); });
+  reached.WaitForNotification();
+
+  v1::ProposeResolutionRequest propose;
+  propose.set_saga_id(saga_id);
+  propose.set_operator_("alice-ops");
+  propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
+  propose.set_reason_code("CUSTOMER_REQUEST");
+  absl::StatusOr<v1::Resolution> proposed = mesh.engine().ProposeResolution(propose);
+  REQUIRE(proposed.ok());
+  v1::ApproveResolutionRequest approve;
+  approve.set_resolution_id(proposed->resolution_id());
+  approve.set_operator_("bob-ops");
+  absl::StatusOr<v1::Resolution> approved = mesh.engine().ApproveResolution(approve);
+  CHECK(absl::IsUnavailable(approved.status()));
+
+  // The drive still holds the lease: another replica cannot take the saga from under it.
+  const absl::Time now = absl::Now();
+  absl::StatusOr<bool> taken =
+      mesh.store().ClaimSaga(saga_id, "another-replica", now, now + absl::Seconds(30));
+  REQUIRE(taken.ok());
+  CHECK_FALSE(*taken);
+
+  release.Notify();
+  driver.join();
+  REQUIRE(driven.ok());
+  CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(mesh.krw().overlapping_calls() == 0);
+  CHECK(mesh.fx().overlapping_calls() == 0);
+  mesh.CheckInvariants();
+}
+
+}  // namespace
+}  // namespace fxmesh::coordinator
