@@ -19,8 +19,8 @@ class OutboxPublisher {
       : store_(store), producer_(producer), clock_(clock) {}
 
   // Produces the unsent rows not yet in flight (up to a bound), serves delivery reports for up to
-  // `wait`, and marks the delivered rows sent. Once a minute it also deletes rows sent longer than
-  // limits::kOutboxRetentionMs ago. Returns how many rows it marked sent.
+  // `wait`, and marks the delivered rows sent (the Pruner deletes them later). Returns how many
+  // rows it marked sent.
   absl::StatusOr<int> PublishOnce(absl::Duration wait);
 
  private:
@@ -29,7 +29,6 @@ class OutboxPublisher {
   const Clock& clock_;
   int64_t fetched_up_to_ = 0;  // Rows up to here are in flight or sent.
   std::set<int64_t> in_flight_;
-  absl::Time next_prune_ = absl::InfinitePast();
 };
 
 }  // namespace fxmesh::coordinator
