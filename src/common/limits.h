@@ -90,10 +90,25 @@ inline constexpr int64_t kOutboxPollMs = 100;
 // a row that commits after rows with higher ids (PostgreSQL assigns ids at insert) waits at most
 // this long.
 inline constexpr int64_t kOutboxRescanMs = 1'000;
-// Sent outbox rows are kept this long (for forensics), then deleted in batches, once a minute.
-inline constexpr int64_t kOutboxRetentionMs = 24 * 3'600'000;
-inline constexpr int64_t kOutboxPruneIntervalMs = 60'000;
-inline constexpr int kOutboxPruneBatchMax = 5'000;
+
+// Retention: the coordinator's pruner deletes what is finished once it is this old (each default
+// is a --*_retention_ms flag): terminal sagas with their step log and resolutions (counted from
+// the saga's last write), expired quotes (from their expiry), sent outbox rows (from sending) and
+// replayed dead letters (from the replay). A pass deletes at most one batch of each kind, in one
+// short transaction per kind; a kind with more waiting is pruned again after a pause, otherwise
+// the pruner sleeps for the interval. A saga batch is smaller: each saga takes its steps along.
+inline constexpr int64_t kDayMs = 24 * 3'600'000;
+inline constexpr int64_t kSagaRetentionMsDefault = 30 * kDayMs;
+inline constexpr int64_t kQuoteRetentionMsDefault = kDayMs;
+inline constexpr int64_t kOutboxRetentionMsDefault = kDayMs;
+inline constexpr int64_t kDeadLetterRetentionMsDefault = 30 * kDayMs;
+// A saga's idempotency key goes with it; a retry with that key must by then find its quote
+// expired (or pruned) and be refused, so sagas are kept far longer than any quote holds.
+inline constexpr int64_t kSagaRetentionMsMin = kDayMs;
+inline constexpr int64_t kPruneIntervalMs = 60'000;
+inline constexpr int64_t kPrunePauseMs = 100;
+inline constexpr int kPruneBatchMax = 500;
+inline constexpr int kPruneSagaBatchMax = 100;
 
 // Settling through the relay: a branch command with no result this long after it was sent is
 // sent again (longer than the relay's retry tiers, 5 s + 30 s + 2 min + 10 min, take by default).
@@ -165,6 +180,11 @@ static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs,
               "a drive step must finish well within its lease");
 static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
 static_assert(kOutboxBatchMax <= kOutboxInFlightMax);
+static_assert(kQuoteTtlMsDefault < kSagaRetentionMsMin &&
+                  kSagaRetentionMsMin <= kSagaRetentionMsDefault,
+              "a retried exchange finds its quote expired before its saga is pruned");
+static_assert(kPrunePauseMs < kPruneIntervalMs);
+static_assert(kPruneSagaBatchMax <= kPruneBatchMax);
 static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&
               kCliWatchTimeoutMsDefault <= kCliTimeoutMsMax);
 static_assert(kCliProgressTickMs < kCliProgressAfterMs);

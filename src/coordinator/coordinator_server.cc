@@ -14,6 +14,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const CoordinatorServerOptions& options, const Clock& clock) {
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
   server->recovery_interval_ = options.recovery_interval;
+  server->prune_interval_ = options.prune_interval;
   ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
   ASSIGN_OR_RETURN(RateTable rates, RateTable::Parse(options.rates_text, options.spread_bps));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
@@ -76,6 +77,11 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     ASSIGN_OR_RETURN(server->metrics_server_,
                      MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
   }
+  // Retention runs on its own thread, with or without Kafka, so deletes never wait behind (or
+  // delay) a customer's exchange or the recovery pass.
+  server->pruner_ =
+      std::make_unique<Pruner>(*server->store_, clock, options.retention, server->metrics_);
+  server->pruning_ = std::thread([raw = server.get()] { raw->PruneLoop(); });
   // Recovery starts at once: sagas left unfinished by a crash are due now.
   server->recovery_ = std::thread([raw = server.get()] { raw->RecoveryLoop(); });
   return server;
@@ -169,6 +175,23 @@ void CoordinatorServer::ResultLoop() {
   }
 }
 
+void CoordinatorServer::PruneLoop() {
+  // The first pass comes one interval after start-up, away from recovery's busiest moment. A pass
+  // that filled a batch is followed by another after a short pause, so a backlog drains in small
+  // transactions that leave room for everything else.
+  absl::Duration wait = prune_interval_;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping), wait);
+      if (stopping_) return;
+    }
+    const PruneCounts counts = pruner_->PruneOnce();
+    wait = counts.more ? absl::Milliseconds(limits::kPrunePauseMs) : prune_interval_;
+  }
+}
+
 void CoordinatorServer::Shutdown(absl::Duration grace) {
   {
     absl::MutexLock lock(&mu_);
@@ -177,6 +200,7 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   if (recovery_.joinable()) recovery_.join();
   if (publishing_.joinable()) publishing_.join();
   if (consuming_.joinable()) consuming_.join();
+  if (pruning_.joinable()) pruning_.join();
   results_.reset();
   results_consumer_.reset();
   health_.reset();

@@ -1,6 +1,6 @@
 // A complete coordinator: database, migrations, rates, ledger clients, saga engine, worker pool,
-// gRPC server, and the recovery loop that drives every due saga (at start-up, on a timer, and
-// whenever the engine hands a saga to the background).
+// gRPC server, the recovery loop that drives every due saga (at start-up, on a timer, and
+// whenever the engine hands a saga to the background), and the pruner's loop (retention).
 #pragma once
 
 #include <map>
@@ -22,6 +22,7 @@
 #include "common/participant_client.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
+#include "coordinator/pruner.h"
 #include "coordinator/rates.h"
 #include "coordinator/relay_results.h"
 #include "coordinator/saga_engine.h"
@@ -41,6 +42,9 @@ struct CoordinatorServerOptions {
   std::map<std::string, ParticipantClient*> participant_clients;
   EngineOptions engine;
   absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);
+  // What is deleted when (see Pruner), and how often the pruner looks when nothing is waiting.
+  RetentionOptions retention;
+  absl::Duration prune_interval = absl::Milliseconds(limits::kPruneIntervalMs);
   // Kafka's bootstrap servers. Set: the outbox is published, Confirms and Cancels are settled
   // through the relay (engine.settle_through_kafka is then forced on), and the relay's results and
   // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
@@ -70,6 +74,7 @@ class CoordinatorServer {
   void RecoveryLoop();
   void PublishLoop();
   void ResultLoop();
+  void PruneLoop();
   bool Stopping();
   void Wake();
 
@@ -79,6 +84,7 @@ class CoordinatorServer {
   CoordinatorServer() : tracer_("coordinator", limits::kSpansKeptMax) {}
 
   absl::Duration recovery_interval_;
+  absl::Duration prune_interval_;
   MetricsRegistry metrics_;
   Tracer tracer_;
   std::unique_ptr<OtlpExporter> exporter_;
@@ -104,6 +110,8 @@ class CoordinatorServer {
   std::unique_ptr<kafka::KafkaConsumer> results_consumer_;
   std::unique_ptr<RelayResultConsumer> results_;
   std::thread consuming_;
+  std::unique_ptr<Pruner> pruner_;
+  std::thread pruning_;
 };
 
 }  // namespace fxmesh::coordinator

@@ -2,6 +2,7 @@
 // flags (and FXMESH_* environment variables), wires the server and serves until SIGTERM or SIGINT.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -46,6 +47,18 @@ ABSL_FLAG(std::string, otlp_endpoint, "",
           "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(int64_t, redispatch_after_ms, fxmesh::limits::kRedispatchAfterMsDefault,
           "a branch command with no result from the relay this long is sent again");
+ABSL_FLAG(int64_t, saga_retention_ms, fxmesh::limits::kSagaRetentionMsDefault,
+          "COMPLETED and CANCELLED sagas, with their step log, resolutions and idempotency key, "
+          "are deleted this long after their last change (at least a day); 0 keeps them forever");
+ABSL_FLAG(int64_t, quote_retention_ms, fxmesh::limits::kQuoteRetentionMsDefault,
+          "quotes are deleted this long after they expired, unless a running saga names them; 0 "
+          "keeps them forever");
+ABSL_FLAG(int64_t, outbox_retention_ms, fxmesh::limits::kOutboxRetentionMsDefault,
+          "outbox rows are deleted this long after Kafka took them (never before); 0 keeps them "
+          "forever");
+ABSL_FLAG(int64_t, dead_letter_retention_ms, fxmesh::limits::kDeadLetterRetentionMsDefault,
+          "dead letters are deleted this long after an operator replayed them (never before); 0 "
+          "keeps them forever");
 ABSL_FLAG(int, crash_after_saves, 0,
           "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
@@ -64,6 +77,17 @@ std::string DefaultReplicaId(absl::string_view listen) {
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
   return absl::StrCat(host, ":", listen.substr(listen.rfind(':') + 1));
+}
+
+// A retention flag: 0 keeps the kind forever; otherwise at least `minimum_ms`.
+absl::StatusOr<absl::Duration> RetentionFromFlag(absl::string_view name, int64_t value_ms,
+                                                 int64_t minimum_ms) {
+  if (value_ms == 0) return absl::InfiniteDuration();
+  if (value_ms < minimum_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " must be 0 (keep forever) or at least ", minimum_ms, " ms"));
+  }
+  return absl::Milliseconds(value_ms);
 }
 
 absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
@@ -103,6 +127,21 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
         "--daily_limit_krw, --quote_ttl_ms, --stuck_after_ms, --recovery_interval_ms and "
         "--redispatch_after_ms must be positive");
   }
+  // A saga's idempotency key is pruned with it; by then its quote must long have expired, so that
+  // a retry with the key is refused rather than starting a second exchange.
+  ASSIGN_OR_RETURN(
+      options.retention.terminal_sagas,
+      RetentionFromFlag("saga_retention_ms", absl::GetFlag(FLAGS_saga_retention_ms),
+                        std::max(limits::kSagaRetentionMsMin, absl::GetFlag(FLAGS_quote_ttl_ms))));
+  ASSIGN_OR_RETURN(
+      options.retention.quotes,
+      RetentionFromFlag("quote_retention_ms", absl::GetFlag(FLAGS_quote_retention_ms), 1));
+  ASSIGN_OR_RETURN(
+      options.retention.sent_outbox,
+      RetentionFromFlag("outbox_retention_ms", absl::GetFlag(FLAGS_outbox_retention_ms), 1));
+  ASSIGN_OR_RETURN(options.retention.replayed_dead_letters,
+                   RetentionFromFlag("dead_letter_retention_ms",
+                                     absl::GetFlag(FLAGS_dead_letter_retention_ms), 1));
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
   SetLogLevel(level);
@@ -120,6 +159,10 @@ int RunCoordinatorMain(int argc, char** argv) {
                                "replica_id", "daily_limit_krw", "limit_time_zone", "quote_ttl_ms",
                                "stuck_after_ms", "recovery_interval_ms", "log_level",
                                "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
+  if (status.ok()) {
+    status = ApplyEnvironmentToFlags({"saga_retention_ms", "quote_retention_ms",
+                                      "outbox_retention_ms", "dead_letter_retention_ms"});
+  }
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

@@ -53,13 +53,6 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
   const std::vector<int64_t> delivered(unmarked_.begin(), unmarked_.end());
   RETURN_IF_ERROR(store_.MarkOutboxSent(delivered, clock_.Now()));
   unmarked_.clear();
-  if (clock_.Now() >= next_prune_) {
-    next_prune_ = clock_.Now() + absl::Milliseconds(limits::kOutboxPruneIntervalMs);
-    absl::StatusOr<int> pruned =
-        store_.PruneSentOutbox(clock_.Now() - absl::Milliseconds(limits::kOutboxRetentionMs),
-                               limits::kOutboxPruneBatchMax);
-    if (!pruned.ok()) LogWarning("cannot prune the outbox").With("error", pruned.status());
-  }
   return static_cast<int>(delivered.size());
 }
 

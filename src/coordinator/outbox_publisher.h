@@ -25,8 +25,8 @@ class OutboxPublisher {
       : store_(store), producer_(producer), clock_(clock) {}
 
   // Produces the unsent rows not yet in flight (up to a bound), serves delivery reports for up to
-  // `wait`, and marks the delivered rows sent. Once a minute it also deletes rows sent longer than
-  // limits::kOutboxRetentionMs ago. Returns how many rows it marked sent.
+  // `wait`, and marks the delivered rows sent (the Pruner deletes them later). Returns how many
+  // rows it marked sent.
   absl::StatusOr<int> PublishOnce(absl::Duration wait);
 
  private:
@@ -39,7 +39,6 @@ class OutboxPublisher {
   std::set<int64_t> in_flight_;
   // Delivered, but marking them sent failed: marked again on the next pass, never produced again.
   std::set<int64_t> unmarked_;
-  absl::Time next_prune_ = absl::InfinitePast();
 };
 
 }  // namespace fxmesh::coordinator

@@ -56,6 +56,13 @@ struct SagaFilter {
   int limit = 100;
 };
 
+// What one SagaStore::PruneTerminalSagas call deleted.
+struct PrunedSagas {
+  int sagas = 0;
+  int steps = 0;
+  int resolutions = 0;
+};
+
 // A message waiting in the outbox to be published.
 struct OutboxMessage {
   int64_t outbox_id = 0;
@@ -106,6 +113,18 @@ class SagaStore {
   virtual absl::StatusOr<int64_t> CountUnsentOutbox() = 0;
   // Deletes up to `limit` rows sent before `sent_before`; never an unsent row. Returns how many.
   virtual absl::StatusOr<int> PruneSentOutbox(absl::Time sent_before, int limit) = 0;
+
+  // Retention, each call one transaction. Deletes up to `limit` COMPLETED or CANCELLED sagas last
+  // written before `finished_before`, each with its step log, its resolutions and its idempotency
+  // key; never a non-terminal saga, nor one with a dead letter not yet replayed. Audit rows stay
+  // (the database refuses to delete them; they name the saga by id only).
+  virtual absl::StatusOr<PrunedSagas> PruneTerminalSagas(absl::Time finished_before, int limit) = 0;
+  // Deletes up to `limit` quotes that expired before `expired_before` and that no non-terminal
+  // saga names. Returns how many.
+  virtual absl::StatusOr<int> PruneQuotes(absl::Time expired_before, int limit) = 0;
+  // Deletes up to `limit` dead letters replayed before `replayed_before`; never one still waiting
+  // for an operator. Returns how many.
+  virtual absl::StatusOr<int> PruneReplayedDeadLetters(absl::Time replayed_before, int limit) = 0;
 
   // Leases up to `limit` non-terminal sagas due at `now` (next attempt passed, lease free, expired
   // or already `owner`'s, as after a restart) to `owner` until `lease_until`, oldest due first;

@@ -12,6 +12,7 @@
 #include "common/soci_util.h"
 #include "common/status_macros.h"
 #include "common/tracing.h"
+#include "coordinator/internal/soci_saga_pruning.h"
 #include "coordinator/saga_store.h"
 #include "kafka/topics.h"
 
@@ -142,11 +143,12 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_saga ON dead_letters (saga_id, dead_letter_id);
 )sql";
 
-constexpr std::array<Migration, 3> kMigrations = {{
+constexpr std::array<Migration, 4> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
     {3, "dead letters", kSchemaV3},
+    {4, "indexes for retention", internal::kRetentionIndexesSql},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
@@ -535,6 +537,17 @@ class SociSagaStore final : public SagaStore {
       return Completion::kCommit;
     }));
     return deleted;
+  }
+
+  // Retention lives in soci_saga_pruning.cc.
+  absl::StatusOr<PrunedSagas> PruneTerminalSagas(absl::Time before, int limit) override {
+    return internal::PruneTerminalSagas(database_, before, limit);
+  }
+  absl::StatusOr<int> PruneQuotes(absl::Time before, int limit) override {
+    return internal::PruneQuotes(database_, before, limit);
+  }
+  absl::StatusOr<int> PruneReplayedDeadLetters(absl::Time before, int limit) override {
+    return internal::PruneReplayedDeadLetters(database_, before, limit);
   }
 
   absl::StatusOr<std::vector<std::string>> ClaimDueSagas(absl::string_view owner, absl::Time now,
