@@ -91,8 +91,15 @@ void CoordinatorServer::AddScrapeGauges(const std::string& kafka_brokers) {
   metrics_.AddGaugeCallback("fxmesh_sagas", "Sagas in each state, now.", {"state"},
                             [this](GaugeSink& sink) -> absl::Status {
                               ASSIGN_OR_RETURN(auto counts, store_->CountSagasByState());
-                              for (const auto& [state, count] : counts)
-                                sink.Set({StateName(state)}, static_cast<double>(count));
+                              // Every state, zeros included: a dashboard tells 0 from missing.
+                              for (int i = v1::SagaState_MIN; i <= v1::SagaState_MAX; ++i) {
+                                const auto state = static_cast<v1::SagaState>(i);
+                                if (state == v1::SAGA_STATE_UNSPECIFIED ||
+                                    !v1::SagaState_IsValid(i)) {
+                                  continue;
+                                }
+                                sink.Set({StateName(state)}, static_cast<double>(counts[state]));
+                              }
                               return absl::OkStatus();
                             });
   metrics_.AddGaugeCallback(

@@ -69,7 +69,10 @@ EngineMetrics::EngineMetrics(MetricsRegistry& registry)
                                  "Alerts raised: a saga found stuck, a ledger refusing a call the "
                                  "saga cannot accept (inconsistency), or a stored saga that "
                                  "cannot be read (unreadable_saga).",
-                                 {"alert"})) {}
+                                 {"alert"})) {
+  // Every alert has a sample from the start, so a dashboard tells 0 from missing.
+  for (const char* alert : {"stuck", "inconsistency", "unreadable_saga"}) alerts.With({alert});
+}
 
 SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
                        std::map<std::string, ParticipantClient*> participants,

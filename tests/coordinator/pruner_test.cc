@@ -19,6 +19,7 @@
 #include "coordinator/coordinator_server.h"
 #include "coordinator/saga_store.h"
 #include "tests/coordinator/coordinator_harness.h"
+#include "tests/coordinator/unreachable_ledger.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::coordinator {
@@ -348,20 +349,6 @@ FXMESH_BACKEND_TEST("a pass deletes at most one batch of each kind and passes fi
   CHECK(f.metrics().RenderPrometheusText().find("fxmesh_pruned_rows_total{kind=\"outbox\"} 20") !=
         std::string::npos);
 }
-
-// A ledger that never answers: the server below is only watched for its own loops.
-class UnreachableLedger final : public ParticipantClient {
- public:
-  absl::StatusOr<v1::BranchResponse> Try(const v1::TryRequest&, absl::Time) override {
-    return absl::UnavailableError("no ledger in this test");
-  }
-  absl::StatusOr<v1::BranchResponse> Confirm(const v1::BranchRequest&, absl::Time) override {
-    return absl::UnavailableError("no ledger in this test");
-  }
-  absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest&, absl::Time) override {
-    return absl::UnavailableError("no ledger in this test");
-  }
-};
 
 FXMESH_BACKEND_TEST("a coordinator without Kafka prunes on its own thread",
                     "[coordinator][db][integration]") {
