@@ -81,6 +81,8 @@ inline constexpr int kOutboxPruneBatchMax = 5'000;
 // A result the coordinator cannot apply yet (another driver holds the saga) is tried again after
 // kResultRetryMs.
 inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
+// The relay waits this long for Kafka to take what a command led to before handling it again.
+inline constexpr int64_t kRelayPublishTimeoutMs = 30'000;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
 
