@@ -115,6 +115,19 @@ inline constexpr int kPruneSagaBatchMax = 100;
 // A result the coordinator cannot apply yet (another driver holds the saga) is tried again after
 // kResultRetryMs.
 inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
+// Sooner than that, the coordinator expects to hear about each command it sent: a result, or the
+// relay's report that it moved the command to a retry tier (due at T). It expects the first word
+// within the first tier's delay + a ledger call + this margin of the send, and each next word
+// within T + a ledger call + this margin; past that, in silence, the command was lost (skipped by
+// a consumer, or its message gone) and is sent again at once. The margin absorbs consumer lag and
+// rebalances; a false alarm costs one duplicate command, which the ledgers' idempotency absorbs.
+inline constexpr int64_t kRelaySilenceMarginMs = 10'000;
+// The relay's first retry tier, by default (kafka::kRetryTiers[0]).
+inline constexpr int64_t kRelayFirstTierDelayMsDefault = 5'000;
+inline constexpr int64_t kRelayFirstWordAfterMs =
+    kRelayFirstTierDelayMsDefault + kLedgerCallTimeoutMs + kRelaySilenceMarginMs;
+// The relay waits this long for Kafka to take what a command led to before handling it again.
+inline constexpr int64_t kRelayPublishTimeoutMs = 30'000;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
 
@@ -185,6 +198,8 @@ static_assert(kQuoteTtlMsDefault < kSagaRetentionMsMin &&
               "a retried exchange finds its quote expired before its saga is pruned");
 static_assert(kPrunePauseMs < kPruneIntervalMs);
 static_assert(kPruneSagaBatchMax <= kPruneBatchMax);
+static_assert(kRelayFirstWordAfterMs < kRedispatchAfterMsDefault,
+              "a lost command is sent again long before the safety net");
 static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&
               kCliWatchTimeoutMsDefault <= kCliTimeoutMsMax);
 static_assert(kCliProgressTickMs < kCliProgressAfterMs);

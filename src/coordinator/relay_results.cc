@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "kafka/topics.h"
@@ -59,8 +60,7 @@ absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
     dead_letter.set_saga_id(message.key);
     dead_letter.set_payload(message.value);
     v1::BranchCommand command;
-    if (google::protobuf::util::JsonStringToMessage(message.value, &command).ok())
-      *dead_letter.mutable_command() = command;
+    if (ParseProtoJson(message.value, command).ok()) *dead_letter.mutable_command() = command;
     dead_letter.set_error(Header(message, "fxmesh-error"));
     int attempts = 0;
     if (absl::SimpleAtoi(Header(message, "fxmesh-attempts"), &attempts))
@@ -72,10 +72,9 @@ absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
     return engine_.ApplyDeadLetter(dead_letter);
   }
   v1::BranchResult result;
-  auto parsed = google::protobuf::util::JsonStringToMessage(message.value, &result);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a BranchResult: ", std::string(parsed.message())));
+  // A newer relay's fields are ignored (a rolling upgrade).
+  if (absl::Status parsed = ParseProtoJson(message.value, result); !parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("not a BranchResult: ", parsed.message()));
   }
   return engine_.ApplyBranchResult(result);
 }

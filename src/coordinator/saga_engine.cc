@@ -704,7 +704,8 @@ absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::strin
     std::vector<int> all(saga.branches_size());
     for (int i = 0; i < saga.branches_size(); ++i) all[i] = i;
     commands = Dispatch(saga, all);
-    *saga.mutable_next_attempt_at() = ToTimestamp(clock_.Now() + options_.redispatch_after);
+    *saga.mutable_next_attempt_at() =
+        ToTimestamp(NextRedispatch(saga, clock_.Now() + options_.redispatch_after));
     absl::StrAppend(&step.detail, "; every Cancel sent to the relay");
   }
   absl::Status saved = Save(saga, from, step, commands);

@@ -19,7 +19,9 @@
 // BranchCommand, queued in the outbox in the same transaction as the saga write that needs it
 // (entering CANCELLING carries its Cancels). The relay owns the retries; ApplyBranchResult records
 // its answers and finishes the saga; ApplyDeadLetter marks a branch the relay gave up on, until an
-// operator replays it. A command with no result after `redispatch_after` is sent again.
+// operator replays it. A command the relay goes silent about (no result, no report of a retry
+// tier move) past the time its next word was due is sent again (relay_expectation.h), and any
+// command with no result after `redispatch_after`.
 //
 // Thread-safe.
 #pragma once
@@ -67,6 +69,12 @@ struct EngineOptions {
   // Confirms after the first inline attempt, and all Cancels, go through the relay (above).
   bool settle_through_kafka = false;
   absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);
+  // Sooner, a command the relay has said nothing about is taken as lost and sent again: the first
+  // word is due this long after the send, the next this long after the retry tier's due time the
+  // relay reported (relay_expectation.h).
+  absl::Duration relay_first_word_after = absl::Milliseconds(limits::kRelayFirstWordAfterMs);
+  absl::Duration relay_word_after_due =
+      absl::Milliseconds(limits::kLedgerCallTimeoutMs + limits::kRelaySilenceMarginMs);
   // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,
   // right after the write is durable. 0 disables it; never set it in production.
   int crash_after_saves = 0;
@@ -181,8 +189,14 @@ class SagaEngine {
   // (a late or repeated copy). NOT_FOUND for an unknown saga.
   absl::Status WithOpenBranch(const v1::BranchRef& ref, v1::BranchOp op,
                               absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update);
+  // The relay moved a branch's command to a retry tier: the next word about it is now due after
+  // that tier's due time.
+  absl::Status ApplyRetryReport(const v1::BranchResult& report);
   // Marks `indexes`' branches sent and returns their BranchCommands for the outbox.
   std::vector<OutboxMessage> Dispatch(v1::Saga& saga, const std::vector<int>& indexes) const;
+  // When the first branch whose command is with the relay goes silent for too long (and is sent
+  // again); `otherwise` if none is waiting.
+  absl::Time NextRedispatch(const v1::Saga& saga, absl::Time otherwise) const;
   // Moves `saga` to `to` in memory (checked against the state machine) and returns the step-log
   // row that records it; the caller persists both.
   StepRecord ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const;

@@ -15,6 +15,7 @@
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "common/tracing.h"
+#include "coordinator/relay_expectation.h"
 #include "coordinator/saga_engine.h"
 #include "coordinator/saga_state_machine.h"
 #include "kafka/topics.h"
@@ -47,7 +48,25 @@ int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
   return -1;
 }
 
+// The engine's options as the expectation rules take them.
+WordTimings TimingsOf(const EngineOptions& options) {
+  return WordTimings{options.relay_first_word_after, options.relay_word_after_due,
+                     options.redispatch_after};
+}
+
 }  // namespace
+
+absl::Time SagaEngine::NextRedispatch(const v1::Saga& saga, absl::Time otherwise) const {
+  absl::Time next = otherwise;
+  for (const v1::Branch& branch : saga.branches()) {
+    if (IsBranchSettled(branch, saga.state()) || !branch.has_dispatched_at() ||
+        !branch.dead_letter().empty()) {
+      continue;
+    }
+    next = std::min(next, RedispatchAt(branch, TimingsOf(options_)));
+  }
+  return next;
+}
 
 std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
                                                 const std::vector<int>& indexes) const {
@@ -56,6 +75,8 @@ std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
   for (int index : indexes) {
     v1::Branch& branch = *saga.mutable_branches(index);
     *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
+    *branch.mutable_expect_word_by() =
+        ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_)));
     branch.set_dispatches(branch.dispatches() + 1);
     v1::BranchCommand command;
     command.mutable_branch()->set_saga_id(saga.saga_id());
@@ -70,36 +91,43 @@ std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
 
 absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, absl::string_view why) {
   const absl::Time now = clock_.Now();
-  // A branch already with the relay waits for its result; past `redispatch_after` it is sent
-  // again (harmless: the ledger is idempotent), unless it is dead-lettered and waits for an
-  // operator.
+  // A branch already with the relay waits for its next word (a result, or a report that its
+  // command moved to a retry tier); past the time that word was due, the command is taken as lost
+  // and sent again (harmless: the ledger is idempotent), unless it is dead-lettered and waits for
+  // an operator.
   std::vector<int> due;
-  absl::Time next_check = now + options_.redispatch_after;
+  std::vector<std::string> silent;
   for (int index = 0; index < saga.branches_size(); ++index) {
     const v1::Branch& branch = saga.branches(index);
     if (IsBranchSettled(branch, saga.state())) continue;
     if (!branch.has_dispatched_at()) {
       due.push_back(index);
-    } else if (branch.dead_letter().empty()) {
-      const absl::Time again = ToTime(branch.dispatched_at()) + options_.redispatch_after;
-      if (again <= now) {
-        due.push_back(index);
-      } else {
-        next_check = std::min(next_check, again);
-      }
+    } else if (branch.dead_letter().empty() && RedispatchAt(branch, TimingsOf(options_)) <= now) {
+      due.push_back(index);
+      silent.push_back(branch.branch());
     }
   }
   std::vector<std::string> names;
   for (int index : due) names.push_back(saga.branches(index).branch());
   std::vector<OutboxMessage> commands = Dispatch(saga, due);
-  *saga.mutable_next_attempt_at() = ToTimestamp(next_check);
+  *saga.mutable_next_attempt_at() =
+      ToTimestamp(NextRedispatch(saga, now + options_.redispatch_after));
   *saga.mutable_updated_at() = ToTimestamp(now);
   std::optional<StepRecord> step;
   if (!due.empty()) {
     step = StepRecord{
         saga.state(), saga.state(),
         absl::StrCat(why, saga.state() == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel", " of ",
-                     absl::StrJoin(names, ", "), " sent to the relay")};
+                     absl::StrJoin(names, ", "), " sent to the relay",
+                     silent.empty() ? ""
+                                    : absl::StrCat(" (again: nothing heard in time about ",
+                                                   absl::StrJoin(silent, ", "), ")"))};
+    if (!silent.empty()) {
+      LogWarning("commands the relay went silent about are sent again")
+          .With("saga_id", saga.saga_id())
+          .With("trace_id", saga.saga_id())
+          .With("branches", absl::StrJoin(silent, ","));
+    }
   }
   return Save(saga, saga.state(), step, commands);
 }
@@ -131,6 +159,7 @@ absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
   RETURN_IF_ERROR(ValidateSagaId(result.branch().saga_id()));
   if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
     return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+  if (result.kind() == v1::RESULT_KIND_RETRYING) return ApplyRetryReport(result);
   return WithOpenBranch(
       result.branch(), result.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
         v1::BranchResponse answer;
@@ -140,6 +169,7 @@ absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
         RecordAnswer(branch, result.op() == v1::BRANCH_OP_CONFIRM ? Call::kConfirm : Call::kCancel,
                      answer);
         branch.clear_dead_letter();
+        branch.clear_expect_word_by();
         const std::string answered =
             absl::StrCat(OpName(result.op()), " of ", branch.branch(),
                          " answered through the relay (attempt ", result.attempt(), ")");
@@ -152,6 +182,30 @@ absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
         return Save(saga, saga.state(),
                     StepRecord{saga.state(), saga.state(),
                                absl::StrCat(answered, "; pending: ", absl::StrJoin(open, ", "))});
+      });
+}
+
+absl::Status SagaEngine::ApplyRetryReport(const v1::BranchResult& report) {
+  if (!report.has_next_attempt_at())
+    return absl::InvalidArgumentError("a retry report must say when the next attempt is due");
+  const absl::Time due = ToTime(report.next_attempt_at());
+  return WithOpenBranch(
+      report.branch(), report.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        if (!branch.has_dispatched_at()) return absl::OkStatus();  // Not the relay's to retry.
+        const absl::Time expected = branch.has_expect_word_by() ? ToTime(branch.expect_word_by())
+                                                                : ToTime(branch.dispatched_at());
+        *branch.mutable_expect_word_by() =
+            ToTimestamp(ExpectAfterReport(expected, due, TimingsOf(options_)));
+        branch.set_last_error(report.detail());
+        *saga.mutable_next_attempt_at() =
+            ToTimestamp(NextRedispatch(saga, clock_.Now() + options_.redispatch_after));
+        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+        return Save(saga, saga.state(),
+                    StepRecord{saga.state(), saga.state(),
+                               absl::StrCat(OpName(report.op()), " of ", branch.branch(),
+                                            " is retried by the relay: attempt ", report.attempt(),
+                                            " due at ", absl::FormatTime(due), " (",
+                                            report.detail(), ")")});
       });
 }
 
@@ -286,6 +340,8 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> SagaEngine::ReplayDeadLetters(
         if (branch.dead_letter().empty()) continue;
         branch.clear_dead_letter();
         *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
+        *branch.mutable_expect_word_by() =
+            ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_)));
         changed = true;
       }
       if (!changed) return saga;

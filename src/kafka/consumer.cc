@@ -82,6 +82,9 @@ std::optional<IncomingMessage> KafkaConsumer::Poll(absl::Duration timeout) {
     m.topic = rd_kafka_topic_name(message->rkt);
     m.partition = message->partition;
     m.offset = message->offset;
+    rd_kafka_timestamp_type_t timestamp_type;
+    const int64_t timestamp_ms = rd_kafka_message_timestamp(message, &timestamp_type);
+    if (timestamp_ms >= 0) m.created_at = absl::FromUnixMillis(timestamp_ms);
     if (message->key != nullptr)
       m.key.assign(static_cast<const char*>(message->key), message->key_len);
     if (message->payload != nullptr) {

@@ -25,6 +25,8 @@ struct IncomingMessage {
   std::string key;
   std::string value;
   std::map<std::string, std::string> headers;
+  // When the producer created the message (its Kafka timestamp); InfinitePast if unknown.
+  absl::Time created_at = absl::InfinitePast();
 };
 
 class KafkaConsumer {

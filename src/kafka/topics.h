@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "common/limits.h"
 
 namespace fxmesh::kafka {
 
@@ -26,6 +27,8 @@ inline constexpr std::array<RetryTier, 4> kRetryTiers = {{
     {"fxmesh.branch.retry.2m", 120'000},
     {"fxmesh.branch.retry.10m", 600'000},
 }};
+static_assert(kRetryTiers[0].delay_ms == limits::kRelayFirstTierDelayMsDefault,
+              "the coordinator expects the first word on a command after the first tier");
 
 // Every topic above.
 std::vector<std::string> AllTopics();

@@ -4,7 +4,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 
@@ -15,6 +17,22 @@ std::string ToJson(const google::protobuf::Message& message) {
   std::string json;
   (void)google::protobuf::util::MessageToJsonString(message, &json);
   return json;
+}
+
+// Adds what identifies a command to a log line: its saga (and so its trace), branch, op and
+// attempt.
+LogLine& Describe(LogLine&& line, const v1::BranchCommand& command) {
+  return line.With("saga_id", command.branch().saga_id())
+      .With("trace_id", command.branch().saga_id())
+      .With("branch", command.branch().branch())
+      .With("op", v1::BranchOp_Name(command.op()))
+      .With("attempt", std::max(command.attempt(), 1));
+}
+
+// Whether a ledger's gRPC status says it refused the request itself (ARCHITECTURE.md §3: a
+// malformed request, or one its state makes impossible), as opposed to "maybe not delivered".
+bool IsRefusal(const absl::Status& status) {
+  return absl::IsInvalidArgument(status) || absl::IsFailedPrecondition(status);
 }
 
 }  // namespace
@@ -44,7 +62,8 @@ RelayMetrics::RelayMetrics(MetricsRegistry& registry)
       dead_letters(registry.AddCounter(
           "fxmesh_relay_dead_letters_total",
           "Messages sent to the dead-letter topic, by reason: poison (not a BranchCommand), "
-          "bad_op, unknown_participant, exhausted (no answer after the last tier).",
+          "bad_op, unknown_participant, refused (the ledger answered INVALID_ARGUMENT or "
+          "FAILED_PRECONDITION), exhausted (no answer after the last tier).",
           {"reason"})),
       ledger_calls(
           registry.AddHistogram("fxmesh_relay_ledger_call_duration_seconds",
@@ -70,11 +89,9 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
 
   // Parsed once: for its due time here, and for its execution.
   v1::BranchCommand command;
-  const absl::Status parsed = [&]() -> absl::Status {
-    auto status = google::protobuf::util::JsonStringToMessage(message->value, &command);
-    if (!status.ok()) return absl::InvalidArgumentError(std::string(status.message()));
-    return absl::OkStatus();
-  }();
+  // A newer coordinator's fields are ignored (a rolling upgrade); what is not JSON of a command
+  // at all is poison.
+  const absl::Status parsed = ParseProtoJson(message->value, command);
   if (parsed.ok() && command.has_not_before()) {
     const absl::Time due = ToTime(command.not_before());
     if (due > clock_.Now()) {
@@ -82,30 +99,51 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
       return true;
     }
   }
-  Outcome outcome = parsed.ok()
-                        ? Execute(*message, std::move(command))
-                        : DeadLetter(*message, "poison",
-                                     absl::StrCat("not a BranchCommand: ", parsed.message()), 0);
-  absl::Status published = Publish(*message, outcome);
+  const absl::Time started = absl::Now();
+  Handled handled;
+  if (parsed.ok()) {
+    handled = Execute(*message, command);
+  } else {
+    handled.outcomes.push_back(
+        DeadLetter(*message, "poison", absl::StrCat("not a BranchCommand: ", parsed.message()), 0));
+    handled.label = "dead_letter";
+  }
+  absl::Status published = Publish(*message, handled.outcomes);
   if (!published.ok()) {
+    Describe(LogWarning("cannot publish a command's outcome; it is handled again"), command)
+        .With("outcome", handled.label)
+        .With("error", published);
     // Not committed: rewind so the message is handled again shortly.
     RETURN_IF_ERROR(consumer_.PauseUntil(*message, clock_.Now() + absl::Seconds(1)));
     return published;
   }
+  // One line per command handled: what became of it, how long this attempt took here, and how
+  // long since its message was written (for a retry, that includes the tier's wait).
+  const absl::Time now = absl::Now();
+  Describe(LogInfo("command handled"), command)
+      .With("outcome", handled.label)
+      .With("handling_ms", absl::ToInt64Milliseconds(now - started))
+      .With("latency_ms", message->created_at == absl::InfinitePast()
+                              ? int64_t{-1}
+                              : absl::ToInt64Milliseconds(now - message->created_at))
+      .With("topic", message->topic)
+      .With("offset", message->offset);
   RETURN_IF_ERROR(consumer_.Commit(*message));
   return true;
 }
 
-Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
+Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
   if (command.op() != v1::BRANCH_OP_CONFIRM && command.op() != v1::BRANCH_OP_CANCEL) {
-    return DeadLetter(message, "bad_op", "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
-                      command.attempt());
+    return {{DeadLetter(message, "bad_op", "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
+                        command.attempt())},
+            "dead_letter"};
   }
   auto participant = participants_.find(command.participant());
   if (participant == participants_.end()) {
-    return DeadLetter(message, "unknown_participant",
-                      absl::StrCat("unknown participant '", command.participant(), "'"),
-                      command.attempt());
+    return {{DeadLetter(message, "unknown_participant",
+                        absl::StrCat("unknown participant '", command.participant(), "'"),
+                        command.attempt())},
+            "dead_letter"};
   }
   // This attempt's span: the child of whoever sent the command (the coordinator, or the previous
   // attempt), the parent of the ledger call and of what the relay publishes.
@@ -131,11 +169,14 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
   metrics_.ledger_calls.With({command.participant(), op_label})
       .Observe(absl::ToDoubleSeconds(absl::Now() - called));
   const int attempt = std::max(command.attempt(), 1);
+  const std::string reply_topic = command.reply_topic().empty()
+                                      ? std::string(kafka::kBranchResultsTopic)
+                                      : command.reply_topic();
+  v1::BranchResult result;
+  *result.mutable_branch() = command.branch();
+  result.set_participant(command.participant());
+  result.set_op(command.op());
   if (response.ok()) {
-    v1::BranchResult result;
-    *result.mutable_branch() = command.branch();
-    result.set_participant(command.participant());
-    result.set_op(command.op());
     result.set_attempt(attempt);
     result.set_outcome(response->outcome());
     result.set_reason(response->reason());
@@ -145,44 +186,59 @@ Relay::Outcome Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
     if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
     metrics_.commands.With({op_label, outcome}).Increment();
     span.SetAttribute("outcome", v1::Outcome_Name(response->outcome()));
-    return Outcome{command.reply_topic().empty() ? std::string(kafka::kBranchResultsTopic)
-                                                 : command.reply_topic(),
-                   ToJson(result),
-                   {},
-                   span.traceparent()};
+    return {{Outcome{reply_topic, ToJson(result), {}, span.traceparent()}}, outcome};
   }
-  // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
   const std::string error = response.status().ToString();
   span.SetStatus(response.status());
+  // The ledger refused the request itself: malformed, or impossible in its state. That is a "no",
+  // not a "don't know"; asking again in a minute gets the same answer, so an operator must look.
+  if (IsRefusal(response.status())) {
+    metrics_.commands.With({op_label, "dead_letter"}).Increment();
+    Outcome dead =
+        DeadLetter(message, "refused",
+                   absl::StrCat("the ledger refused attempt ", attempt, ": ", error), attempt);
+    dead.traceparent = span.traceparent();
+    return {{dead}, "dead_letter"};
+  }
+  // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
   if (attempt > static_cast<int>(options_.tiers.size())) {
     metrics_.commands.With({op_label, "dead_letter"}).Increment();
     Outcome dead =
         DeadLetter(message, "exhausted",
                    absl::StrCat("gave up after ", attempt, " attempts: ", error), attempt);
     dead.traceparent = span.traceparent();
-    return dead;
+    return {{dead}, "dead_letter"};
   }
   const RelayTier& tier = options_.tiers[attempt - 1];
+  const absl::Time due = clock_.Now() + tier.delay;
   command.set_attempt(attempt + 1);
   command.set_last_error(error);
-  *command.mutable_not_before() = ToTimestamp(clock_.Now() + tier.delay);
+  *command.mutable_not_before() = ToTimestamp(due);
   metrics_.commands.With({op_label, "retry"}).Increment();
   metrics_.retries.With({tier.topic}).Increment();
-  LogInfo("command moved to a retry tier")
-      .With("saga_id", command.branch().saga_id())
-      .With("trace_id", command.branch().saga_id())
+  Describe(LogInfo("command moved to a retry tier"), command)
       .With("tier", tier.topic)
-      .With("attempt", attempt + 1)
+      .With("due", absl::FormatTime(due))
       .With("error", error);
   span.SetAttribute("next_tier", tier.topic);
-  return Outcome{tier.topic, ToJson(command), {}, span.traceparent()};
+  // The report that tells the coordinator when to expect the next word on this command.
+  result.set_kind(v1::RESULT_KIND_RETRYING);
+  result.set_attempt(attempt + 1);
+  result.set_detail(error);
+  *result.mutable_next_attempt_at() = ToTimestamp(due);
+  Outcome report{reply_topic, ToJson(result), {}, span.traceparent()};
+  report.best_effort = true;
+  return {{Outcome{tier.topic, ToJson(command), {}, span.traceparent()}, std::move(report)},
+          "retry"};
 }
 
 Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                                  const std::string& reason, int attempts) {
   metrics_.dead_letters.With({kind}).Increment();
-  LogWarning("command sent to the dead letters")
-      .With("saga_id", message.key)
+  v1::BranchCommand command;
+  (void)ParseProtoJson(message.value, command);
+  Describe(LogWarning("command sent to the dead letters"), command)
+      .With("key", message.key)
       .With("source_topic", message.topic)
       .With("reason", reason);
   // The original bytes, untouched, so a replay sends exactly what was sent.
@@ -193,24 +249,40 @@ Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::st
                   {"fxmesh-source-topic", message.topic}}};
 }
 
-absl::Status Relay::Publish(const kafka::IncomingMessage& message, const Outcome& outcome) {
-  kafka::OutgoingMessage outgoing{outcome.topic, message.key, outcome.value, outcome.extra_headers,
-                                  next_token_++};
-  outgoing.headers.emplace_back("content-type", "application/json");
-  auto traceparent = message.headers.find("traceparent");
-  if (!outcome.traceparent.empty()) {
-    outgoing.headers.emplace_back("traceparent", outcome.traceparent);
-  } else if (traceparent != message.headers.end()) {
-    outgoing.headers.emplace_back("traceparent", traceparent->second);
+absl::Status Relay::Publish(const kafka::IncomingMessage& message,
+                            const std::vector<Outcome>& outcomes) {
+  std::map<int64_t, const Outcome*> waiting;  // By delivery token.
+  for (const Outcome& outcome : outcomes) {
+    kafka::OutgoingMessage outgoing{outcome.topic, message.key, outcome.value,
+                                    outcome.extra_headers, next_token_++};
+    outgoing.headers.emplace_back("content-type", "application/json");
+    auto traceparent = message.headers.find("traceparent");
+    if (!outcome.traceparent.empty()) {
+      outgoing.headers.emplace_back("traceparent", outcome.traceparent);
+    } else if (traceparent != message.headers.end()) {
+      outgoing.headers.emplace_back("traceparent", traceparent->second);
+    }
+    absl::Status produced = producer_.Produce(outgoing);
+    if (!produced.ok() && !outcome.best_effort) return produced;
+    if (produced.ok()) waiting[outgoing.token] = &outcome;
   }
-  RETURN_IF_ERROR(producer_.Produce(outgoing));
-  const absl::Time give_up = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < give_up) {
+  absl::Status status = absl::OkStatus();
+  const absl::Time give_up = absl::Now() + absl::Milliseconds(limits::kRelayPublishTimeoutMs);
+  while (!waiting.empty() && absl::Now() < give_up) {
     for (const kafka::DeliveryReport& report : producer_.Poll(absl::Milliseconds(50))) {
-      if (report.token == outgoing.token) return report.status;
+      auto found = waiting.find(report.token);
+      if (found == waiting.end()) continue;
+      if (!report.status.ok() && !found->second->best_effort) status.Update(report.status);
+      waiting.erase(found);
     }
   }
-  return absl::UnavailableError(absl::StrCat("no acknowledgement from Kafka for ", outcome.topic));
+  for (const auto& [token, outcome] : waiting) {
+    if (!outcome->best_effort) {
+      status.Update(absl::UnavailableError(
+          absl::StrCat("no acknowledgement from Kafka for ", outcome->topic)));
+    }
+  }
+  return status;
 }
 
 }  // namespace fxmesh::relay

@@ -7,11 +7,16 @@
 //   - not due yet (not_before in the future) → its partition is paused and rewound to it, and
 //     resumed when it is due; no thread sleeps.
 //   - executed: a business answer (applied, duplicate, rejected, null compensation) → a
-//     BranchResult on the reply topic; a system failure (ledger down, timeout) → the next retry
-//     tier with attempt + 1 and not_before = now + the tier's delay; after the last tier → the
-//     dead-letter topic with the last error.
+//     BranchResult on the reply topic; a ledger that refuses the request itself (INVALID_ARGUMENT,
+//     FAILED_PRECONDITION: a "no", which no retry changes) → the dead-letter topic at once, with
+//     that status; a ledger that may not have seen it (down, timeout) → the next retry tier with
+//     attempt + 1 and not_before = now + the tier's delay, and a RESULT_KIND_RETRYING report on
+//     the reply topic saying when that attempt is due (so the coordinator knows when it should
+//     hear about the command next); after the last tier → the dead-letter topic with the last
+//     error.
 // The message's offset is committed only after that outcome is published: at least once, made
-// harmless by the ledgers' idempotency.
+// harmless by the ledgers' idempotency. Every log line about a command carries saga_id, branch,
+// op and attempt; each command handled gets one line with its outcome and latency.
 //
 // Not thread-safe: one thread calls Step. Several relays in one consumer group share the work.
 #pragma once
@@ -55,7 +60,8 @@ struct RelayMetrics {
   explicit RelayMetrics(MetricsRegistry& registry);
   Counter& commands;        // {op, outcome}: the ledger's outcome, "retry" or "dead_letter".
   Counter& retries;         // {tier}: commands moved to each retry tier.
-  Counter& dead_letters;    // {reason}: "poison", "bad_op", "unknown_participant", "exhausted".
+  Counter& dead_letters;    // {reason}: "poison", "bad_op", "unknown_participant", "refused",
+                            // "exhausted".
   Histogram& ledger_calls;  // {participant, op}: each ledger call's duration.
 };
 
@@ -78,14 +84,23 @@ class Relay {
     std::vector<std::pair<std::string, std::string>> extra_headers;
     // The traceparent to send on; empty: the incoming message's.
     std::string traceparent;
+    // A hint whose loss costs nothing but time (a tier-move report): the message is committed
+    // even if Kafka does not take it.
+    bool best_effort = false;
+  };
+  // What a command led to: the messages to publish, and what to log and count.
+  struct Handled {
+    std::vector<Outcome> outcomes;
+    std::string label;  // The ledger's outcome, "retry" or "dead_letter".
   };
   // `command` is `message` parsed.
-  Outcome Execute(const kafka::IncomingMessage& message, v1::BranchCommand command);
+  Handled Execute(const kafka::IncomingMessage& message, v1::BranchCommand command);
   // `kind` labels the dead-letter metric.
   Outcome DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                      const std::string& reason, int attempts);
-  // Produces `outcome` and waits until Kafka has it.
-  absl::Status Publish(const kafka::IncomingMessage& message, const Outcome& outcome);
+  // Produces every outcome and waits until Kafka has them. An error: a required one is not
+  // taken.
+  absl::Status Publish(const kafka::IncomingMessage& message, const std::vector<Outcome>& outcomes);
 
   kafka::KafkaConsumer& consumer_;
   kafka::KafkaProducer& producer_;

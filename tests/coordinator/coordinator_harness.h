@@ -25,6 +25,10 @@ struct HarnessOptions {
   int64_t customer_usd_cents = 100'000;  // Each customer's opening USD balance (1,000.00 USD).
   // Confirms after the first and all Cancels go to a relay through Kafka (the caller runs one).
   bool settle_through_kafka = false;
+  // When the engine expects to hear about a command it sent to the relay (EngineOptions).
+  absl::Duration relay_first_word_after = absl::Milliseconds(limits::kRelayFirstWordAfterMs);
+  absl::Duration relay_word_after_due =
+      absl::Milliseconds(limits::kLedgerCallTimeoutMs + limits::kRelaySilenceMarginMs);
 };
 
 class CoordinatorHarness {

@@ -5,7 +5,8 @@
 // Confirm walks the retry tiers and the saga completes once it is back; an exhausted command is
 // dead-lettered, shown on its saga and in the alerts, and an operator's replay completes the saga;
 // a poison message is recorded, cannot be replayed, and blocks nothing; a result applied twice
-// changes nothing.
+// changes nothing; a command that vanishes on its way to the relay is sent again within seconds,
+// and one the relay reports moved to a retry tier is not (the report says when to expect it).
 #include <google/protobuf/util/json_util.h>
 
 #include <atomic>
@@ -117,6 +118,38 @@ HarnessOptions ThroughKafka() {
   return options;
 }
 
+// Through Kafka, expecting a word on each command within seconds instead of the defaults.
+HarnessOptions ThroughKafkaQuickToWorry() {
+  HarnessOptions options = ThroughKafka();
+  options.relay_first_word_after = absl::Seconds(3);
+  options.relay_word_after_due = absl::Milliseconds(1'000);
+  return options;
+}
+
+// Drives due sagas, as the recovery loop does, on its own thread while it lives.
+class RecoveryLoop {
+ public:
+  explicit RecoveryLoop(CoordinatorHarness& harness)
+      : thread_([this, &harness] {
+          while (!stop_) {
+            absl::StatusOr<std::vector<std::string>> due =
+                harness.engine().ClaimDue(limits::kRecoveryBatchMax);
+            if (due.ok()) {
+              for (const std::string& saga_id : *due) (void)harness.engine().Drive(saga_id);
+            }
+            absl::SleepFor(absl::Milliseconds(50));
+          }
+        }) {}
+  ~RecoveryLoop() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
 bool HasStep(CoordinatorHarness& harness, const std::string& saga_id, absl::string_view text) {
   absl::StatusOr<std::vector<v1::Step>> steps = harness.store().ListSteps(saga_id);
   REQUIRE(steps.ok());
@@ -170,6 +203,76 @@ TEST_CASE("through the relay, a rejected Try's Cancels travel through Kafka to C
   again.set_outcome(v1::OUTCOME_APPLIED);
   REQUIRE(harness.engine().ApplyBranchResult(again).ok());
   CHECK(harness.store().ListSteps(saga_id)->size() == before->size());
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+TEST_CASE("through the relay, a command that vanishes before the relay sees it is sent again soon",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafkaQuickToWorry());
+  RelayLoop loop(harness, {absl::Milliseconds(200), absl::Milliseconds(400)});
+  const int64_t alice_krw = harness.Available("alice-krw");
+  absl::StatusOr<v1::Exchange> exchange = harness.Exchange(
+      "k1", "alice", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(5), "nobody-usd");
+  REQUIRE(exchange.ok());
+  const std::string saga_id = exchange->saga_id();
+  REQUIRE(harness.Saga(saga_id).state() == v1::SAGA_STATE_CANCELLING);
+
+  // The Cancels vanish: their outbox rows count as published, but no relay ever gets them (as
+  // when a consumer commits past a command it never executed).
+  absl::StatusOr<std::vector<OutboxMessage>> unsent = harness.store().ListUnsentOutbox(0, 1'000);
+  REQUIRE(unsent.ok());
+  std::vector<int64_t> lost;
+  for (const OutboxMessage& message : *unsent) {
+    if (message.topic == kafka::kBranchCommandsTopic) lost.push_back(message.outbox_id);
+  }
+  REQUIRE(lost.size() == 2);
+  REQUIRE(harness.store().MarkOutboxSent(lost, absl::Now()).ok());
+
+  // Nothing is heard about them within the expected time, so they are sent again, long before
+  // the 15-minute safety net.
+  loop.Start();
+  RecoveryLoop recovery(harness);
+  v1::Saga cancelled = loop.AwaitState(saga_id, v1::SAGA_STATE_CANCELLED);  // Waits 30 s at most.
+  REQUIRE(cancelled.state() == v1::SAGA_STATE_CANCELLED);
+  // Twice at least: the relay's consumer may still be joining its group when the copy is due.
+  for (const v1::Branch& branch : cancelled.branches()) CHECK(branch.dispatches() >= 2);
+  CHECK(HasStep(harness, saga_id, "again: nothing heard in time about krw, fx"));
+  CHECK(harness.Available("alice-krw") == alice_krw);
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
+TEST_CASE("through the relay, a command the relay reports moved to a retry tier is not sent again",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafkaQuickToWorry());
+  // The tier waits longer than the coordinator's first expectation: only the relay's report
+  // keeps the coordinator from taking the command for lost.
+  RelayLoop loop(harness, {absl::Seconds(5)});
+  loop.Start();
+  RecoveryLoop recovery(harness);
+  // A first saga through the relay, so that its consumers have joined their groups.
+  absl::StatusOr<v1::Exchange> warm_up = harness.Exchange(
+      "k0", "bob", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(5), "nobody-usd");
+  REQUIRE(warm_up.ok());
+  REQUIRE(loop.AwaitState(warm_up->saga_id(), v1::SAGA_STATE_CANCELLED).state() ==
+          v1::SAGA_STATE_CANCELLED);
+  // The inline Confirm and the relay's first attempt find the FX ledger down.
+  harness.fx().FailNext(CallKind::kConfirm, 2, absl::UnavailableError("injected: ledger down"));
+  absl::StatusOr<v1::Exchange> exchange =
+      harness.Exchange("k1", "alice", harness.Quote("KRW", "USD", 137'025, 0));
+  REQUIRE(exchange.ok());
+  CHECK(exchange->status() == v1::EXCHANGE_STATUS_PENDING);
+  v1::Saga completed = loop.AwaitState(exchange->saga_id(), v1::SAGA_STATE_COMPLETED);
+  REQUIRE(completed.state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(HasStep(harness, exchange->saga_id(), "Confirm of fx is retried by the relay: attempt 2"));
+  CHECK(HasStep(harness, exchange->saga_id(), "answered through the relay (attempt 2)"));
+  CHECK_FALSE(HasStep(harness, exchange->saga_id(), "nothing heard in time"));
+  for (const v1::Branch& branch : completed.branches()) {
+    if (branch.branch() == "fx") CHECK(branch.dispatches() == 1);
+  }
   loop.Stop();
   harness.CheckInvariants();
 }

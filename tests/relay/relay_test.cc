@@ -1,14 +1,17 @@
 // Proves the relay against a real Kafka protocol endpoint (the embedded cluster) and a real ledger
 // over gRPC: a Cancel command releases its hold and the result is published, with the offset
 // committed only then; a ledger that is down moves the command through the retry tiers (the
-// partition paused, no thread asleep) until it completes; poison, unknown-participant and
-// exhausted commands land in the dead letters with the reason in a header, and the relay moves on.
+// partition paused, no thread asleep), each move reported on the results topic with the next
+// attempt's due time, until it completes; poison, unknown-participant and exhausted commands land
+// in the dead letters with the reason in a header, and the relay moves on; a command the ledger
+// refuses (INVALID_ARGUMENT, FAILED_PRECONDITION) is dead-lettered at once, without a retry.
 #include "relay/relay.h"
 
 #include <google/protobuf/util/json_util.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -149,6 +152,24 @@ class RelayFixture {
     return messages;
   }
 
+  // Reads `topic` from the beginning until a message satisfies `done`, or `timeout`; returns every
+  // message read.
+  std::vector<kafka::IncomingMessage> ReadUntil(
+      const std::string& topic, const std::function<bool(const kafka::IncomingMessage&)>& done,
+      absl::Duration timeout = absl::Seconds(30)) {
+    auto reader = *kafka::KafkaConsumer::Create(kafka_->bootstrap_servers(),
+                                                absl::StrCat("reader-", NewSagaId()), {topic});
+    std::vector<kafka::IncomingMessage> messages;
+    const absl::Time give_up = absl::Now() + timeout;
+    while (absl::Now() < give_up) {
+      if (auto message = reader->Poll(absl::Milliseconds(100))) {
+        messages.push_back(*message);
+        if (done(*message)) break;
+      }
+    }
+    return messages;
+  }
+
   v1::HoldState HoldState(const v1::BranchRef& branch) {
     v1::ListHoldsRequest request;
     request.set_saga_id(branch.saga_id());
@@ -230,9 +251,21 @@ TEST_CASE("a ledger that is down moves the command through the tiers until it co
   CHECK(fixture.Read("fxmesh.branch.retry.5s", 1).size() == 1);
   fixture.ledger_client().SetDown(false);
   std::vector<kafka::IncomingMessage> results =
-      fixture.Read("fxmesh.branch.results", 1, absl::Seconds(30));
-  REQUIRE(results.size() == 1);
-  const v1::BranchResult result = ParseResult(results[0]);
+      fixture.ReadUntil("fxmesh.branch.results", [](const kafka::IncomingMessage& message) {
+        return ParseResult(message).kind() == v1::RESULT_KIND_ANSWERED;
+      });
+  REQUIRE(results.size() >= 3);
+  // Each tier move was reported first, with the attempt it leads to and when that is due.
+  for (size_t i = 0; i + 1 < results.size(); ++i) {
+    const v1::BranchResult report = ParseResult(results[i]);
+    CHECK(report.kind() == v1::RESULT_KIND_RETRYING);
+    CHECK(report.attempt() == static_cast<int>(i) + 2);
+    CHECK(report.has_next_attempt_at());
+    CHECK(report.branch().saga_id() == branch.saga_id());
+    CHECK_THAT(report.detail(), Catch::Contains("UNAVAILABLE"));
+  }
+  const v1::BranchResult result = ParseResult(results.back());
+  CHECK(result.kind() == v1::RESULT_KIND_ANSWERED);
   CHECK(result.outcome() == v1::OUTCOME_APPLIED);
   // The ledger came back while the command waited in the second or the third tier.
   CHECK(result.attempt() >= 3);
@@ -268,8 +301,11 @@ TEST_CASE("poison, unknown and exhausted commands land in the dead letters and t
   // The relay is still working: a good command after all that completes.
   const v1::BranchRef good = fixture.Hold(300);
   fixture.SendCommand(good, v1::BRANCH_OP_CONFIRM);
-  std::vector<kafka::IncomingMessage> results = fixture.Read("fxmesh.branch.results", 1);
-  REQUIRE(results.size() == 1);
+  std::vector<kafka::IncomingMessage> results = fixture.ReadUntil(
+      "fxmesh.branch.results",
+      [&](const kafka::IncomingMessage& message) { return message.key == good.saga_id(); });
+  REQUIRE(!results.empty());
+  REQUIRE(results.back().key == good.saga_id());
   CHECK(fixture.HoldState(good) == v1::HOLD_STATE_CONFIRMED);
 
   // Each is counted by why it was dead-lettered, and each tier's retries by tier.
@@ -280,6 +316,38 @@ TEST_CASE("poison, unknown and exhausted commands land in the dead letters and t
   CHECK_THAT(metrics, Catch::Contains("fxmesh_relay_dead_letters_total{reason=\"exhausted\"} 1"));
   CHECK_THAT(metrics,
              Catch::Contains("fxmesh_relay_commands_total{op=\"confirm\",outcome=\"APPLIED\"} 1"));
+}
+
+TEST_CASE("a command the ledger refuses is dead-lettered at once, with the ledger's reason",
+          "[relay][kafka][integration]") {
+  RelayFixture fixture({{"fxmesh.branch.retry.5s", absl::Milliseconds(100)},
+                        {"fxmesh.branch.retry.30s", absl::Milliseconds(100)}});
+  const v1::BranchRef malformed = fixture.Hold(100);
+  fixture.ledger_client().FailNext(CallKind::kConfirm, 1,
+                                   absl::InvalidArgumentError("injected: amount is malformed"));
+  fixture.SendCommand(malformed, v1::BRANCH_OP_CONFIRM);
+  const v1::BranchRef impossible = fixture.Hold(200);
+  fixture.ledger_client().FailNext(CallKind::kCancel, 1,
+                                   absl::FailedPreconditionError("injected: account closed"));
+  fixture.SendCommand(impossible, v1::BRANCH_OP_CANCEL);
+
+  std::vector<kafka::IncomingMessage> dead =
+      fixture.Read("fxmesh.branch.dlq", 2, absl::Seconds(30));
+  REQUIRE(dead.size() == 2);
+  std::map<std::string, kafka::IncomingMessage> by_key;
+  for (const kafka::IncomingMessage& message : dead) by_key[message.key] = message;
+  CHECK_THAT(by_key[malformed.saga_id()].headers["fxmesh-error"],
+             Catch::Contains("INVALID_ARGUMENT: injected: amount is malformed"));
+  CHECK_THAT(by_key[impossible.saga_id()].headers["fxmesh-error"],
+             Catch::Contains("FAILED_PRECONDITION: injected: account closed"));
+  CHECK(by_key[malformed.saga_id()].headers["fxmesh-attempts"] == "1");
+  CHECK(by_key[impossible.saga_id()].headers["fxmesh-attempts"] == "1");
+  // Neither went to a retry tier: a refusal is an answer, not a silence.
+  CHECK(fixture.Read("fxmesh.branch.retry.5s", 1, absl::Seconds(3)).empty());
+  CHECK(fixture.ledger_client().delivered(CallKind::kConfirm) == 0);
+  CHECK(fixture.ledger_client().delivered(CallKind::kCancel) == 0);
+  CHECK_THAT(fixture.Metrics(),
+             Catch::Contains("fxmesh_relay_dead_letters_total{reason=\"refused\"} 2"));
 }
 
 }  // namespace

@@ -1,0 +1,150 @@
+// Proves that KafkaConsumer never lets the group commit past a message that was not processed,
+// across pauses and rebalances: consumers in one group, run like the relay (a message not due
+// pauses and rewinds its partition; a processed one is committed), share a partition whose first
+// message is not due yet while members join and leave; every message is processed and the group
+// ends with zero lag.
+#include "kafka/consumer.h"
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "kafka/embedded_kafka.h"
+#include "kafka/lag.h"
+#include "kafka/producer.h"
+
+namespace fxmesh::kafka {
+namespace {
+
+constexpr char kTopic[] = "fxmesh.branch.retry.5s";
+constexpr char kGroup[] = "consumer-test";
+
+// What every member did, shared by the members' threads.
+struct Processed {
+  std::mutex mu;
+  std::set<int64_t> offsets;
+  int pauses = 0;
+};
+
+// One group member with its own polling thread, handling messages as the relay does. A message's
+// value is the time it is due, in Unix milliseconds.
+class Member {
+ public:
+  Member(const std::string& bootstrap, Processed& processed) : processed_(processed) {
+    consumer_ = *KafkaConsumer::Create(bootstrap, kGroup, {kTopic});
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Member() {
+    stop_ = true;
+    thread_.join();
+  }
+
+ private:
+  void Run() {
+    while (!stop_) {
+      consumer_->ResumeDue(absl::Now());
+      std::optional<IncomingMessage> message = consumer_->Poll(absl::Milliseconds(20));
+      if (!message || consumer_->HoldIfPaused(*message)) continue;
+      int64_t due_ms = 0;
+      (void)absl::SimpleAtoi(message->value, &due_ms);
+      if (absl::FromUnixMillis(due_ms) > absl::Now()) {
+        (void)consumer_->PauseUntil(*message, absl::FromUnixMillis(due_ms));
+        std::lock_guard<std::mutex> lock(processed_.mu);
+        ++processed_.pauses;
+        continue;
+      }
+      {
+        std::lock_guard<std::mutex> lock(processed_.mu);
+        processed_.offsets.insert(message->offset);
+      }
+      // A failed commit (a rebalance in progress) only means the message comes again.
+      (void)consumer_->Commit(*message);
+    }
+  }
+
+  Processed& processed_;
+  std::unique_ptr<KafkaConsumer> consumer_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+void Produce(KafkaProducer& producer, absl::Time due, int64_t& token) {
+  REQUIRE(producer.Produce({kTopic, "k", absl::StrCat(absl::ToUnixMillis(due)), {}, ++token}).ok());
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < give_up) {
+    for (const DeliveryReport& report : producer.Poll(absl::Milliseconds(20))) {
+      if (report.token == token) {
+        REQUIRE(report.status.ok());
+        return;
+      }
+    }
+  }
+  FAIL("not acknowledged");
+}
+
+template <typename Predicate>
+bool WaitFor(Predicate predicate, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (absl::Now() < give_up) {
+    if (predicate()) return true;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return predicate();
+}
+
+TEST_CASE("a message not due yet is neither skipped nor committed past when members join and leave",
+          "[kafka][integration]") {
+  SetLogLevel(LogLevel::kError);
+  auto kafka = *EmbeddedKafka::Start(1, 1, {kTopic});
+  auto producer = *KafkaProducer::Create(kafka->bootstrap_servers(), "test", absl::Seconds(10));
+  Processed processed;
+  int64_t token = 0;
+  int64_t produced = 0;
+  auto pauses = [&] {
+    std::lock_guard<std::mutex> lock(processed.mu);
+    return processed.pauses;
+  };
+
+  for (int round = 0; round < 3; ++round) {
+    INFO("round " << round);
+    // The first message of the round is due in 10 s, the ones behind it now.
+    const int pauses_before = pauses();
+    Produce(*producer, absl::Now() + absl::Seconds(10), token);
+    for (int i = 0; i < 4; ++i) Produce(*producer, absl::Now(), token);
+    produced += 5;
+    auto first = std::make_unique<Member>(kafka->bootstrap_servers(), processed);
+    const bool paused = WaitFor([&] { return pauses() > pauses_before; }, absl::Seconds(15));
+    {
+      std::lock_guard<std::mutex> lock(processed.mu);
+      INFO("processed " << processed.offsets.size());
+      REQUIRE(paused);
+    }
+    // A second member joins while the partition is paused: the group rebalances.
+    auto second = std::make_unique<Member>(kafka->bootstrap_servers(), processed);
+    absl::SleepFor(absl::Milliseconds(500 * round));
+    if (round == 2) first.reset();  // ... and one leaves again.
+    const bool drained = WaitFor(
+        [&] {
+          absl::StatusOr<int64_t> lag =
+              ConsumerGroupLag(kafka->bootstrap_servers(), kGroup, {kTopic}, absl::Seconds(2));
+          return lag.ok() && *lag == 0;
+        },
+        absl::Seconds(30));
+    REQUIRE(drained);
+    second.reset();
+    first.reset();
+    std::lock_guard<std::mutex> lock(processed.mu);
+    for (int64_t offset = 0; offset < produced; ++offset) {
+      INFO("offset " << offset);
+      CHECK(processed.offsets.count(offset) == 1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fxmesh::kafka
