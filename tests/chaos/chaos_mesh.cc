@@ -6,10 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -26,6 +28,12 @@ constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
 constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
 // How much of a service's log an error shows.
 constexpr size_t kLogTailBytes = 2'000;
+// libfaketime, preloaded into one process to move its wall clock alone. Its monotonic clock is
+// left true: gRPC's deadlines and timers run on it, and a skewed node's kernel would not move it
+// either.
+constexpr char kFakeTimeLibrary[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+// One database per service on the PostgreSQL backend, as a deployment has.
+constexpr const char* kPostgresDatabases[] = {"coordinator", "krw", "fx"};
 
 // A port no one listens on right now. Services get fixed ports so a restarted one is found where
 // its callers (and its proxy) expect it.
@@ -91,7 +99,9 @@ absl::Status Service::Start() {
   // JSON lines whatever the terminal: the logs are read by tools after the run. The child gets
   // its own process group: a Ctrl-C at the harness's terminal must not reach the services before
   // the harness has stopped them in order.
-  const pid_t pid = testing::Spawn(path_, args_, {"FXMESH_LOG_FORMAT=json"}, log_path_, log_path_,
+  std::vector<std::string> environment = {"FXMESH_LOG_FORMAT=json"};
+  environment.insert(environment.end(), environment_.begin(), environment_.end());
+  const pid_t pid = testing::Spawn(path_, args_, environment, log_path_, log_path_,
                                    {.append = true, .own_process_group = true});
   if (pid < 0) return absl::InternalError("fork() failed");
   pid_ = pid;
@@ -173,8 +183,29 @@ absl::StatusOr<std::unique_ptr<ChaosMesh>> ChaosMesh::Start(const MeshOptions& o
   return mesh;
 }
 
+absl::Status ChaosMesh::LaunchPostgres(const MeshOptions& options) {
+  // The server runs as the postgres user, which must reach its folder inside the run's.
+  std::filesystem::permissions(options.run_dir, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  absl::StatusOr<std::unique_ptr<PostgresServer>> server =
+      PostgresServer::Start(options.postgres_script, absl::StrCat(options.run_dir, "/postgres"),
+                            absl::StrCat(options.run_dir, "/postgres-ctl.log"));
+  if (!server.ok()) return server.status();
+  postgres_ = std::move(*server);
+  for (const char* database : kPostgresDatabases) {
+    absl::Status created = postgres_->CreateDatabase(database);
+    if (!created.ok()) return created;
+  }
+  absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
+      TcpProxy::Start(0, "127.0.0.1", postgres_->port());
+  if (!proxy.ok()) return proxy.status();
+  proxies_["postgres"] = std::move(*proxy);
+  return absl::OkStatus();
+}
+
 absl::Status ChaosMesh::Launch(const MeshOptions& options) {
-  brokers_ = options.brokers;
+  shape_ = {options.relays, options.brokers, options.backend};
+  const bool postgres = options.backend == Backend::kPostgres;
   const std::string& dir = options.run_dir;
   auto add = [&](const std::string& name, const std::string& binary,
                  std::vector<std::string> args) -> absl::StatusOr<Service*> {
@@ -191,6 +222,12 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
     if (!started.ok()) return started;
     return raw;
   };
+  // A service's database: its own SQLite file, or its PostgreSQL database through the proxy.
+  auto db_flag = [&](const std::string& database) {
+    return postgres
+               ? absl::StrCat("--db=", PostgresServer::Url(database, proxies_["postgres"]->port()))
+               : absl::StrCat("--db=sqlite:", dir, "/", database, ".db");
+  };
 
   const std::string bootstrap_file = absl::StrCat(dir, "/kafka-bootstrap");
   absl::StatusOr<Service*> kafka =
@@ -201,14 +238,21 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   std::ifstream(bootstrap_file) >> kafka_brokers_;
   if (kafka_brokers_.empty()) return absl::InternalError("the embedded Kafka wrote no bootstrap");
   kafka_control_ = v1::KafkaControlService::NewStub(Channel((*kafka)->port()));
+  if (postgres) {
+    absl::Status launched = LaunchPostgres(options);
+    if (!launched.ok()) return launched;
+  }
 
   for (const std::string ledger : {"krw", "fx"}) {
-    absl::StatusOr<Service*> started = add(ledger, absl::StrCat("fxmesh-", ledger, "-ledger"),
-                                           {absl::StrCat("--db=sqlite:", dir, "/", ledger, ".db")});
-    if (!started.ok()) return started.status();
-    ledgers_[ledger] = v1::LedgerService::NewStub(Channel((*started)->port()));
-    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
-        TcpProxy::Start(0, "127.0.0.1", (*started)->port());
+    std::vector<int> ports;
+    for (const std::string& name : LedgerServiceNames(shape_, ledger)) {
+      absl::StatusOr<Service*> started =
+          add(name, absl::StrCat("fxmesh-", ledger, "-ledger"), {db_flag(ledger)});
+      if (!started.ok()) return started.status();
+      ledgers_[ledger].push_back(v1::LedgerService::NewStub(Channel((*started)->port())));
+      ports.push_back((*started)->port());
+    }
+    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy = TcpProxy::Start(0, "127.0.0.1", ports);
     if (!proxy.ok()) return proxy.status();
     proxies_[ledger] = std::move(*proxy);
   }
@@ -216,19 +260,22 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   const std::string via_fx = absl::StrCat("--fx_ledger=127.0.0.1:", proxies_["fx"]->port());
   const std::string brokers = absl::StrCat("--kafka-brokers=", kafka_brokers_);
 
-  std::vector<std::string> coordinator_flags = {
-      absl::StrCat("--db=sqlite:", dir, "/coordinator.db"),
-      absl::StrCat("--rates=", options.rates_path), via_krw, via_fx, brokers,
-      // A fixed replica id: after a SIGKILL the new process takes its own leases back at once
-      // instead of waiting for them to expire.
-      "--replica_id=chaos"};
-  coordinator_flags.insert(coordinator_flags.end(), options.coordinator_flags.begin(),
-                           options.coordinator_flags.end());
-  absl::StatusOr<Service*> coordinator =
-      add("coordinator", "fxmesh-coordinator", coordinator_flags);
-  if (!coordinator.ok()) return coordinator.status();
-  exchange_ = v1::ExchangeService::NewStub(Channel((*coordinator)->port()));
-  ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+  const std::vector<std::string> coordinators = CoordinatorNames(shape_);
+  for (size_t replica = 0; replica < coordinators.size(); ++replica) {
+    std::vector<std::string> coordinator_flags = {
+        db_flag("coordinator"), absl::StrCat("--rates=", options.rates_path), via_krw, via_fx,
+        brokers,
+        // A fixed replica id: after a SIGKILL the new process takes its own leases back at once
+        // instead of waiting for them to expire. Replicas each have their own.
+        postgres ? absl::StrCat("--replica_id=chaos", replica) : "--replica_id=chaos"};
+    coordinator_flags.insert(coordinator_flags.end(), options.coordinator_flags.begin(),
+                             options.coordinator_flags.end());
+    absl::StatusOr<Service*> coordinator =
+        add(coordinators[replica], "fxmesh-coordinator", coordinator_flags);
+    if (!coordinator.ok()) return coordinator.status();
+    exchanges_.push_back(v1::ExchangeService::NewStub(Channel((*coordinator)->port())));
+    if (replica == 0) ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+  }
 
   for (int relay = 0; relay < options.relays; ++relay) {
     absl::StatusOr<Service*> started =
@@ -249,18 +296,37 @@ absl::Status ChaosMesh::HealAll() {
     if (first.ok() && !status.ok()) first = status;
   };
   for (auto& [name, proxy] : proxies_) proxy->HealAll();
+  // The database first: the services need it to start.
+  if (postgres_ != nullptr) {
+    if (postgres_->paused()) note(postgres_->Resume());
+    if (!postgres_->running()) note(postgres_->Restart());
+  }
   // Kafka itself may be the paused one: resume it before asking it anything.
   if (services_["kafka"]->paused()) services_["kafka"]->Resume();
-  for (int broker = 1; broker <= brokers_; ++broker) {
+  for (int broker = 1; broker <= shape_.brokers; ++broker) {
     note(SetBrokerUp(broker, true));
     note(SetBrokerLatency(broker, 0));
   }
   for (const std::string& name : start_order_) {
     Service& service = *services_[name];
     if (service.paused()) service.Resume();
+    if (!service.environment().empty()) note(SetClockSkew(name, 0));
     if (!service.Running()) note(service.Start());
   }
   return first;
+}
+
+absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms) {
+  Service& service = *services_.at(name);
+  service.Stop();
+  if (skew_ms == 0) {
+    service.SetEnvironment({});
+  } else {
+    service.SetEnvironment({absl::StrCat("LD_PRELOAD=", kFakeTimeLibrary),
+                            absl::StrFormat("FAKETIME=%+.3f", skew_ms / 1000.0),
+                            "FAKETIME_DONT_FAKE_MONOTONIC=1"});
+  }
+  return service.Start();
 }
 
 absl::Status ChaosMesh::SetBrokerUp(int broker, bool up) {
@@ -285,6 +351,8 @@ void ChaosMesh::StopAll() {
   for (auto name = start_order_.rbegin(); name != start_order_.rend(); ++name) {
     services_[*name]->Stop();
   }
+  // The database last, once nothing uses it; its data stays in the run's folder.
+  postgres_.reset();
 }
 
 }  // namespace fxmesh::chaos

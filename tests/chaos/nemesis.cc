@@ -119,6 +119,15 @@ std::string Nemesis::Apply(const Fault& fault, bool begin) {
           ContextWithin(kControlCallTimeout).get(), request, &cluster));
       break;
     }
+    case FaultKind::kPostgresKill:
+      status = begin ? mesh_.postgres()->Kill() : mesh_.postgres()->Restart();
+      break;
+    case FaultKind::kPostgresPause:
+      status = begin ? mesh_.postgres()->Pause() : mesh_.postgres()->Resume();
+      break;
+    case FaultKind::kClockSkew:
+      status = mesh_.SetClockSkew(fault.target, begin ? fault.value : 0);
+      break;
   }
   return status.ok() ? "" : std::string(status.message());
 }
