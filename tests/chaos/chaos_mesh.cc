@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/spawn.h"
 
@@ -26,6 +27,9 @@ constexpr absl::Duration kStopGrace = absl::Seconds(15);
 constexpr absl::Duration kHealthCallTimeout = absl::Milliseconds(500);
 constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
 constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
+// A supervised service that exited before serving is started again this long after its last
+// start (Kubernetes backs off from 10 s; a run is short, so the harness is quicker).
+constexpr absl::Duration kRespawnBackoff = absl::Milliseconds(500);
 // How much of a service's log an error shows.
 constexpr size_t kLogTailBytes = 2'000;
 // libfaketime, preloaded into one process to move its wall clock alone. Its monotonic clock is
@@ -65,7 +69,7 @@ std::shared_ptr<grpc::Channel> Channel(int port) {
   return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
 }
 
-bool Serving(grpc::health::v1::Health::Stub& health) {
+bool HealthSaysServing(grpc::health::v1::Health::Stub& health) {
   grpc::health::v1::HealthCheckResponse response;
   return health
              .Check(ContextWithin(kHealthCallTimeout).get(), grpc::health::v1::HealthCheckRequest(),
@@ -95,6 +99,11 @@ Service::~Service() {
 }
 
 absl::Status Service::Start() {
+  RETURN_IF_ERROR(Spawn());
+  return AwaitServing();
+}
+
+absl::Status Service::Spawn() {
   if (Running()) return absl::FailedPreconditionError(absl::StrCat(name_, " already runs"));
   // JSON lines whatever the terminal: the logs are read by tools after the run. The child gets
   // its own process group: a Ctrl-C at the harness's terminal must not reach the services before
@@ -106,20 +115,48 @@ absl::Status Service::Start() {
   if (pid < 0) return absl::InternalError("fork() failed");
   pid_ = pid;
   paused_ = false;
+  served_ = false;
+  spawned_at_ = absl::Now();
+  return absl::OkStatus();
+}
 
+bool Service::Serving() {
+  if (served_) return true;
   auto health = grpc::health::v1::Health::NewStub(Channel(port_));
+  served_ = HealthSaysServing(*health);
+  return served_;
+}
+
+absl::Status Service::AwaitServing() {
   const absl::Time give_up = absl::Now() + kStartTimeout;
   while (absl::Now() < give_up) {
     if (!Running()) {
-      return absl::InternalError(
-          absl::StrCat(name_, " exited before serving; its log ends:\n", LogTail(log_path_)));
+      if (!supervised_) {
+        return absl::InternalError(
+            absl::StrCat(name_, " exited before serving; its log ends:\n", LogTail(log_path_)));
+      }
+      // As a supervisor (Kubernetes' kubelet) would: start it again after a pause.
+      absl::SleepFor(kRespawnBackoff);
+      RETURN_IF_ERROR(Spawn());
+      continue;
     }
-    if (Serving(*health)) return absl::OkStatus();
+    if (Serving()) return absl::OkStatus();
     absl::SleepFor(kPollInterval);
   }
   return absl::DeadlineExceededError(absl::StrCat(name_, " not serving within ",
                                                   absl::FormatDuration(kStartTimeout),
                                                   "; its log ends:\n", LogTail(log_path_)));
+}
+
+absl::Status Service::Supervise() {
+  if (!supervised_) return absl::OkStatus();
+  if (Running()) {
+    // Notes that it serves, so that a later exit counts as the crash it is.
+    if (!served_ && !paused_) Serving();
+    return absl::OkStatus();
+  }
+  if (served_ || absl::Now() < spawned_at_ + kRespawnBackoff) return absl::OkStatus();
+  return Spawn();
 }
 
 void Service::Kill() {
@@ -163,9 +200,15 @@ bool Service::Running() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    ++crashes_;
-    last_crash_ = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
-                                    : absl::StrCat("signal ", WTERMSIG(status));
+    const std::string how = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
+                                              : absl::StrCat("signal ", WTERMSIG(status));
+    if (supervised_ && !served_) {
+      // It never served since its start: a failed start, which its supervisor retries.
+      ++failed_starts_;
+    } else {
+      ++crashes_;
+      last_crash_ = how;
+    }
     pid_ = -1;
     paused_ = false;
     return false;
@@ -216,6 +259,9 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
         std::make_unique<Service>(name, absl::StrCat(options.bin_dir, "/", binary), std::move(args),
                                   absl::StrCat(dir, "/", name, ".log"), *port);
     Service* raw = service.get();
+    // On PostgreSQL a service may be started while its database is away, and exit: it is
+    // started again, as its supervisor would. Kafka keeps its log in memory, so it never is.
+    raw->set_supervised(postgres && name != "kafka");
     services_[name] = std::move(service);
     start_order_.push_back(name);
     absl::Status started = raw->Start();
@@ -310,13 +356,13 @@ absl::Status ChaosMesh::HealAll() {
   for (const std::string& name : start_order_) {
     Service& service = *services_[name];
     if (service.paused()) service.Resume();
-    if (!service.environment().empty()) note(SetClockSkew(name, 0));
-    if (!service.Running()) note(service.Start());
+    if (!service.environment().empty()) note(SetClockSkew(name, 0, /*wait=*/true));
+    note(service.Running() ? service.AwaitServing() : service.Start());
   }
   return first;
 }
 
-absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms) {
+absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms, bool wait) {
   Service& service = *services_.at(name);
   service.Stop();
   if (skew_ms == 0) {
@@ -326,7 +372,7 @@ absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms) {
                             absl::StrFormat("FAKETIME=%+.3f", skew_ms / 1000.0),
                             "FAKETIME_DONT_FAKE_MONOTONIC=1"});
   }
-  return service.Start();
+  return wait ? service.Start() : service.Spawn();
 }
 
 absl::Status ChaosMesh::SetBrokerUp(int broker, bool up) {

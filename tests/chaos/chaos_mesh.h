@@ -47,6 +47,19 @@ class Service {
 
   // Starts the process and waits until its gRPC health service answers SERVING.
   absl::Status Start();
+  // Starts the process and returns at once; AwaitServing() or Supervise() follow it up.
+  absl::Status Spawn();
+  // Waits until the running process serves. A supervised service that exits first is started
+  // again (after a back-off) until it serves or the start timeout passes.
+  absl::Status AwaitServing();
+  // One health check, unless the process already served since its start.
+  bool Serving();
+  // For a supervised service that exited before serving: starts it again once its back-off has
+  // passed. Never blocks on the process; call it often.
+  absl::Status Supervise();
+  // Supervised: an exit before the process first serves is a failed start, which Supervise() and
+  // AwaitServing() retry, not a crash.
+  void set_supervised(bool supervised) { supervised_ = supervised; }
   // SIGKILL, then reaps it.
   void Kill();
   // SIGSTOP / SIGCONT.
@@ -59,6 +72,8 @@ class Service {
   bool paused() const { return paused_; }
   // Exits the harness did not cause (crashes), with the last one's status.
   int crashes() const { return crashes_; }
+  // Exits of a supervised service before it served (started again, not counted as crashes).
+  int failed_starts() const { return failed_starts_; }
   const std::string& last_crash() const { return last_crash_; }
   const std::string& name() const { return name_; }
   int port() const { return port_; }
@@ -77,7 +92,12 @@ class Service {
   int port_;
   pid_t pid_ = -1;
   bool paused_ = false;
+  bool supervised_ = false;
+  // Whether the process answered SERVING since its last start.
+  bool served_ = false;
+  absl::Time spawned_at_;
   int crashes_ = 0;
+  int failed_starts_ = 0;
   std::string last_crash_;
 };
 
@@ -138,7 +158,8 @@ class ChaosMesh {
   absl::Status SetBrokerLatency(int broker, int latency_ms);
   // Restarts service `name` (SIGTERM, then started again) with its wall clock `skew_ms` off
   // through libfaketime, or with the true time when `skew_ms` is 0. Monotonic time is left alone.
-  absl::Status SetClockSkew(const std::string& name, int skew_ms);
+  // Unless `wait`, returns once the process is spawned (Service::Supervise() follows it up).
+  absl::Status SetClockSkew(const std::string& name, int skew_ms, bool wait);
 
   // Ends every fault: resumes paused services, starts stopped ones, heals both proxies and puts
   // every broker back up at full speed. Returns the first error but tries everything.

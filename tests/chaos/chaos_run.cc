@@ -106,6 +106,9 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   ASSIGN_OR_RETURN(report.findings, CheckInvariants(*mesh, report.history, initial, accounts));
   for (const std::string& name : mesh->service_names()) {
     const Service& service = mesh->service(name);
+    if (service.failed_starts() > 0) {
+      report.failed_starts.push_back(absl::StrCat(name, " ", service.failed_starts()));
+    }
     if (service.crashes() > 0) {
       report.crashes.push_back(
           absl::StrCat(name, ": ", service.crashes(), " exits, last ", service.last_crash()));

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace fxmesh::chaos {
 namespace {
@@ -109,6 +110,11 @@ std::string RunReport::Format() const {
     if (!fault.error.empty()) {
       absl::StrAppend(&text, "    ", fault.fault.Describe(), ": ", fault.error, "\n");
     }
+  }
+
+  if (!failed_starts.empty()) {
+    absl::StrAppend(&text, "  failed starts, started again: ", absl::StrJoin(failed_starts, ", "),
+                    "\n");
   }
 
   // What the checker found.
