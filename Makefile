@@ -7,10 +7,13 @@ JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test run bench chaos format clean
 
-# make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each.
+# make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each,
+# on BACKEND (sqlite or postgres).
 SEED ?= 1
 SEEDS ?= 10
 DURATION ?= 120
+# BACKEND=postgres: the production shape (PostgreSQL, two replicas of each service).
+BACKEND ?= sqlite
 
 all: build
 
@@ -35,7 +38,7 @@ bench: configure
 
 chaos: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
-	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION)
+	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --backend=$(BACKEND) --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

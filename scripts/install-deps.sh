@@ -9,6 +9,7 @@ packages=(
   librdkafka-dev kcat
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev postgresql
   catch2 tzdata
+  faketime libfaketime
 )
 
 missing=()

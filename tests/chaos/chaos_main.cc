@@ -3,6 +3,7 @@
 //
 //   fxmesh-chaos --seed=7 --duration=120     one run (replays seed 7 exactly)
 //   fxmesh-chaos --seed=1 --seeds=30         seeds 1..30, one after the other, and a summary
+//   fxmesh-chaos --backend=postgres          the production shape: PostgreSQL and replicas
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -16,6 +17,9 @@ ABSL_FLAG(int, seeds, 1, "how many seeds to run, from --seed on");
 ABSL_FLAG(int, duration, 60, "seconds of workload under faults, per seed");
 ABSL_FLAG(int, relays, 2, "relay processes");
 ABSL_FLAG(int, clients, 16, "client threads");
+ABSL_FLAG(std::string, backend, "sqlite",
+          "sqlite (one coordinator, one process per ledger) or postgres (the harness's own "
+          "PostgreSQL server, two replicas of the coordinator and of each ledger)");
 ABSL_FLAG(std::string, bin, FXMESH_BIN_DIR, "folder of the fxmesh-* service binaries");
 ABSL_FLAG(std::string, rates, FXMESH_SOURCE_DIR "/config/rates.txt",
           "the coordinator's rates file");
@@ -33,11 +37,19 @@ int main(int argc, char** argv) {
                  "--duration at least 5 seconds\n";
     return 2;
   }
+  const std::string backend = absl::GetFlag(FLAGS_backend);
+  if (backend != "sqlite" && backend != "postgres") {
+    std::cerr << "fxmesh-chaos: --backend must be sqlite or postgres\n";
+    return 2;
+  }
 
   fxmesh::chaos::RunOptions options;
   options.duration = absl::Seconds(duration);
   options.relays = absl::GetFlag(FLAGS_relays);
   options.clients = absl::GetFlag(FLAGS_clients);
+  options.backend =
+      backend == "postgres" ? fxmesh::chaos::Backend::kPostgres : fxmesh::chaos::Backend::kSqlite;
+  options.postgres_script = FXMESH_SOURCE_DIR "/scripts/test-postgres.sh";
   options.bin_dir = absl::GetFlag(FLAGS_bin);
   options.rates_path = absl::GetFlag(FLAGS_rates);
   options.work_dir = absl::GetFlag(FLAGS_work_dir);

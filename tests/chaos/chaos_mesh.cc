@@ -6,12 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/grpc_status.h"
+#include "common/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/support/spawn.h"
 
@@ -24,8 +27,17 @@ constexpr absl::Duration kStopGrace = absl::Seconds(15);
 constexpr absl::Duration kHealthCallTimeout = absl::Milliseconds(500);
 constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
 constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
+// A supervised service that exited before serving is started again this long after its last
+// start (Kubernetes backs off from 10 s; a run is short, so the harness is quicker).
+constexpr absl::Duration kRespawnBackoff = absl::Milliseconds(500);
 // How much of a service's log an error shows.
 constexpr size_t kLogTailBytes = 2'000;
+// libfaketime, preloaded into one process to move its wall clock alone. Its monotonic clock is
+// left true: gRPC's deadlines and timers run on it, and a skewed node's kernel would not move it
+// either.
+constexpr char kFakeTimeLibrary[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+// One database per service on the PostgreSQL backend, as a deployment has.
+constexpr const char* kPostgresDatabases[] = {"coordinator", "krw", "fx"};
 
 // A port no one listens on right now. Services get fixed ports so a restarted one is found where
 // its callers (and its proxy) expect it.
@@ -57,7 +69,7 @@ std::shared_ptr<grpc::Channel> Channel(int port) {
   return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
 }
 
-bool Serving(grpc::health::v1::Health::Stub& health) {
+bool HealthSaysServing(grpc::health::v1::Health::Stub& health) {
   grpc::health::v1::HealthCheckResponse response;
   return health
              .Check(ContextWithin(kHealthCallTimeout).get(), grpc::health::v1::HealthCheckRequest(),
@@ -87,29 +99,64 @@ Service::~Service() {
 }
 
 absl::Status Service::Start() {
+  RETURN_IF_ERROR(Spawn());
+  return AwaitServing();
+}
+
+absl::Status Service::Spawn() {
   if (Running()) return absl::FailedPreconditionError(absl::StrCat(name_, " already runs"));
   // JSON lines whatever the terminal: the logs are read by tools after the run. The child gets
   // its own process group: a Ctrl-C at the harness's terminal must not reach the services before
   // the harness has stopped them in order.
-  const pid_t pid = testing::Spawn(path_, args_, {"FXMESH_LOG_FORMAT=json"}, log_path_, log_path_,
+  std::vector<std::string> environment = {"FXMESH_LOG_FORMAT=json"};
+  environment.insert(environment.end(), environment_.begin(), environment_.end());
+  const pid_t pid = testing::Spawn(path_, args_, environment, log_path_, log_path_,
                                    {.append = true, .own_process_group = true});
   if (pid < 0) return absl::InternalError("fork() failed");
   pid_ = pid;
   paused_ = false;
+  served_ = false;
+  spawned_at_ = absl::Now();
+  return absl::OkStatus();
+}
 
+bool Service::Serving() {
+  if (served_) return true;
   auto health = grpc::health::v1::Health::NewStub(Channel(port_));
+  served_ = HealthSaysServing(*health);
+  return served_;
+}
+
+absl::Status Service::AwaitServing() {
   const absl::Time give_up = absl::Now() + kStartTimeout;
   while (absl::Now() < give_up) {
     if (!Running()) {
-      return absl::InternalError(
-          absl::StrCat(name_, " exited before serving; its log ends:\n", LogTail(log_path_)));
+      if (!supervised_) {
+        return absl::InternalError(
+            absl::StrCat(name_, " exited before serving; its log ends:\n", LogTail(log_path_)));
+      }
+      // As a supervisor (Kubernetes' kubelet) would: start it again after a pause.
+      absl::SleepFor(kRespawnBackoff);
+      RETURN_IF_ERROR(Spawn());
+      continue;
     }
-    if (Serving(*health)) return absl::OkStatus();
+    if (Serving()) return absl::OkStatus();
     absl::SleepFor(kPollInterval);
   }
   return absl::DeadlineExceededError(absl::StrCat(name_, " not serving within ",
                                                   absl::FormatDuration(kStartTimeout),
                                                   "; its log ends:\n", LogTail(log_path_)));
+}
+
+absl::Status Service::Supervise() {
+  if (!supervised_) return absl::OkStatus();
+  if (Running()) {
+    // Notes that it serves, so that a later exit counts as the crash it is.
+    if (!served_ && !paused_) Serving();
+    return absl::OkStatus();
+  }
+  if (served_ || absl::Now() < spawned_at_ + kRespawnBackoff) return absl::OkStatus();
+  return Spawn();
 }
 
 void Service::Kill() {
@@ -153,9 +200,15 @@ bool Service::Running() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
-    ++crashes_;
-    last_crash_ = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
-                                    : absl::StrCat("signal ", WTERMSIG(status));
+    const std::string how = WIFEXITED(status) ? absl::StrCat("exit code ", WEXITSTATUS(status))
+                                              : absl::StrCat("signal ", WTERMSIG(status));
+    if (supervised_ && !served_) {
+      // It never served since its start: a failed start, which its supervisor retries.
+      ++failed_starts_;
+    } else {
+      ++crashes_;
+      last_crash_ = how;
+    }
     pid_ = -1;
     paused_ = false;
     return false;
@@ -173,8 +226,29 @@ absl::StatusOr<std::unique_ptr<ChaosMesh>> ChaosMesh::Start(const MeshOptions& o
   return mesh;
 }
 
+absl::Status ChaosMesh::LaunchPostgres(const MeshOptions& options) {
+  // The server runs as the postgres user, which must reach its folder inside the run's.
+  std::filesystem::permissions(options.run_dir, std::filesystem::perms::others_exec,
+                               std::filesystem::perm_options::add);
+  absl::StatusOr<std::unique_ptr<PostgresServer>> server =
+      PostgresServer::Start(options.postgres_script, absl::StrCat(options.run_dir, "/postgres"),
+                            absl::StrCat(options.run_dir, "/postgres-ctl.log"));
+  if (!server.ok()) return server.status();
+  postgres_ = std::move(*server);
+  for (const char* database : kPostgresDatabases) {
+    absl::Status created = postgres_->CreateDatabase(database);
+    if (!created.ok()) return created;
+  }
+  absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
+      TcpProxy::Start(0, "127.0.0.1", postgres_->port());
+  if (!proxy.ok()) return proxy.status();
+  proxies_["postgres"] = std::move(*proxy);
+  return absl::OkStatus();
+}
+
 absl::Status ChaosMesh::Launch(const MeshOptions& options) {
-  brokers_ = options.brokers;
+  shape_ = {options.relays, options.brokers, options.backend};
+  const bool postgres = options.backend == Backend::kPostgres;
   const std::string& dir = options.run_dir;
   auto add = [&](const std::string& name, const std::string& binary,
                  std::vector<std::string> args) -> absl::StatusOr<Service*> {
@@ -185,11 +259,20 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
         std::make_unique<Service>(name, absl::StrCat(options.bin_dir, "/", binary), std::move(args),
                                   absl::StrCat(dir, "/", name, ".log"), *port);
     Service* raw = service.get();
+    // On PostgreSQL a service may be started while its database is away, and exit: it is
+    // started again, as its supervisor would. Kafka keeps its log in memory, so it never is.
+    raw->set_supervised(postgres && name != "kafka");
     services_[name] = std::move(service);
     start_order_.push_back(name);
     absl::Status started = raw->Start();
     if (!started.ok()) return started;
     return raw;
+  };
+  // A service's database: its own SQLite file, or its PostgreSQL database through the proxy.
+  auto db_flag = [&](const std::string& database) {
+    return postgres
+               ? absl::StrCat("--db=", PostgresServer::Url(database, proxies_["postgres"]->port()))
+               : absl::StrCat("--db=sqlite:", dir, "/", database, ".db");
   };
 
   const std::string bootstrap_file = absl::StrCat(dir, "/kafka-bootstrap");
@@ -201,14 +284,21 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   std::ifstream(bootstrap_file) >> kafka_brokers_;
   if (kafka_brokers_.empty()) return absl::InternalError("the embedded Kafka wrote no bootstrap");
   kafka_control_ = v1::KafkaControlService::NewStub(Channel((*kafka)->port()));
+  if (postgres) {
+    absl::Status launched = LaunchPostgres(options);
+    if (!launched.ok()) return launched;
+  }
 
   for (const std::string ledger : {"krw", "fx"}) {
-    absl::StatusOr<Service*> started = add(ledger, absl::StrCat("fxmesh-", ledger, "-ledger"),
-                                           {absl::StrCat("--db=sqlite:", dir, "/", ledger, ".db")});
-    if (!started.ok()) return started.status();
-    ledgers_[ledger] = v1::LedgerService::NewStub(Channel((*started)->port()));
-    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy =
-        TcpProxy::Start(0, "127.0.0.1", (*started)->port());
+    std::vector<int> ports;
+    for (const std::string& name : LedgerServiceNames(shape_, ledger)) {
+      absl::StatusOr<Service*> started =
+          add(name, absl::StrCat("fxmesh-", ledger, "-ledger"), {db_flag(ledger)});
+      if (!started.ok()) return started.status();
+      ledgers_[ledger].push_back(v1::LedgerService::NewStub(Channel((*started)->port())));
+      ports.push_back((*started)->port());
+    }
+    absl::StatusOr<std::unique_ptr<TcpProxy>> proxy = TcpProxy::Start(0, "127.0.0.1", ports);
     if (!proxy.ok()) return proxy.status();
     proxies_[ledger] = std::move(*proxy);
   }
@@ -216,19 +306,22 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   const std::string via_fx = absl::StrCat("--fx_ledger=127.0.0.1:", proxies_["fx"]->port());
   const std::string brokers = absl::StrCat("--kafka-brokers=", kafka_brokers_);
 
-  std::vector<std::string> coordinator_flags = {
-      absl::StrCat("--db=sqlite:", dir, "/coordinator.db"),
-      absl::StrCat("--rates=", options.rates_path), via_krw, via_fx, brokers,
-      // A fixed replica id: after a SIGKILL the new process takes its own leases back at once
-      // instead of waiting for them to expire.
-      "--replica_id=chaos"};
-  coordinator_flags.insert(coordinator_flags.end(), options.coordinator_flags.begin(),
-                           options.coordinator_flags.end());
-  absl::StatusOr<Service*> coordinator =
-      add("coordinator", "fxmesh-coordinator", coordinator_flags);
-  if (!coordinator.ok()) return coordinator.status();
-  exchange_ = v1::ExchangeService::NewStub(Channel((*coordinator)->port()));
-  ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+  const std::vector<std::string> coordinators = CoordinatorNames(shape_);
+  for (size_t replica = 0; replica < coordinators.size(); ++replica) {
+    std::vector<std::string> coordinator_flags = {
+        db_flag("coordinator"), absl::StrCat("--rates=", options.rates_path), via_krw, via_fx,
+        brokers,
+        // A fixed replica id: after a SIGKILL the new process takes its own leases back at once
+        // instead of waiting for them to expire. Replicas each have their own.
+        postgres ? absl::StrCat("--replica_id=chaos", replica) : "--replica_id=chaos"};
+    coordinator_flags.insert(coordinator_flags.end(), options.coordinator_flags.begin(),
+                             options.coordinator_flags.end());
+    absl::StatusOr<Service*> coordinator =
+        add(coordinators[replica], "fxmesh-coordinator", coordinator_flags);
+    if (!coordinator.ok()) return coordinator.status();
+    exchanges_.push_back(v1::ExchangeService::NewStub(Channel((*coordinator)->port())));
+    if (replica == 0) ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+  }
 
   for (int relay = 0; relay < options.relays; ++relay) {
     absl::StatusOr<Service*> started =
@@ -249,18 +342,37 @@ absl::Status ChaosMesh::HealAll() {
     if (first.ok() && !status.ok()) first = status;
   };
   for (auto& [name, proxy] : proxies_) proxy->HealAll();
+  // The database first: the services need it to start.
+  if (postgres_ != nullptr) {
+    if (postgres_->paused()) note(postgres_->Resume());
+    if (!postgres_->running()) note(postgres_->Restart());
+  }
   // Kafka itself may be the paused one: resume it before asking it anything.
   if (services_["kafka"]->paused()) services_["kafka"]->Resume();
-  for (int broker = 1; broker <= brokers_; ++broker) {
+  for (int broker = 1; broker <= shape_.brokers; ++broker) {
     note(SetBrokerUp(broker, true));
     note(SetBrokerLatency(broker, 0));
   }
   for (const std::string& name : start_order_) {
     Service& service = *services_[name];
     if (service.paused()) service.Resume();
-    if (!service.Running()) note(service.Start());
+    if (!service.environment().empty()) note(SetClockSkew(name, 0, /*wait=*/true));
+    note(service.Running() ? service.AwaitServing() : service.Start());
   }
   return first;
+}
+
+absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms, bool wait) {
+  Service& service = *services_.at(name);
+  service.Stop();
+  if (skew_ms == 0) {
+    service.SetEnvironment({});
+  } else {
+    service.SetEnvironment({absl::StrCat("LD_PRELOAD=", kFakeTimeLibrary),
+                            absl::StrFormat("FAKETIME=%+.3f", skew_ms / 1000.0),
+                            "FAKETIME_DONT_FAKE_MONOTONIC=1"});
+  }
+  return wait ? service.Start() : service.Spawn();
 }
 
 absl::Status ChaosMesh::SetBrokerUp(int broker, bool up) {
@@ -285,6 +397,8 @@ void ChaosMesh::StopAll() {
   for (auto name = start_order_.rbegin(); name != start_order_.rend(); ++name) {
     services_[*name]->Stop();
   }
+  // The database last, once nothing uses it; its data stays in the run's folder.
+  postgres_.reset();
 }
 
 }  // namespace fxmesh::chaos

@@ -28,7 +28,8 @@ void WriteHistory(const History& history, const std::string& path) {
   std::ofstream out(path);
   for (const ExchangeCall& call : history.exchanges) {
     out << absl::ToDoubleSeconds(call.sent) << " " << absl::ToDoubleSeconds(call.answered)
-        << " client=" << call.client << (call.resubmission ? " resubmit" : "")
+        << " client=" << call.client << " coordinator=" << call.coordinator
+        << (call.resubmission ? " resubmit" : "") << (call.failover ? " failover" : "")
         << " key=" << call.request.idempotency_key() << " code=" << call.code;
     if (call.code == grpc::StatusCode::OK) {
       out << " saga=" << call.answer.saga_id()
@@ -45,10 +46,12 @@ void WriteHistory(const History& history, const std::string& path) {
 absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   RunReport report;
   report.commit = FXMESH_CHAOS_COMMIT;
-  report.plan = MakeFaultPlan(options.seed, options.duration, {options.relays, kBrokers});
+  report.plan =
+      MakeFaultPlan(options.seed, options.duration, {options.relays, kBrokers, options.backend});
   report.quiescence_bound = kQuiescenceBound + kChaosLongestTier;
-  report.replay_command = absl::StrCat(options.replay_prefix, " --seed=", options.seed,
-                                       " --duration=", absl::ToInt64Seconds(options.duration));
+  report.replay_command = absl::StrCat(
+      options.replay_prefix, " --backend=", BackendName(options.backend), " --seed=", options.seed,
+      " --duration=", absl::ToInt64Seconds(options.duration));
   Say(options, report.plan.Describe());
   Say(options, absl::StrCat("plan digest ", report.plan.Digest()));
 
@@ -66,6 +69,8 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   mesh_options.rates_path = options.rates_path;
   mesh_options.relays = options.relays;
   mesh_options.brokers = kBrokers;
+  mesh_options.backend = options.backend;
+  mesh_options.postgres_script = options.postgres_script;
   mesh_options.tier_delays_ms = kChaosTierDelaysMs;
   // The daily limit would refuse most of the workload's exchanges by the end of a long run; this
   // test is about money moving under faults, so it is lifted.
@@ -101,6 +106,9 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   ASSIGN_OR_RETURN(report.findings, CheckInvariants(*mesh, report.history, initial, accounts));
   for (const std::string& name : mesh->service_names()) {
     const Service& service = mesh->service(name);
+    if (service.failed_starts() > 0) {
+      report.failed_starts.push_back(absl::StrCat(name, " ", service.failed_starts()));
+    }
     if (service.crashes() > 0) {
       report.crashes.push_back(
           absl::StrCat(name, ": ", service.crashes(), " exits, last ", service.last_crash()));

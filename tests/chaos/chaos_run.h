@@ -27,7 +27,10 @@ struct RunOptions {
   absl::Duration duration = absl::Seconds(60);
   int relays = 2;
   int clients = 16;
+  Backend backend = Backend::kSqlite;
   std::string bin_dir;
+  // scripts/test-postgres.sh (PostgreSQL backend only).
+  std::string postgres_script;
   std::string rates_path;
   // The run's folder is made under this one (empty: $TMPDIR, or /tmp). It is removed after a run
   // that passed unless `keep` is set; a failed run's folder always stays, for its logs.

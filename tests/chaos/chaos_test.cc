@@ -1,7 +1,9 @@
 // The bank test's own parts, and short bank-test runs: three seeds of faults against the whole
-// mesh as real processes, each checked for conserved money and truthful answers. make chaos runs
-// long ones; these keep every change honest in make test.
+// mesh as real processes on SQLite and one on PostgreSQL with replicas, each checked for conserved
+// money and truthful answers. make chaos runs long ones; these keep every change honest in make
+// test.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -15,6 +17,11 @@ namespace {
 
 // Short enough that three runs fit in make test, long enough for a dozen overlapping faults.
 constexpr absl::Duration kShortRun = absl::Seconds(40);
+// The PostgreSQL run: about a minute, so its plan holds every fault kind of that backend.
+constexpr absl::Duration kShortPostgresRun = absl::Seconds(60);
+// Its seed: its one-minute plan kills, pauses and blackholes PostgreSQL, kills a coordinator
+// replica and skews a ledger replica's clock (checked below, so a plan change cannot hide it).
+constexpr uint64_t kPostgresSeed = 6;
 
 TEST_CASE("a seed always draws the same fault plan", "[unit]") {
   const FaultPlan first = MakeFaultPlan(42, absl::Seconds(120), {2, 3});
@@ -27,11 +34,51 @@ TEST_CASE("a seed always draws the same fault plan", "[unit]") {
   CHECK(first.faults.size() > 20);
 }
 
+TEST_CASE("a SQLite seed draws the plan it drew before the PostgreSQL faults existed", "[unit]") {
+  // Digests printed by the runs of docs/chaos.md and by make test before PostgreSQL plans.
+  CHECK(MakeFaultPlan(106, absl::Seconds(120), {2, 3}).Digest() == "a34fca6350befae1");
+  CHECK(MakeFaultPlan(1, absl::Seconds(40), {2, 3}).Digest() == "5ff771dcf32ec035");
+  CHECK(MakeFaultPlan(3, absl::Seconds(40), {2, 3}).Digest() == "0db2901be91ccf51");
+}
+
+TEST_CASE("a PostgreSQL plan aims at the database and the replicas, never SQLite's names",
+          "[unit]") {
+  const MeshShape shape{2, 3, Backend::kPostgres};
+  const FaultPlan plan = MakeFaultPlan(kPostgresSeed, kShortPostgresRun, shape);
+  INFO(plan.Describe());
+  std::set<std::string> seen;
+  for (const Fault& fault : plan.faults) {
+    seen.insert(absl::StrCat(FaultKindName(fault.kind), " ", fault.target));
+    CHECK(fault.target != "coordinator");
+    if (fault.kind == FaultKind::kKill || fault.kind == FaultKind::kPause) {
+      CHECK(fault.target != "krw");
+      CHECK(fault.target != "fx");
+    }
+    if (fault.kind == FaultKind::kClockSkew) CHECK(std::abs(fault.value) >= 2'000);
+  }
+  CHECK(seen.count("pg-kill postgres") == 1);
+  CHECK(seen.count("pg-pause postgres") == 1);
+  CHECK(seen.count("proxy-blackhole postgres") == 1);
+  CHECK((seen.count("kill coordinator0") + seen.count("kill coordinator1")) > 0);
+  bool skewed = false;
+  for (const std::string& fault : seen) skewed = skewed || fault.rfind("clock-skew ", 0) == 0;
+  CHECK(skewed);
+  // Both coordinator replicas are never down at once.
+  absl::Duration coordinator_busy_until;
+  for (const Fault& fault : plan.faults) {
+    if (fault.target.rfind("coordinator", 0) != 0 || fault.duration == absl::ZeroDuration())
+      continue;
+    CHECK(coordinator_busy_until <= fault.at);
+    coordinator_busy_until = fault.at + fault.duration;
+  }
+}
+
 TEST_CASE("a fault plan uses every kind and never doubles a fault on one target", "[unit]") {
   std::set<FaultKind> kinds;
-  for (uint64_t seed = 1; seed <= 20; ++seed) {
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
     const absl::Duration run = absl::Seconds(60);
-    const FaultPlan plan = MakeFaultPlan(seed, run, {2, 3});
+    const MeshShape shape{2, 3, seed % 2 == 0 ? Backend::kPostgres : Backend::kSqlite};
+    const FaultPlan plan = MakeFaultPlan(seed, run, shape);
     std::map<std::string, absl::Duration> busy_until;
     for (const Fault& fault : plan.faults) {
       INFO(plan.Describe());
@@ -39,9 +86,11 @@ TEST_CASE("a fault plan uses every kind and never doubles a fault on one target"
       CHECK(fault.at + fault.duration < run);
       CHECK(!(fault.kind == FaultKind::kKill && fault.target == "kafka"));
       if (fault.duration == absl::ZeroDuration()) continue;
-      const std::string process = fault.kind == FaultKind::kKill || fault.kind == FaultKind::kPause
-                                      ? "process"
-                                      : FaultKindName(fault.kind);
+      const bool process_fault =
+          fault.kind == FaultKind::kKill || fault.kind == FaultKind::kPause ||
+          fault.kind == FaultKind::kClockSkew || fault.kind == FaultKind::kPostgresKill ||
+          fault.kind == FaultKind::kPostgresPause;
+      const std::string process = process_fault ? "process" : FaultKindName(fault.kind);
       // "all" brokers collide with every single broker; the simple check is enough here.
       const std::string resource = absl::StrCat(process, ":", fault.target);
       CHECK(busy_until[resource] <= fault.at);
@@ -59,11 +108,15 @@ RunOptions ShortRun(uint64_t seed, absl::Duration duration) {
   options.bin_dir = FXMESH_BIN_DIR;
   options.rates_path = FXMESH_SOURCE_DIR "/config/rates.txt";
   options.replay_prefix = FXMESH_CHAOS_PATH;
+  options.postgres_script = FXMESH_SOURCE_DIR "/scripts/test-postgres.sh";
   return options;
 }
 
-void RunSeed(uint64_t seed) {
-  absl::StatusOr<RunReport> report = RunChaos(ShortRun(seed, kShortRun));
+void RunSeed(uint64_t seed, Backend backend = Backend::kSqlite,
+             absl::Duration duration = kShortRun) {
+  RunOptions options = ShortRun(seed, duration);
+  options.backend = backend;
+  absl::StatusOr<RunReport> report = RunChaos(options);
   REQUIRE(report.ok());
   INFO(report->plan.Describe());
   INFO(report->Format());
@@ -111,6 +164,9 @@ TEST_CASE("the bank test notices money moved behind its back and an untrue answe
 TEST_CASE("bank test seed 1 conserves money under faults", "[chaos]") { RunSeed(1); }
 TEST_CASE("bank test seed 2 conserves money under faults", "[chaos]") { RunSeed(2); }
 TEST_CASE("bank test seed 3 conserves money under faults", "[chaos]") { RunSeed(3); }
+TEST_CASE("bank test on PostgreSQL with replicas conserves money under faults", "[chaos]") {
+  RunSeed(kPostgresSeed, Backend::kPostgres, kShortPostgresRun);
+}
 
 }  // namespace
 }  // namespace fxmesh::chaos

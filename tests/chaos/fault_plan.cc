@@ -41,6 +41,16 @@ constexpr KindShape kKinds[] = {
     {FaultKind::kBrokerSlow, 1, 1'000, 6'000},
     {FaultKind::kKafkaErrors, 2, 0, 0},
 };
+// Drawn beside kKinds only with the PostgreSQL backend, so a SQLite seed draws the plan it always
+// drew. Weighted so that a one-minute plan almost always has each of them.
+constexpr KindShape kPostgresKinds[] = {
+    {FaultKind::kPostgresKill, 2, 500, 4'000},
+    {FaultKind::kPostgresPause, 2, 500, 4'000},
+    {FaultKind::kClockSkew, 2, 3'000, 10'000},
+};
+// How far a skewed clock is off, either way: several seconds, as an NTP-less node drifts, and
+// more than the leases' and quotes' margins are likely to absorb.
+constexpr int64_t kClockSkewMsMin = 2'000, kClockSkewMsMax = 8'000;
 
 // Draws from the engine's raw output only, so the plan is the same with every standard library.
 class Draw {
@@ -73,7 +83,14 @@ std::vector<std::string> Resources(const Fault& fault, const MeshShape& shape) {
   switch (fault.kind) {
     case FaultKind::kKill:
     case FaultKind::kPause:
+    case FaultKind::kClockSkew:
+      // With replicas, one coordinator is always left to carry on.
+      if (shape.backend == Backend::kPostgres && fault.target.rfind("coordinator", 0) == 0)
+        return {absl::StrCat("process:", fault.target), "coordinators"};
       return {absl::StrCat("process:", fault.target)};
+    case FaultKind::kPostgresKill:
+    case FaultKind::kPostgresPause:
+      return {"process:postgres"};
     case FaultKind::kBrokerDown:
     case FaultKind::kBrokerSlow: {
       const std::string prefix = absl::StrCat(FaultKindName(fault.kind), ":");
@@ -112,6 +129,12 @@ std::string FaultKindName(FaultKind kind) {
       return "broker-slow";
     case FaultKind::kKafkaErrors:
       return "kafka-errors";
+    case FaultKind::kPostgresKill:
+      return "pg-kill";
+    case FaultKind::kPostgresPause:
+      return "pg-pause";
+    case FaultKind::kClockSkew:
+      return "clock-skew";
   }
   return "unknown";
 }
@@ -120,9 +143,30 @@ const std::vector<FaultKind>& AllFaultKinds() {
   static const std::vector<FaultKind> kAll = [] {
     std::vector<FaultKind> all;
     for (const KindShape& shape : kKinds) all.push_back(shape.kind);
+    for (const KindShape& shape : kPostgresKinds) all.push_back(shape.kind);
     return all;
   }();
   return kAll;
+}
+
+std::string BackendName(Backend backend) {
+  return backend == Backend::kPostgres ? "postgres" : "sqlite";
+}
+
+std::vector<std::string> LedgerServiceNames(const MeshShape& shape, const std::string& ledger) {
+  if (shape.backend == Backend::kSqlite) return {ledger};
+  std::vector<std::string> names;
+  for (int replica = 0; replica < kPostgresReplicas; ++replica)
+    names.push_back(absl::StrCat(ledger, replica));
+  return names;
+}
+
+std::vector<std::string> CoordinatorNames(const MeshShape& shape) {
+  if (shape.backend == Backend::kSqlite) return {"coordinator"};
+  std::vector<std::string> names;
+  for (int replica = 0; replica < kPostgresReplicas; ++replica)
+    names.push_back(absl::StrCat("coordinator", replica));
+  return names;
 }
 
 std::string Fault::Describe() const {
@@ -131,6 +175,9 @@ std::string Fault::Describe() const {
     case FaultKind::kProxyLatency:
     case FaultKind::kBrokerSlow:
       absl::StrAppend(&line, " ", value, "ms");
+      break;
+    case FaultKind::kClockSkew:
+      absl::StrAppend(&line, " ", value > 0 ? "+" : "", value, "ms");
       break;
     case FaultKind::kKafkaErrors:
       absl::StrAppend(&line, " api=", value, " error=", error, " count=", count);
@@ -143,9 +190,14 @@ std::string Fault::Describe() const {
 }
 
 std::string FaultPlan::Describe() const {
-  std::string text =
-      absl::StrCat("fault plan: seed ", seed, ", ", Seconds(duration), ", ", shape.relays,
-                   " relays, ", shape.brokers, " brokers, ", faults.size(), " faults\n");
+  // A SQLite plan's header is what it always was, so its digest is too.
+  const std::string backend =
+      shape.backend == Backend::kSqlite
+          ? ""
+          : absl::StrCat(", postgres with ", kPostgresReplicas, " replicas of each service");
+  std::string text = absl::StrCat("fault plan: seed ", seed, ", ", Seconds(duration), ", ",
+                                  shape.relays, " relays, ", shape.brokers, " brokers", backend,
+                                  ", ", faults.size(), " faults\n");
   for (const Fault& fault : faults) absl::StrAppend(&text, "  ", fault.Describe(), "\n");
   return text;
 }
@@ -167,24 +219,33 @@ FaultPlan MakeFaultPlan(uint64_t seed, absl::Duration duration, const MeshShape&
   plan.shape = shape;
   Draw draw(seed);
 
-  std::vector<std::string> services = {"krw", "fx", "coordinator"};
+  std::vector<std::string> services;
+  for (const std::string ledger : {"krw", "fx"}) {
+    for (const std::string& name : LedgerServiceNames(shape, ledger)) services.push_back(name);
+  }
+  for (const std::string& name : CoordinatorNames(shape)) services.push_back(name);
   for (int relay = 0; relay < shape.relays; ++relay)
     services.push_back(absl::StrCat("relay", relay));
   // The embedded Kafka keeps its log in memory, so it is paused but never killed: a real cluster
   // replicates, and losing every broker's log at once is not a fault fxmesh can be asked to mask.
   std::vector<std::string> pausable = services;
   pausable.push_back("kafka");
-  const std::vector<std::string> ledgers = {"krw", "fx"};
+  // The proxies: one per ledger, and with PostgreSQL one in front of the database.
+  std::vector<std::string> proxies = {"krw", "fx"};
+  if (shape.backend == Backend::kPostgres) proxies.push_back("postgres");
+  std::vector<KindShape> kinds(std::begin(kKinds), std::end(kKinds));
+  if (shape.backend == Backend::kPostgres)
+    kinds.insert(kinds.end(), std::begin(kPostgresKinds), std::end(kPostgresKinds));
   std::vector<std::string> brokers;
   for (int broker = 1; broker <= shape.brokers; ++broker) brokers.push_back(std::to_string(broker));
   int total_weight = 0;
-  for (const KindShape& kind : kKinds) total_weight += kind.weight;
+  for (const KindShape& kind : kinds) total_weight += kind.weight;
 
   const int64_t end_ms = absl::ToInt64Milliseconds(duration) - kQuietEndMs;
   std::map<std::string, int64_t> busy_until_ms;
   for (int64_t at_ms = kFirstFaultMs; at_ms < end_ms; at_ms += draw.Between(kGapMsMin, kGapMsMax)) {
     int64_t pick = draw.Between(0, total_weight - 1);
-    const KindShape* kind = kKinds;
+    const KindShape* kind = kinds.data();
     while (pick >= kind->weight) pick -= (kind++)->weight;
 
     Fault fault;
@@ -202,15 +263,25 @@ FaultPlan MakeFaultPlan(uint64_t seed, absl::Duration duration, const MeshShape&
         fault.target = draw.OneOf(pausable);
         break;
       case FaultKind::kProxyLatency:
-        fault.target = draw.OneOf(ledgers);
+        fault.target = draw.OneOf(proxies);
         fault.value = static_cast<int>(draw.Between(20, 600));
         break;
       case FaultKind::kProxyRefuse:
       case FaultKind::kProxyBlackhole:
       case FaultKind::kProxyReset:
       case FaultKind::kProxyDropReplies:
-        fault.target = draw.OneOf(ledgers);
+        fault.target = draw.OneOf(proxies);
         break;
+      case FaultKind::kPostgresKill:
+      case FaultKind::kPostgresPause:
+        fault.target = "postgres";
+        break;
+      case FaultKind::kClockSkew: {
+        fault.target = draw.OneOf(services);
+        const int64_t skew_ms = draw.Between(kClockSkewMsMin, kClockSkewMsMax);
+        fault.value = static_cast<int>(draw.Between(0, 1) == 0 ? skew_ms : -skew_ms);
+        break;
+      }
       case FaultKind::kBrokerDown:
         // One broker in four draws is every broker at once: Kafka entirely away.
         fault.target = draw.Between(0, 3) == 0 ? "all" : draw.OneOf(brokers);

@@ -23,6 +23,11 @@ enum class FaultKind {
   kBrokerDown,        // an embedded Kafka broker down (`target` is its id, or "all")
   kBrokerSlow,        // an embedded Kafka broker answers `value` ms late
   kKafkaErrors,       // the next `count` requests of Kafka API `value` fail with error `error`
+  // PostgreSQL backend only:
+  kPostgresKill,   // `pg_ctl stop -m immediate`; started again (crash recovery) when it ends
+  kPostgresPause,  // SIGSTOP the postmaster and every backend; SIGCONT when the fault ends
+  kClockSkew,      // a service restarted with its wall clock `value` ms off (libfaketime); and
+                   // restarted with the true time when the fault ends
 };
 
 // The name used in plans and reports, e.g. "proxy-latency".
@@ -35,8 +40,9 @@ struct Fault {
   absl::Duration at;
   // Zero for an instantaneous fault (kProxyReset, kKafkaErrors).
   absl::Duration duration;
-  // A service ("coordinator", "krw", "fx", "relay0", ...), a ledger's proxy ("krw", "fx"), or a
-  // broker id ("1".."3", "all").
+  // A service ("coordinator", "krw", "fx", "relay0", ...; with PostgreSQL "coordinator0",
+  // "krw1", ...), a proxy ("krw", "fx", "postgres"), "postgres" itself, or a broker id ("1".."3",
+  // "all").
   std::string target;
   int value = 0;
   int error = 0;
@@ -46,11 +52,24 @@ struct Fault {
   std::string Describe() const;
 };
 
-// What the plan may aim at.
+enum class Backend { kSqlite, kPostgres };
+// "sqlite" or "postgres".
+std::string BackendName(Backend backend);
+
+// What the plan may aim at. With SQLite there is one coordinator and one process per ledger,
+// named "coordinator", "krw" and "fx". With PostgreSQL the coordinator and each ledger run as
+// kPostgresReplicas replicas ("coordinator0", "krw1", ...) over one database each.
 struct MeshShape {
   int relays = 2;
   int brokers = 3;
+  Backend backend = Backend::kSqlite;
 };
+inline constexpr int kPostgresReplicas = 2;
+
+// The mesh's service processes the nemesis may kill or pause (Kafka apart), in start order after
+// Kafka: the ledgers, the coordinators, the relays.
+std::vector<std::string> LedgerServiceNames(const MeshShape& shape, const std::string& ledger);
+std::vector<std::string> CoordinatorNames(const MeshShape& shape);
 
 struct FaultPlan {
   uint64_t seed = 0;
@@ -65,7 +84,9 @@ struct FaultPlan {
 };
 
 // Draws a plan for a workload of `duration`: a fault every few seconds, some overlapping, never
-// two of the same kind on one target at once, and every fault over by `duration`.
+// two of the same kind on one target at once, and every fault over by `duration`. With PostgreSQL
+// the plan draws the database's faults too, and never has both coordinator replicas down at once;
+// a SQLite plan is the one it always was for its seed.
 FaultPlan MakeFaultPlan(uint64_t seed, absl::Duration duration, const MeshShape& shape);
 
 }  // namespace fxmesh::chaos

@@ -10,6 +10,8 @@ namespace fxmesh::chaos {
 namespace {
 
 constexpr absl::Duration kControlCallTimeout = absl::Seconds(5);
+// How often, between faults, the nemesis restarts supervised services that failed to start.
+constexpr absl::Duration kSupervisePollInterval = absl::Milliseconds(250);
 
 std::vector<int> Brokers(const std::string& target, int brokers) {
   if (target != "all") return {std::stoi(target)};
@@ -20,7 +22,18 @@ std::vector<int> Brokers(const std::string& target, int brokers) {
 
 }  // namespace
 
-Nemesis::Nemesis(ChaosMesh& mesh, FaultPlan plan) : mesh_(mesh), plan_(std::move(plan)) {}
+Nemesis::Nemesis(ChaosMesh& mesh, FaultPlan plan)
+    : mesh_(mesh),
+      plan_(std::move(plan)),
+      supervised_restarts_(plan_.shape.backend == Backend::kPostgres) {}
+
+void Nemesis::Supervise() {
+  if (!supervised_restarts_) return;
+  for (const std::string& name : mesh_.service_names()) {
+    // A failed start is seen again at the next poll; the heal reports what is still down.
+    (void)mesh_.service(name).Supervise();
+  }
+}
 
 Nemesis::~Nemesis() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
@@ -46,7 +59,13 @@ void Nemesis::Run() {
   });
   std::vector<int> record_of(plan_.faults.size(), -1);
   for (const Event& event : events) {
-    if (stop_.WaitForNotificationWithDeadline(start_ + event.at)) return;
+    // Waits for the event, acting meanwhile as the supervisor of services that failed to start.
+    while (absl::Now() < start_ + event.at) {
+      const absl::Time wake = std::min(start_ + event.at, absl::Now() + kSupervisePollInterval);
+      if (stop_.WaitForNotificationWithDeadline(wake)) return;
+      Supervise();
+    }
+    if (stop_.HasBeenNotified()) return;
     const Fault& fault = plan_.faults[event.fault];
     if (!event.begin && record_of[event.fault] < 0) continue;  // never began
     const std::string error = Apply(fault, event.begin);
@@ -70,6 +89,10 @@ std::string Nemesis::Apply(const Fault& fault, bool begin) {
       Service& service = mesh_.service(fault.target);
       if (begin) {
         service.Kill();
+      } else if (supervised_restarts_) {
+        // The database may be away now: the service is started without waiting for it to
+        // serve, so the plan's clock (which ends that outage) keeps running.
+        status = service.Spawn();
       } else {
         status = service.Start();
       }
@@ -119,6 +142,15 @@ std::string Nemesis::Apply(const Fault& fault, bool begin) {
           ContextWithin(kControlCallTimeout).get(), request, &cluster));
       break;
     }
+    case FaultKind::kPostgresKill:
+      status = begin ? mesh_.postgres()->Kill() : mesh_.postgres()->Restart();
+      break;
+    case FaultKind::kPostgresPause:
+      status = begin ? mesh_.postgres()->Pause() : mesh_.postgres()->Resume();
+      break;
+    case FaultKind::kClockSkew:
+      status = mesh_.SetClockSkew(fault.target, begin ? fault.value : 0, !supervised_restarts_);
+      break;
   }
   return status.ok() ? "" : std::string(status.message());
 }

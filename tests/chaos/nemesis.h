@@ -1,6 +1,8 @@
 // Carries out a fault plan against a running mesh, on its own thread, and records what it did:
 // when each fault really began and ended, and any fault it could not apply (a service that would
 // not restart, say). Faults of the plan end on their own; Heal() ends whatever is still on.
+// On PostgreSQL it also acts as the services' supervisor: one that exits before serving (its
+// database was away) is started again.
 #pragma once
 
 #include <string>
@@ -43,11 +45,16 @@ class Nemesis {
     bool begin;
   };
   void Run();
+  // Starts again the supervised services that exited before serving (PostgreSQL backend).
+  void Supervise();
   // Applies the beginning or end of a fault; returns why it failed, or "".
   std::string Apply(const Fault& fault, bool begin);
 
   ChaosMesh& mesh_;
   const FaultPlan plan_;
+  // PostgreSQL backend: a restart does not wait for the service to serve (its database may be
+  // the fault still on); the nemesis supervises it between events instead.
+  const bool supervised_restarts_;
   absl::Time start_;
   std::thread thread_;
   absl::Notification stop_;

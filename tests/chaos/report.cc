@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace fxmesh::chaos {
 namespace {
@@ -32,11 +33,13 @@ std::vector<Violation> RunReport::AllViolations() const {
 std::string RunReport::Format() const {
   std::string text;
   const absl::Duration run = plan.duration;
-  absl::StrAppend(&text, "chaos run: seed ", plan.seed, ", commit ", commit, ", plan ",
-                  plan.Digest(), ", ", Seconds(run), " of workload\n");
+  absl::StrAppend(&text, "chaos run: seed ", plan.seed, ", backend ",
+                  BackendName(plan.shape.backend), ", commit ", commit, ", plan ", plan.Digest(),
+                  ", ", Seconds(run), " of workload\n");
 
   // What the clients saw.
   int64_t sent = 0, resubmitted = 0, same_saga = 0, timeouts = 0, unavailable = 0, refused = 0;
+  int64_t failovers = 0, failovers_same_saga = 0;
   std::map<std::string, int64_t> answers;
   std::map<std::string, std::string> first_saga_of_key;
   for (const ExchangeCall& call : history.exchanges) {
@@ -46,6 +49,7 @@ std::string RunReport::Format() const {
       auto [saga, fresh] =
           first_saga_of_key.emplace(call.request.idempotency_key(), call.answer.saga_id());
       if (call.resubmission && !fresh && saga->second == call.answer.saga_id()) ++same_saga;
+      if (call.failover && !fresh && saga->second == call.answer.saga_id()) ++failovers_same_saga;
     } else if (call.code == grpc::StatusCode::DEADLINE_EXCEEDED) {
       ++timeouts;
     } else if (call.code == grpc::StatusCode::UNAVAILABLE) {
@@ -54,6 +58,7 @@ std::string RunReport::Format() const {
       ++refused;
     }
     if (call.resubmission) ++resubmitted;
+    if (call.failover) ++failovers;
   }
   absl::StrAppend(&text, "  sagas: ", findings.sagas, " started, ", findings.completed,
                   " completed, ", findings.cancelled, " cancelled, ", findings.non_terminal,
@@ -65,6 +70,11 @@ std::string RunReport::Format() const {
                   " refused\n");
   absl::StrAppend(&text, "  duplicates: ", resubmitted, " resubmissions, ", same_saga,
                   " answered with the key's earlier saga\n");
+  if (plan.shape.backend == Backend::kPostgres) {
+    absl::StrAppend(&text, "  failovers: ", failovers,
+                    " calls sent again to the other coordinator, ", failovers_same_saga,
+                    " answered with the key's earlier saga\n");
+  }
   absl::StrAppend(&text, "  reads: ", history.snapshots, " snapshots (", history.snapshots_failed,
                   " failed), ", history.quotes_failed, " quotes failed\n");
   absl::StrAppend(&text, "  throughput under faults: ",
@@ -100,6 +110,11 @@ std::string RunReport::Format() const {
     if (!fault.error.empty()) {
       absl::StrAppend(&text, "    ", fault.fault.Describe(), ": ", fault.error, "\n");
     }
+  }
+
+  if (!failed_starts.empty()) {
+    absl::StrAppend(&text, "  failed starts, started again: ", absl::StrJoin(failed_starts, ", "),
+                    "\n");
   }
 
   // What the checker found.

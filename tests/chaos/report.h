@@ -23,6 +23,9 @@ struct RunReport {
   Findings findings;
   // Services that exited without the nemesis killing them: "name: status".
   std::vector<std::string> crashes;
+  // Supervised services (PostgreSQL backend) that exited before serving and were started again:
+  // "name: count". Not violations: a service may refuse to start while its database is away.
+  std::vector<std::string> failed_starts;
   std::string replay_command;
   std::string run_dir;
 

@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace fxmesh::chaos {
 namespace {
@@ -115,12 +116,22 @@ struct TcpProxy::Connection {
 absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int listen_port,
                                                           std::string upstream_host,
                                                           int upstream_port) {
-  if (listen_port < 0 || listen_port > 65535 || upstream_port <= 0 || upstream_port > 65535) {
+  return Start(listen_port, std::move(upstream_host), std::vector<int>{upstream_port});
+}
+
+absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int listen_port,
+                                                          std::string upstream_host,
+                                                          std::vector<int> upstream_ports) {
+  bool ports_valid = listen_port >= 0 && listen_port <= 65535 && !upstream_ports.empty();
+  for (int upstream_port : upstream_ports)
+    ports_valid = ports_valid && upstream_port > 0 && upstream_port <= 65535;
+  if (!ports_valid) {
     return absl::InvalidArgumentError(
-        absl::StrCat("ports must be in 0..65535 (the upstream's not 0);"
+        absl::StrCat("ports must be in 0..65535 (the upstreams' not 0, at least one);"
                      " got listen ",
-                     listen_port, ", upstream ", upstream_port));
+                     listen_port, ", upstreams ", absl::StrJoin(upstream_ports, ",")));
   }
+  const int upstream_port = upstream_ports.front();
   // The upstream is resolved once, here: a test names it by a literal address or "localhost", and
   // each connection then connects without a lookup that could block the proxy's thread.
   addrinfo hints{};
@@ -138,6 +149,17 @@ absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int listen_port,
   const socklen_t upstream_length = resolved->ai_addrlen;
   std::memcpy(&upstream, resolved->ai_addr, upstream_length);
   freeaddrinfo(resolved);
+  // Every replica is on the same host: only the port differs.
+  std::vector<sockaddr_storage> upstreams;
+  for (int port : upstream_ports) {
+    sockaddr_storage address = upstream;
+    if (address.ss_family == AF_INET6) {
+      reinterpret_cast<sockaddr_in6*>(&address)->sin6_port = htons(static_cast<uint16_t>(port));
+    } else {
+      reinterpret_cast<sockaddr_in*>(&address)->sin_port = htons(static_cast<uint16_t>(port));
+    }
+    upstreams.push_back(address);
+  }
 
   absl::StatusOr<int> listen_fd = ListenOnLoopback(listen_port);
   if (!listen_fd.ok()) return listen_fd.status();
@@ -151,15 +173,15 @@ absl::StatusOr<std::unique_ptr<TcpProxy>> TcpProxy::Start(int listen_port,
     return port.status();
   }
   return std::unique_ptr<TcpProxy>(
-      new TcpProxy(*listen_fd, wake_fd, *port, upstream, upstream_length));
+      new TcpProxy(*listen_fd, wake_fd, *port, std::move(upstreams), upstream_length));
 }
 
-TcpProxy::TcpProxy(int listen_fd, int wake_fd, int port, sockaddr_storage upstream,
+TcpProxy::TcpProxy(int listen_fd, int wake_fd, int port, std::vector<sockaddr_storage> upstreams,
                    socklen_t upstream_length)
     : listen_fd_(listen_fd),
       wake_fd_(wake_fd),
       port_(port),
-      upstream_(upstream),
+      upstreams_(std::move(upstreams)),
       upstream_length_(upstream_length) {
   thread_ = std::thread([this] { Loop(); });
 }
@@ -388,14 +410,15 @@ void TcpProxy::AcceptPending(const Modes& modes) {
 }
 
 void TcpProxy::StartUpstreamConnect(Connection& connection) {
-  const int fd = socket(upstream_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const sockaddr_storage& upstream = upstreams_[next_upstream_++ % upstreams_.size()];
+  const int fd = socket(upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     Close(connection, /*reset_client=*/true);
     return;
   }
   SetNoDelay(fd);
   connection.upstream_fd = fd;
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&upstream_), upstream_length_) == 0) {
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&upstream), upstream_length_) == 0) {
     connection.upstream = Connection::Upstream::kOpen;
   } else if (errno == EINPROGRESS) {
     connection.upstream = Connection::Upstream::kConnecting;

@@ -55,6 +55,11 @@ class TcpProxy {
   // when the port cannot be bound.
   static absl::StatusOr<std::unique_ptr<TcpProxy>> Start(int listen_port, std::string upstream_host,
                                                          int upstream_port);
+  // The same in front of several replicas of one service on `upstream_host`: each accepted
+  // connection goes to the next port in turn (round robin per connection, as a Kubernetes Service
+  // balances), and every fault applies to all of them alike.
+  static absl::StatusOr<std::unique_ptr<TcpProxy>> Start(int listen_port, std::string upstream_host,
+                                                         std::vector<int> upstream_ports);
 
   // Stops accepting, closes every connection and joins the proxy's thread. Returns promptly
   // whatever the connections are doing.
@@ -117,7 +122,7 @@ class TcpProxy {
     bool drop_replies = false;
   };
 
-  TcpProxy(int listen_fd, int wake_fd, int port, sockaddr_storage upstream,
+  TcpProxy(int listen_fd, int wake_fd, int port, std::vector<sockaddr_storage> upstreams,
            socklen_t upstream_length);
 
   // Applies `change` to the modes under mu_, wakes the loop and waits until it has seen them.
@@ -155,7 +160,7 @@ class TcpProxy {
   const int listen_fd_;
   const int wake_fd_;
   const int port_;
-  const sockaddr_storage upstream_;
+  const std::vector<sockaddr_storage> upstreams_;
   const socklen_t upstream_length_;
 
   mutable absl::Mutex mu_;
@@ -180,6 +185,8 @@ class TcpProxy {
   std::vector<std::unique_ptr<Connection>> connections_;
   // While accept() lacks resources, the listening socket is left alone until this time.
   std::chrono::steady_clock::time_point accept_paused_until_;
+  // The upstream the next connection goes to.
+  size_t next_upstream_ = 0;
 
   std::thread thread_;
 };

@@ -45,6 +45,8 @@ absl::Status Check(const grpc::Status& status, absl::string_view what) {
 
 Workload::Workload(ChaosMesh& mesh, WorkloadOptions options)
     : mesh_(mesh), options_(std::move(options)) {
+  for (int client = 0; client < options_.clients; ++client)
+    coordinator_of_.push_back(static_cast<size_t>(client) % mesh_.coordinators());
   for (int i = 0; i < options_.customers; ++i) {
     const std::string id = absl::StrCat("chaos-c", i);
     customers_.push_back({id, absl::StrCat(id, "-KRW"), absl::StrCat(id, "-USD")});
@@ -108,6 +110,14 @@ void Workload::Run(absl::Time start) {
   for (std::thread& client : clients) client.join();
 }
 
+v1::ExchangeService::Stub& Workload::CoordinatorOf(int client) {
+  return mesh_.exchange(coordinator_of_[client]);
+}
+
+void Workload::FailOver(int client) {
+  coordinator_of_[client] = (coordinator_of_[client] + 1) % mesh_.coordinators();
+}
+
 History Workload::TakeHistory() {
   absl::MutexLock lock(&mu_);
   return std::move(history_);
@@ -145,11 +155,12 @@ void Workload::Exchange(int client, std::mt19937_64& draw, absl::Time start, int
   }
   ExchangeCall call;
   call.client = client;
-  if (!mesh_.exchange().GetQuote(ContextWithin(kReadTimeout).get(), ask, &call.quote).ok()) {
+  if (!CoordinatorOf(client).GetQuote(ContextWithin(kReadTimeout).get(), ask, &call.quote).ok()) {
     {
       absl::MutexLock lock(&mu_);
       ++history_.quotes_failed;
     }
+    if (mesh_.coordinators() > 1) FailOver(client);
     absl::SleepFor(kUnavailableBackoff);
     return;
   }
@@ -177,31 +188,57 @@ void Workload::Resubmit(int client, std::mt19937_64& draw, absl::Time start) {
 }
 
 void Workload::Send(ExchangeCall call, std::mt19937_64& draw, absl::Time start) {
-  const absl::Duration deadline = absl::Milliseconds(Between(draw, kDeadlineMsMin, kDeadlineMsMax));
-  v1::ExchangeResponse response;
-  call.sent = absl::Now() - start;
-  const grpc::Status status =
-      mesh_.exchange().Exchange(ContextWithin(deadline).get(), call.request, &response);
-  call.answered = absl::Now() - start;
-  call.code = status.error_code();
-  call.error = status.error_message();
-  if (status.ok()) call.answer = response.exchange();
-  {
-    absl::MutexLock lock(&mu_);
-    history_.exchanges.push_back(std::move(call));
+  // Without replicas there is nowhere to fail over to: one call, as the SQLite runs always made.
+  const bool may_fail_over = mesh_.coordinators() > 1;
+  while (true) {
+    const absl::Duration deadline =
+        absl::Milliseconds(Between(draw, kDeadlineMsMin, kDeadlineMsMax));
+    v1::ExchangeResponse response;
+    call.coordinator = static_cast<int>(coordinator_of_[call.client]);
+    call.sent = absl::Now() - start;
+    const grpc::Status status =
+        CoordinatorOf(call.client).Exchange(ContextWithin(deadline).get(), call.request, &response);
+    call.answered = absl::Now() - start;
+    call.code = status.error_code();
+    call.error = status.error_message();
+    if (status.ok()) call.answer = response.exchange();
+    const bool unknown = status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+    const bool again = may_fail_over && unknown && !call.failover;
+    ExchangeCall next;
+    if (again) {
+      next.client = call.client;
+      next.request = call.request;
+      next.quote = call.quote;
+      next.failover = true;
+    }
+    {
+      absl::MutexLock lock(&mu_);
+      history_.exchanges.push_back(std::move(call));
+    }
+    if (!again) {
+      if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        absl::SleepFor(kUnavailableBackoff);
+      }
+      return;
+    }
+    // Once per call: a client whose both replicas fail backs off like any other.
+    FailOver(next.client);
+    call = std::move(next);
   }
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) absl::SleepFor(kUnavailableBackoff);
 }
 
 void Workload::Snapshot(std::mt19937_64& draw) {
   const Customer& customer = customers_[Between(draw, 0, options_.customers - 1)];
+  // Reads alternate over the ledgers' replicas (with one replica, always that one).
+  const size_t replica = snapshot_serial_++;
   std::vector<Violation> violations;
   bool failed = false;
   for (const auto& [ledger, account] :
        {std::pair<std::string, std::string>{"krw", customer.krw_account},
         {"fx", customer.usd_account}}) {
     v1::BalanceSheet sheet;
-    if (!mesh_.ledger(ledger)
+    if (!mesh_.ledger_replica(ledger, replica)
              .GetBalanceSheet(ContextWithin(kReadTimeout).get(), v1::GetBalanceSheetRequest(),
                               &sheet)
              .ok()) {
@@ -214,7 +251,9 @@ void Workload::Snapshot(std::mt19937_64& draw) {
     v1::GetAccountRequest get;
     get.set_account_id(account);
     v1::Account found;
-    if (!mesh_.ledger(ledger).GetAccount(ContextWithin(kReadTimeout).get(), get, &found).ok()) {
+    if (!mesh_.ledger_replica(ledger, replica)
+             .GetAccount(ContextWithin(kReadTimeout).get(), get, &found)
+             .ok()) {
       failed = true;
       continue;
     }

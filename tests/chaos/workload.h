@@ -2,8 +2,12 @@
 // between 20 customers' KRW and USD accounts (unique idempotency keys, short deadlines), resubmit
 // earlier requests with their original key, and read both ledgers' balance sheets. Every exchange
 // call and its answer is recorded for the checker; snapshot reads are checked as they come.
+// With several coordinator replicas each client starts on one of them and, told UNAVAILABLE or
+// DEADLINE_EXCEEDED, resubmits the same request (same idempotency key) to the next one and stays
+// there, as a client behind a load balancer would.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <random>
 #include <string>
@@ -33,6 +37,11 @@ struct Customer {
 struct ExchangeCall {
   int client = 0;
   bool resubmission = false;
+  // Sent again, at once, to the next coordinator replica after this client's previous call found
+  // its replica unavailable or slow.
+  bool failover = false;
+  // The coordinator replica that was called.
+  int coordinator = 0;
   v1::ExchangeRequest request;
   // The quote the request names, as the client was given it.
   v1::Quote quote;
@@ -73,6 +82,10 @@ class Workload {
 
  private:
   void Client(int index, absl::Time start);
+  // The coordinator replica client `client` calls now.
+  v1::ExchangeService::Stub& CoordinatorOf(int client);
+  // Client `client` moves on to the next coordinator replica.
+  void FailOver(int client);
   void Exchange(int client, std::mt19937_64& draw, absl::Time start, int64_t serial);
   void Resubmit(int client, std::mt19937_64& draw, absl::Time start);
   void Snapshot(std::mt19937_64& draw);
@@ -82,6 +95,10 @@ class Workload {
   ChaosMesh& mesh_;
   const WorkloadOptions options_;
   std::vector<Customer> customers_;
+  // Per client, the coordinator replica it calls; each client thread touches only its own.
+  std::vector<size_t> coordinator_of_;
+  // Spreads snapshot reads over the ledgers' replicas.
+  std::atomic<size_t> snapshot_serial_{0};
   absl::Mutex mu_;
   History history_ ABSL_GUARDED_BY(mu_);
 };
