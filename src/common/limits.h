@@ -134,6 +134,14 @@ inline constexpr int64_t kCliDemoStepWaitMsMax = 10'000;
 inline constexpr int64_t kCliDemoSettleWaitMsMax = 30'000;
 inline constexpr int64_t kCliDemoStuckExchangeTimeoutMs = 2'000;
 
+// The embedded Kafka's fixed bootstrap port forwards at most this many connections at once (a dev
+// mesh opens a handful), copying through a buffer of this size, and checks this often whether it
+// is being stopped.
+inline constexpr size_t kEmbeddedKafkaBootstrapConnectionsMax = 256;
+inline constexpr size_t kEmbeddedKafkaBootstrapBufferBytes = 64 * 1024;
+inline constexpr int kEmbeddedKafkaBootstrapPollMs = 200;
+inline constexpr int kEmbeddedKafkaBootstrapBacklog = 64;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
