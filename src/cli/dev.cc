@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -312,6 +313,22 @@ int RunDev(const DevOptions& options) {
         data.c_str(), brokers.c_str());
     fflush(stdout);
   }
+  // librdkafka's consumers keep talking to the old cluster's group coordinator (its ports are
+  // gone) rather than bootstrapping again, so after a Kafka restart the services that consume
+  // from it are restarted too, gracefully and at once; that is no crash of theirs.
+  auto restart_kafka_clients = [&] {
+    for (Supervised& client : services) {
+      const bool uses_kafka =
+          std::any_of(client.spec.args.begin(), client.spec.args.end(),
+                      [](const std::string& arg) { return arg.rfind("--kafka_brokers=", 0) == 0; });
+      if (!uses_kafka || client.child == nullptr) continue;
+      say(absl::StrCat("restarting ", client.spec.name,
+                       " so that its Kafka consumers join the new "
+                       "cluster"));
+      client.child.reset();
+      client.restart_at = absl::Now();
+    }
+  };
   // Wait for Ctrl-C or SIGTERM, starting again (with backoff) every service that dies.
   const timespec tick{0, limits::kDevSupervisePollMs * 1'000'000};
   while (sigtimedwait(&stop_signals, nullptr, &tick) <= 0) {
@@ -329,6 +346,7 @@ int RunDev(const DevOptions& options) {
         if (Serving(service.spec.grpc_port)) {
           service.serving = true;
           say(absl::StrCat(name, " is serving again (pid ", service.child->pid(), ")"));
+          if (name == "kafka") restart_kafka_clients();
         } else if (now - service.started_at > absl::Milliseconds(limits::kDevStartTimeoutMs)) {
           say(absl::StrCat(name, " did not become healthy in time; stopping it"));
           service.child->Stop();

@@ -1,7 +1,8 @@
 // Proves `fxmesh dev` supervises the mesh it starts: run as a child process on free ports (its
 // --port-offset) with its own data folder, it brings up Kafka, both ledgers, the coordinator and
 // the relay; a coordinator killed with SIGKILL is started again, the launcher's log says so, and an
-// exchange then completes and settles through Kafka and the relay; and the embedded Kafka's
+// exchange then completes and settles through Kafka and the relay; a killed Kafka comes back on
+// the same port and a compensation still settles through the relay; and the embedded Kafka's
 // bootstrap address is the same fixed port in two runs of the launcher; and the relay gets no
 // --tier_delays_ms of the launcher's unless one was given, so FXMESH_TIER_DELAYS_MS reaches it.
 #include <grpcpp/grpcpp.h>
@@ -114,7 +115,8 @@ class DevLauncher {
   std::string output_;  // The text the last match points into.
 };
 
-CommandResult Fxmesh(int offset, std::vector<std::string> args) {
+// Runs the tool against the mesh at `offset`; it must exit `expected_exit_code`.
+CommandResult Fxmesh(int offset, std::vector<std::string> args, int expected_exit_code = 0) {
   std::vector<std::string> all = {"--coordinator", absl::StrCat("127.0.0.1:", 50051 + offset),
                                   "--krw-ledger",  absl::StrCat("127.0.0.1:", 50061 + offset),
                                   "--fx-ledger",   absl::StrCat("127.0.0.1:", 50062 + offset)};
@@ -122,7 +124,7 @@ CommandResult Fxmesh(int offset, std::vector<std::string> args) {
   CommandResult result = RunCommand(FXMESH_CLI_PATH, all);
   INFO("fxmesh " << absl::StrJoin(args, " ") << "\nexit " << result.exit_code << "\n"
                  << result.out << result.err);
-  REQUIRE(result.exit_code == 0);
+  REQUIRE(result.exit_code == expected_exit_code);
   return result;
 }
 
@@ -178,6 +180,33 @@ TEST_CASE("fxmesh dev restarts a killed coordinator and keeps Kafka's bootstrap 
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     CHECK(Available(50062 + offset, "alice-usd") == 10'000);
+
+    // Kafka killed too: it comes back on the same port, and the services that consume from it
+    // are restarted so their consumers find the new cluster. A compensation then settles through
+    // the relay: the failing exchange's saga reaches CANCELLED.
+    const pid_t kafka = std::stoi(dev.WaitFor("kafka is serving \\(pid ([0-9]+)\\)")[1]);
+    REQUIRE(kill(kafka, SIGKILL) == 0);
+    dev.WaitFor("kafka is serving again");
+    dev.WaitFor(
+        "restarting relay so that its Kafka consumers join the new cluster[\\s\\S]*"
+        "relay is serving again");
+    CHECK(FirstLine(data + "/kafka-bootstrap") == bootstrap);
+    const std::string failing_quote =
+        Fxmesh(offset, {"quote", "KRW", "USD", "--sell", "5000000"}).out;
+    REQUIRE(std::regex_search(failing_quote, quote, std::regex("q-[0-9a-f]{20}")));
+    Fxmesh(offset,
+           {"exchange", "--quote", quote[0], "--from", "alice-krw", "--to", "alice-usd",
+            "--customer", "alice", "--key", "ex-2"},
+           /*expected_exit_code=*/1);
+    std::string cancelled;
+    const auto settle_by = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (cancelled.find("CANCELLED") == std::string::npos &&
+           std::chrono::steady_clock::now() < settle_by) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      cancelled = Fxmesh(offset, {"get", "--key", "ex-2"}, /*expected_exit_code=*/1).out;
+    }
+    INFO(cancelled);
+    CHECK(cancelled.find("CANCELLED") != std::string::npos);
     INFO(dev.Output());
     CHECK(dev.Terminate() == 0);
   }
