@@ -35,6 +35,23 @@ absl::StatusOr<ExitCode> Dev(const CommandLine& line, Session&) {
   options.data_dir = line.Get("data", options.data_dir);
   options.rates = line.Get("rates", options.rates);
   options.tier_delays_ms = line.Get("tier-delays-ms");
+  // The highest well-known port (50092) moved by the offset must still be a port.
+  constexpr int64_t kPortOffsetMax = 65'535 - kDevKafkaPort;
+  if (line.Has("port-offset")) {
+    absl::StatusOr<int64_t> offset =
+        ParseCount(line.Get("port-offset"), "--port-offset", /*positive=*/false);
+    if (!offset.ok()) return offset.status();
+    if (*offset > kPortOffsetMax)
+      return UsageError(absl::StrCat("--port-offset is at most ", kPortOffsetMax));
+    options.port_offset = static_cast<int>(*offset);
+  }
+  if (line.Has("kafka-port")) {
+    absl::StatusOr<int64_t> kafka_port =
+        ParseCount(line.Get("kafka-port"), "--kafka-port", /*positive=*/true);
+    if (!kafka_port.ok()) return kafka_port.status();
+    if (*kafka_port > 65'535) return UsageError("--kafka-port is at most 65535");
+    options.kafka_port = static_cast<int>(*kafka_port);
+  }
   return static_cast<ExitCode>(RunDev(options));
 }
 
@@ -159,12 +176,17 @@ std::vector<CommandSpec> MeshCommands() {
       .options = {{"data", "DIR", "where the SQLite files go (default .fxmesh/data)"},
                   {"bin", "DIR", "where the service binaries are (default: next to fxmesh)"},
                   {"rates", "FILE", "the coordinator's rates file (default config/rates.txt)"},
-                  {"tier-delays-ms", "LIST", "the relay's retry tiers, e.g. 2000,2000"}},
+                  {"tier-delays-ms", "LIST", "the relay's retry tiers, e.g. 2000,2000"},
+                  {"kafka-port", "PORT", "the embedded Kafka's bootstrap port (default 50092)"},
+                  {"port-offset", "N", "add N to every port, to run beside another mesh"}},
       .summary = "run the whole mesh here: Kafka, both ledgers, the coordinator and the relay",
       .details = "Starts every service on its usual loopback port with SQLite files under one\n"
                  "data folder, prefixes their log lines with their names, waits until each is\n"
-                 "healthy and prints the endpoints. Ctrl-C stops them all gracefully; the data\n"
-                 "is kept for the next run. Exits 1 if a service fails to start or dies.",
+                 "healthy and prints the endpoints. A service that dies is started again after\n"
+                 "a backoff, and the log says so. Kafka's bootstrap address (127.0.0.1:50092)\n"
+                 "is the same every run; its topics live in memory and start empty each time\n"
+                 "Kafka starts. Ctrl-C stops them all gracefully; the data is kept for the next\n"
+                 "run. Exits 1 if a service fails to start or keeps crashing.",
       .example = "fxmesh dev",
       .run = Dev,
   });

@@ -181,6 +181,25 @@ inline constexpr int64_t kCliDemoStepWaitMsMax = 10'000;
 inline constexpr int64_t kCliDemoSettleWaitMsMax = 30'000;
 inline constexpr int64_t kCliDemoStuckExchangeTimeoutMs = 2'000;
 
+// The embedded Kafka's fixed bootstrap port forwards at most this many connections at once (a dev
+// mesh opens a handful), copying through a buffer of this size, and checks this often whether it
+// is being stopped.
+inline constexpr size_t kEmbeddedKafkaBootstrapConnectionsMax = 256;
+inline constexpr size_t kEmbeddedKafkaBootstrapBufferBytes = 64 * 1024;
+inline constexpr int kEmbeddedKafkaBootstrapPollMs = 200;
+inline constexpr int kEmbeddedKafkaBootstrapBacklog = 64;
+
+// `fxmesh dev` supervises its services. A service that exits on its own is started again after a
+// delay that doubles from the min to the max with each crash in a row; one that stayed up for the
+// stable time has its count cleared. After this many crashes in a row the launcher gives up and
+// stops the mesh. A (re)started service must report SERVING within the start timeout.
+inline constexpr int64_t kDevRestartDelayMsMin = 500;
+inline constexpr int64_t kDevRestartDelayMsMax = 8'000;
+inline constexpr int64_t kDevStableUptimeMs = 60'000;
+inline constexpr int kDevCrashesInRowMax = 5;
+inline constexpr int64_t kDevStartTimeoutMs = 30'000;
+inline constexpr int64_t kDevSupervisePollMs = 200;
+
 static_assert(kAmountMinorMax < INT64_MAX / 1'000, "room to sum a thousand maximal amounts");
 static_assert(kListPageSizeDefault <= kListPageSizeMax);
 static_assert(kSqliteBusyTimeoutMs < kShutdownGraceMs);
@@ -206,6 +225,10 @@ static_assert(kCliProgressTickMs < kCliProgressAfterMs);
 static_assert(kCliListLimitDefault <= kListPageSizeMax && kCliListLimitDefault <= kCliListLimitMax);
 static_assert(kCliDemoStuckExchangeTimeoutMs + 2 * kCliDemoStepWaitMsMax < kQuoteTtlMsDefault,
               "the demo's operators resolve the stuck saga before its quote expires");
+static_assert(kDevRestartDelayMsMin < kDevRestartDelayMsMax &&
+                  kDevRestartDelayMsMax < kDevStableUptimeMs,
+              "a service restarted after the longest delay can still prove itself stable");
+static_assert(kDevSupervisePollMs < kDevRestartDelayMsMin);
 static_assert(kCliDemoPollMs < kCliDemoStepWaitMsMax &&
               kCliDemoStepWaitMsMax <= kCliDemoSettleWaitMsMax);
 

@@ -17,6 +17,10 @@ typedef struct rd_kafka_mock_cluster_s rd_kafka_mock_cluster_t;
 
 namespace fxmesh::kafka {
 
+namespace internal {
+class BootstrapForwarder;
+}  // namespace internal
+
 // Thread-safe.
 class EmbeddedKafka {
  public:
@@ -28,8 +32,14 @@ class EmbeddedKafka {
   EmbeddedKafka(const EmbeddedKafka&) = delete;
   EmbeddedKafka& operator=(const EmbeddedKafka&) = delete;
 
-  // "127.0.0.1:port,..." for bootstrap.servers.
+  // "127.0.0.1:port,..." for bootstrap.servers: the brokers' own ports, new on every start.
   const std::string& bootstrap_servers() const { return bootstrap_servers_; }
+
+  // The mock cluster cannot be told which ports its brokers listen on, so a bootstrap address that
+  // stays the same across runs is a forwarder: every connection to 127.0.0.1:`port` is relayed to
+  // the first broker that accepts it. A client bootstraps there and then talks to the brokers the
+  // metadata names. FAILED_PRECONDITION if the port is taken. Call once, before sharing `this`.
+  absl::Status ForwardBootstrapFrom(int port);
 
   // NOT_FOUND for an unknown broker id.
   absl::Status SetBrokerUp(int32_t broker_id, bool up);
@@ -40,8 +50,9 @@ class EmbeddedKafka {
   v1::KafkaCluster Describe() const;
 
  private:
-  EmbeddedKafka() = default;
+  EmbeddedKafka();
 
+  std::unique_ptr<internal::BootstrapForwarder> forwarder_;
   rd_kafka_t* handle_ = nullptr;  // The client instance that hosts the mock cluster.
   rd_kafka_mock_cluster_t* cluster_ = nullptr;
   std::string bootstrap_servers_;

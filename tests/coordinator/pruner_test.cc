@@ -60,6 +60,12 @@ class Fixture {
     saga.mutable_buy()->set_currency("USD");
     saga.mutable_buy()->set_amount_minor(1'000);
     saga.set_state(v1::SAGA_STATE_CREATED);
+    // A saga always has its branches; a stored saga without them does not read back.
+    for (const char* name : {"krw", "fx"}) {
+      v1::Branch* branch = saga.add_branches();
+      branch->set_branch(name);
+      branch->set_participant(name == std::string("krw") ? "krw-ledger" : "fx-ledger");
+    }
     request.request_digest = key;
     request.limit_day = "2026-06-01";
     request.limit_krw_minor = 13'700;
