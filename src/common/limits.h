@@ -48,6 +48,11 @@ inline constexpr int kShutdownGraceMs = 10'000;
 // How often each service checks it can reach its database (and reports NOT_SERVING if not).
 inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 
+// Text that came from outside and is quoted back (a dead letter's payload and error, a rejected
+// id in a log line) is cut to this many bytes.
+inline constexpr size_t kDeadLetterPayloadBytesMax = 64 * 1024;
+inline constexpr size_t kQuotedTextBytesMax = 1'024;
+
 // Listing.
 inline constexpr int kListPageSizeDefault = 100;
 inline constexpr int kListPageSizeMax = 1'000;
@@ -122,6 +127,9 @@ inline constexpr int64_t kRedispatchAfterMsDefault = 15 * 60'000;
 // a consumer, or its message gone) and is sent again at once. The margin absorbs consumer lag and
 // rebalances; a false alarm costs one duplicate command, which the ledgers' idempotency absorbs.
 inline constexpr int64_t kRelaySilenceMarginMs = 10'000;
+// How often the coordinator asks whether the relays have unread commands (their lag): while they
+// do, a silent command is late, not lost.
+inline constexpr int64_t kRelayBacklogCheckMs = 2'000;
 // The relay's first retry tier, by default (kafka::kRetryTiers[0]).
 inline constexpr int64_t kRelayFirstTierDelayMsDefault = 5'000;
 inline constexpr int64_t kRelayFirstWordAfterMs =

@@ -33,7 +33,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     }
   }
   EngineOptions engine_options = options.engine;
-  if (!options.kafka_brokers.empty()) engine_options.settle_through_kafka = true;
+  if (!options.kafka_brokers.empty()) {
+    engine_options.settle_through_kafka = true;
+    engine_options.relay_has_backlog = [raw = server.get()] { return raw->relay_backlog_.load(); };
+  }
   engine_options.tracer = &server->tracer_;
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
                                                  engine_options, server->metrics_);
@@ -71,6 +74,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     server->results_ = std::make_unique<RelayResultConsumer>(
         *server->results_consumer_, *server->engine_, clock, &server->tracer_);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
+    server->backlog_watching_ =
+        std::thread([raw = server.get(), brokers = options.kafka_brokers,
+                     group = options.relay_group] { raw->RelayBacklogLoop(brokers, group); });
   }
   server->AddScrapeGauges(options.kafka_brokers);
   if (!options.metrics_listen.empty()) {
@@ -88,20 +94,20 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 }
 
 void CoordinatorServer::AddScrapeGauges(const std::string& kafka_brokers) {
-  metrics_.AddGaugeCallback("fxmesh_sagas", "Sagas in each state, now.", {"state"},
-                            [this](GaugeSink& sink) -> absl::Status {
-                              ASSIGN_OR_RETURN(auto counts, store_->CountSagasByState());
-                              // Every state, zeros included: a dashboard tells 0 from missing.
-                              for (int i = v1::SagaState_MIN; i <= v1::SagaState_MAX; ++i) {
-                                const auto state = static_cast<v1::SagaState>(i);
-                                if (state == v1::SAGA_STATE_UNSPECIFIED ||
-                                    !v1::SagaState_IsValid(i)) {
-                                  continue;
-                                }
-                                sink.Set({StateName(state)}, static_cast<double>(counts[state]));
-                              }
-                              return absl::OkStatus();
-                            });
+  metrics_.AddGaugeCallback(
+      "fxmesh_sagas", "Sagas in each state, now.", {"state"},
+      [this](GaugeSink& sink) -> absl::Status {
+        ASSIGN_OR_RETURN(auto counts, store_->CountSagasByState());
+        // Every state, zeros included: a dashboard tells 0 from missing.
+        for (int i = v1::SagaState_MIN; i <= v1::SagaState_MAX; ++i) {
+          const auto state = static_cast<v1::SagaState>(i);
+          if (state == v1::SAGA_STATE_UNSPECIFIED || !v1::SagaState_IsValid(i)) {
+            continue;
+          }
+          sink.Set({StateName(state)}, static_cast<double>(counts[state]));
+        }
+        return absl::OkStatus();
+      });
   metrics_.AddGaugeCallback(
       "fxmesh_alerts", "What needs attention now: stuck sagas, unsent outbox rows, dead letters.",
       {"alert"}, [this](GaugeSink& sink) -> absl::Status {
@@ -171,6 +177,20 @@ void CoordinatorServer::PublishLoop() {
   }
 }
 
+void CoordinatorServer::RelayBacklogLoop(const std::string& brokers, const std::string& group) {
+  while (!Stopping()) {
+    absl::StatusOr<int64_t> lag =
+        kafka::ConsumerGroupLag(brokers, group, {std::string(kafka::kBranchCommandsTopic)},
+                                absl::Milliseconds(limits::kLagQueryTimeoutMs));
+    // Unknown is not "behind": a lost command must still be sent again.
+    relay_backlog_ = lag.ok() && *lag > 0;
+    absl::MutexLock lock(&mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+    mu_.AwaitWithTimeout(absl::Condition(&stopping),
+                         absl::Milliseconds(limits::kRelayBacklogCheckMs));
+  }
+}
+
 void CoordinatorServer::ResultLoop() {
   while (!Stopping()) {
     absl::StatusOr<bool> consumed =
@@ -207,6 +227,7 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   if (recovery_.joinable()) recovery_.join();
   if (publishing_.joinable()) publishing_.join();
   if (consuming_.joinable()) consuming_.join();
+  if (backlog_watching_.joinable()) backlog_watching_.join();
   if (pruning_.joinable()) pruning_.join();
   results_.reset();
   results_consumer_.reset();

@@ -3,6 +3,7 @@
 // whenever the engine hands a saga to the background), and the pruner's loop (retention).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -27,6 +28,7 @@
 #include "coordinator/relay_results.h"
 #include "coordinator/saga_engine.h"
 #include "coordinator/saga_store.h"
+#include "kafka/topics.h"
 
 namespace fxmesh::coordinator {
 
@@ -50,6 +52,9 @@ struct CoordinatorServerOptions {
   // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
   // wait in the outbox (a growing backlog).
   std::string kafka_brokers;
+  // The relays' consumer group, whose lag on the commands topic tells a slow relay from a lost
+  // command.
+  std::string relay_group = std::string(kafka::kRelayGroupDefault);
   // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
   std::string metrics_listen;
   // An OpenTelemetry collector's OTLP/HTTP base URL (http://host:4318) to export spans to; empty:
@@ -74,6 +79,8 @@ class CoordinatorServer {
   void RecoveryLoop();
   void PublishLoop();
   void ResultLoop();
+  // Keeps relay_backlog_ current: whether the relays have unread branch commands.
+  void RelayBacklogLoop(const std::string& brokers, const std::string& group);
   void PruneLoop();
   bool Stopping();
   void Wake();
@@ -110,6 +117,8 @@ class CoordinatorServer {
   std::unique_ptr<kafka::KafkaConsumer> results_consumer_;
   std::unique_ptr<RelayResultConsumer> results_;
   std::thread consuming_;
+  std::atomic<bool> relay_backlog_{false};
+  std::thread backlog_watching_;
   std::unique_ptr<Pruner> pruner_;
   std::thread pruning_;
 };

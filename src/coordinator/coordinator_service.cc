@@ -127,6 +127,10 @@ FXMESH_OPS_HANDLER(ListDeadLetters, v1::ListDeadLettersRequest, v1::ListDeadLett
                    engine_.ListDeadLetters(*request))
 FXMESH_OPS_HANDLER(ReplayDeadLetters, v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse,
                    engine_.ReplayDeadLetters(*request))
+FXMESH_OPS_HANDLER(ProposeDismissal, v1::ProposeDismissalRequest, v1::DeadLetter,
+                   engine_.ProposeDismissal(*request))
+FXMESH_OPS_HANDLER(ApproveDismissal, v1::ApproveDismissalRequest, v1::DeadLetter,
+                   engine_.ApproveDismissal(*request))
 
 #undef FXMESH_OPS_HANDLER
 

@@ -89,6 +89,12 @@ class OpsService final : public v1::OpsService::CallbackService {
   grpc::ServerUnaryReactor* ReplayDeadLetters(grpc::CallbackServerContext* context,
                                               const v1::ReplayDeadLettersRequest* request,
                                               v1::ReplayDeadLettersResponse* response) override;
+  grpc::ServerUnaryReactor* ProposeDismissal(grpc::CallbackServerContext* context,
+                                             const v1::ProposeDismissalRequest* request,
+                                             v1::DeadLetter* response) override;
+  grpc::ServerUnaryReactor* ApproveDismissal(grpc::CallbackServerContext* context,
+                                             const v1::ApproveDismissalRequest* request,
+                                             v1::DeadLetter* response) override;
 
  private:
   SagaEngine& engine_;

@@ -41,6 +41,9 @@ ABSL_FLAG(std::string, kafka_brokers, "",
           "Kafka bootstrap servers: saga events are published and Confirms/Cancels are settled "
           "through fxmesh-relay. Empty: the coordinator settles them itself and events wait in "
           "the outbox");
+ABSL_FLAG(std::string, relay_group, "fxmesh-relay",
+          "the relays' consumer group (their --group): while it has unread branch commands, a "
+          "command the relay is silent about is late, not lost, and is not sent again");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port for Prometheus metrics over HTTP (GET /metrics); empty: no endpoint");
 ABSL_FLAG(std::string, otlp_endpoint, "",
@@ -117,6 +120,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  options.relay_group = absl::GetFlag(FLAGS_relay_group);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   options.engine.redispatch_after = absl::Milliseconds(absl::GetFlag(FLAGS_redispatch_after_ms));
@@ -160,8 +164,9 @@ int RunCoordinatorMain(int argc, char** argv) {
                                "stuck_after_ms", "recovery_interval_ms", "log_level",
                                "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
   if (status.ok()) {
-    status = ApplyEnvironmentToFlags({"saga_retention_ms", "quote_retention_ms",
-                                      "outbox_retention_ms", "dead_letter_retention_ms"});
+    status =
+        ApplyEnvironmentToFlags({"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",
+                                 "dead_letter_retention_ms", "relay_group"});
   }
   if (!status.ok()) {
     LogError("bad environment").With("error", status);

@@ -6,7 +6,9 @@
 // S + first_word_after (the first tier's delay + a ledger call + a margin). Each report "next
 // attempt due at T" moves the expectation to T + after_due (a ledger call + the margin). Past the
 // expectation in silence, the command was lost (a consumer skipped it, or its message is gone)
-// and is sent again at once. `redispatch_after` after the send stays the outer bound.
+// and is sent again at once, unless the relay still has unread commands (then it is only late);
+// each such send waits twice as long as the one before. `redispatch_after` after the send stays
+// the outer bound.
 #pragma once
 
 #include <algorithm>
@@ -25,9 +27,15 @@ struct WordTimings {
   absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);
 };
 
-// The expectation of a command sent at `sent`.
-inline absl::Time ExpectAfterSend(absl::Time sent, const WordTimings& timings) {
-  return sent + std::min(timings.first_word_after, timings.redispatch_after);
+// The expectation of a command sent at `sent`, for the (earlier_sends + 1)-th time. Each send
+// after a silence waits twice as long as the one before (never longer than `redispatch_after`):
+// when the relay is merely slow, sending again adds to its queue, and a fixed wait would feed on
+// itself.
+inline absl::Time ExpectAfterSend(absl::Time sent, const WordTimings& timings,
+                                  int earlier_sends = 0) {
+  absl::Duration wait = timings.first_word_after;
+  for (int i = 0; i < earlier_sends && wait < timings.redispatch_after; ++i) wait *= 2;
+  return sent + std::min(wait, timings.redispatch_after);
 }
 
 // The expectation after the relay reported the next attempt due at `due`. It never moves earlier:

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -56,16 +57,20 @@ absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
                  parent->trace_id, parent->span_id);
   }
   if (message.topic == kafka::kDeadLetterTopic) {
+    // Anything may sit in the topic: bytes that are not text never reach a proto string or a
+    // TEXT column as they are.
     v1::DeadLetter dead_letter;
-    dead_letter.set_saga_id(message.key);
-    dead_letter.set_payload(message.value);
+    dead_letter.set_saga_id(PrintableText(message.key, limits::kQuotedTextBytesMax));
+    dead_letter.set_payload(PrintableText(message.value, limits::kDeadLetterPayloadBytesMax));
     v1::BranchCommand command;
     if (ParseProtoJson(message.value, command).ok()) *dead_letter.mutable_command() = command;
-    dead_letter.set_error(Header(message, "fxmesh-error"));
+    dead_letter.set_error(
+        PrintableText(Header(message, "fxmesh-error"), limits::kQuotedTextBytesMax));
+    dead_letter.set_source_topic(
+        PrintableText(Header(message, "fxmesh-source-topic"), limits::kQuotedTextBytesMax));
     int attempts = 0;
     if (absl::SimpleAtoi(Header(message, "fxmesh-attempts"), &attempts))
       dead_letter.set_attempts(attempts);
-    dead_letter.set_source_topic(Header(message, "fxmesh-source-topic"));
     dead_letter.set_partition(message.partition);
     dead_letter.set_offset(message.offset);
     *dead_letter.mutable_dead_lettered_at() = ToTimestamp(clock_.Now());

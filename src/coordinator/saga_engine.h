@@ -75,6 +75,9 @@ struct EngineOptions {
   absl::Duration relay_first_word_after = absl::Milliseconds(limits::kRelayFirstWordAfterMs);
   absl::Duration relay_word_after_due =
       absl::Milliseconds(limits::kLedgerCallTimeoutMs + limits::kRelaySilenceMarginMs);
+  // Whether the relays have branch commands they have not read yet (their consumer lag on the
+  // commands topic); while they do, silence is not loss. Null: never known, so never assumed.
+  std::function<bool()> relay_has_backlog;
   // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,
   // right after the write is durable. 0 disables it; never set it in production.
   int crash_after_saves = 0;
@@ -148,6 +151,10 @@ class SagaEngine {
       const v1::ListDeadLettersRequest& request);
   absl::StatusOr<v1::ReplayDeadLettersResponse> ReplayDeadLetters(
       const v1::ReplayDeadLettersRequest& request);
+  // Maker-checker dismissal of a dead letter that must not be replayed; answers it as it then is.
+  // PERMISSION_DENIED when the approver is the proposer.
+  absl::StatusOr<v1::DeadLetter> ProposeDismissal(const v1::ProposeDismissalRequest& request);
+  absl::StatusOr<v1::DeadLetter> ApproveDismissal(const v1::ApproveDismissalRequest& request);
 
   // What the customer sees of a saga.
   static v1::Exchange ToExchange(const v1::Saga& saga);

@@ -76,7 +76,7 @@ std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
     v1::Branch& branch = *saga.mutable_branches(index);
     *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
     *branch.mutable_expect_word_by() =
-        ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_)));
+        ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_), branch.dispatches()));
     branch.set_dispatches(branch.dispatches() + 1);
     v1::BranchCommand command;
     command.mutable_branch()->set_saga_id(saga.saga_id());
@@ -97,12 +97,21 @@ absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, absl::string_view why)
   // an operator.
   std::vector<int> due;
   std::vector<std::string> silent;
+  // A relay with unread commands is behind, not deaf: silence then means "late", and sending
+  // again would only lengthen its queue. Lost commands are the ones nobody will ever read.
+  const bool relay_behind = options_.relay_has_backlog && options_.relay_has_backlog();
   for (int index = 0; index < saga.branches_size(); ++index) {
-    const v1::Branch& branch = saga.branches(index);
+    v1::Branch& branch = *saga.mutable_branches(index);
     if (IsBranchSettled(branch, saga.state())) continue;
     if (!branch.has_dispatched_at()) {
       due.push_back(index);
     } else if (branch.dead_letter().empty() && RedispatchAt(branch, TimingsOf(options_)) <= now) {
+      const bool outer_bound_passed =
+          ToTime(branch.dispatched_at()) + options_.redispatch_after <= now;
+      if (relay_behind && !outer_bound_passed) {
+        *branch.mutable_expect_word_by() = ToTimestamp(now + options_.relay_first_word_after);
+        continue;
+      }
       due.push_back(index);
       silent.push_back(branch.branch());
     }

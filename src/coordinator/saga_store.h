@@ -166,12 +166,23 @@ class SagaStore {
                                                                       bool include_replayed,
                                                                       int64_t after_id,
                                                                       int limit) = 0;
+  // Dead letters neither replayed nor dismissed: each still needs an operator.
   virtual absl::StatusOr<int64_t> CountPendingDeadLetters() = 0;
   // In one transaction: marks the dead letter replayed by `operator_name` (FAILED_PRECONDITION if
   // it already was), appends the audit row, and queues `command` in the outbox.
   virtual absl::Status ReplayDeadLetter(int64_t dead_letter_id, absl::string_view operator_name,
                                         absl::string_view reason, const OutboxMessage& command,
                                         absl::Time now) = 0;
+
+  // Dismissal, maker-checker. Propose: records who and why on a dead letter neither replayed,
+  // dismissed nor already proposed, with an audit row. Approve: marks it dismissed by `approver`
+  // (who must differ from the proposer) if a dismissal was proposed and it is still pending, with
+  // an audit row. FAILED_PRECONDITION otherwise; NOT_FOUND for an unknown id.
+  virtual absl::Status ProposeDeadLetterDismissal(int64_t dead_letter_id,
+                                                  absl::string_view operator_name,
+                                                  absl::string_view reason, absl::Time now) = 0;
+  virtual absl::Status ApproveDeadLetterDismissal(int64_t dead_letter_id,
+                                                  absl::string_view approver, absl::Time now) = 0;
 
   // Appends to the audit log, whose rows the database itself refuses to update or delete.
   virtual absl::Status AppendAudit(const v1::AuditEntry& entry) = 0;

@@ -31,7 +31,8 @@ absl::StatusOr<PrunedSagas> PruneTerminalSagas(Database& database, absl::Time fi
       soci::rowset<soci::row> rows =
           (sql.prepare << "SELECT saga_id FROM sagas WHERE state = :st AND updated_at_us < :b"
                           " AND NOT EXISTS (SELECT 1 FROM dead_letters d"
-                          " WHERE d.saga_id = sagas.saga_id AND d.replayed_at_us = 0)"
+                          " WHERE d.saga_id = sagas.saga_id AND d.replayed_at_us = 0"
+                          " AND d.dismissed_at_us = 0)"
                           " ORDER BY updated_at_us LIMIT :lim"
                        << skip_locked,
            soci::use(state), soci::use(before), soci::use(room));
@@ -84,14 +85,14 @@ absl::StatusOr<int> PruneReplayedDeadLetters(Database& database, absl::Time repl
                                              int limit) {
   int deleted = 0;
   absl::Status status = database.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-    // A dead letter not replayed has replayed_at_us = 0 and is never chosen. (When dead letters
-    // can also be dismissed, a dismissed one will go the same way.)
+    // A dead letter still pending (neither replayed nor dismissed) is never chosen.
     const long long before = absl::ToUnixMicros(replayed_before);
     soci::statement prune =
         (sql.prepare << "DELETE FROM dead_letters WHERE dead_letter_id IN (SELECT dead_letter_id"
-                        " FROM dead_letters WHERE replayed_at_us > 0 AND replayed_at_us < :b"
-                        " ORDER BY replayed_at_us LIMIT :lim)",
-         soci::use(before), soci::use(limit));
+                        " FROM dead_letters WHERE (replayed_at_us > 0 AND replayed_at_us < :b)"
+                        " OR (dismissed_at_us > 0 AND dismissed_at_us < :b2)"
+                        " ORDER BY dead_letter_id LIMIT :lim)",
+         soci::use(before), soci::use(before), soci::use(limit));
     prune.execute(true);
     deleted = static_cast<int>(prune.get_affected_rows());
     return Completion::kCommit;

@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/limits.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/proto_json.h"
 #include "common/soci_util.h"
 #include "common/status_macros.h"
@@ -143,27 +145,38 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_saga ON dead_letters (saga_id, dead_letter_id);
 )sql";
 
-constexpr std::array<Migration, 4> kMigrations = {{
+// Dismissal of a dead letter that must not be replayed, maker-checker.
+constexpr absl::string_view kSchemaV5 = R"sql(
+ALTER TABLE dead_letters ADD COLUMN dismissal_proposed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN dismissal_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN dismissed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE dead_letters ADD COLUMN dismissed_at_us BIGINT NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<Migration, 5> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
     {3, "dead letters", kSchemaV3},
     {4, "indexes for retention", internal::kRetentionIndexesSql},
+    {5, "dead letter dismissal", kSchemaV5},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
     "dead_letter_id, saga_id, payload, error, attempts, source_topic, kafka_partition,"
-    " kafka_offset, dead_lettered_at_us, replayed_at_us, replayed_by";
+    " kafka_offset, dead_lettered_at_us, replayed_at_us, replayed_by, dismissal_proposed_by,"
+    " dismissal_reason, dismissed_by, dismissed_at_us";
 
 v1::DeadLetter DeadLetterFromRow(const soci::row& row) {
   v1::DeadLetter dead_letter;
   dead_letter.set_dead_letter_id(RowInt64(row, 0));
-  dead_letter.set_saga_id(RowString(row, 1));
-  dead_letter.set_payload(RowString(row, 2));
+  // Rows written before payloads were made printable may hold any bytes.
+  dead_letter.set_saga_id(PrintableText(RowString(row, 1), limits::kQuotedTextBytesMax));
+  dead_letter.set_payload(PrintableText(RowString(row, 2), limits::kDeadLetterPayloadBytesMax));
   // A payload that is not a BranchCommand (poison) leaves `command` unset.
   v1::BranchCommand command;
   if (ParseProtoJson(dead_letter.payload(), command).ok()) *dead_letter.mutable_command() = command;
-  dead_letter.set_error(RowString(row, 3));
+  dead_letter.set_error(PrintableText(RowString(row, 3), limits::kQuotedTextBytesMax));
   dead_letter.set_attempts(static_cast<int32_t>(RowInt64(row, 4)));
   dead_letter.set_source_topic(RowString(row, 5));
   dead_letter.set_partition(static_cast<int32_t>(RowInt64(row, 6)));
@@ -172,6 +185,11 @@ v1::DeadLetter DeadLetterFromRow(const soci::row& row) {
   if (const int64_t replayed = RowInt64(row, 9); replayed > 0)
     *dead_letter.mutable_replayed_at() = TimeUtil::MicrosecondsToTimestamp(replayed);
   dead_letter.set_replayed_by(RowString(row, 10));
+  dead_letter.set_dismissal_proposed_by(RowString(row, 11));
+  dead_letter.set_dismissal_reason(RowString(row, 12));
+  dead_letter.set_dismissed_by(RowString(row, 13));
+  if (const int64_t dismissed = RowInt64(row, 14); dismissed > 0)
+    *dead_letter.mutable_dismissed_at() = TimeUtil::MicrosecondsToTimestamp(dismissed);
   return dead_letter;
 }
 
@@ -763,7 +781,8 @@ class SociSagaStore final : public SagaStore {
       soci::rowset<soci::row> rows =
           (sql.prepare << "SELECT " << kDeadLetterColumns
                        << " FROM dead_letters WHERE dead_letter_id > :after"
-                          " AND (:s = '' OR saga_id = :s2) AND (:all = 1 OR replayed_at_us = 0)"
+                          " AND (:s = '' OR saga_id = :s2)"
+                          " AND (:all = 1 OR (replayed_at_us = 0 AND dismissed_at_us = 0))"
                           " ORDER BY dead_letter_id LIMIT :lim",
            soci::use(after), soci::use(id), soci::use(id), soci::use(all), soci::use(limit));
       for (const soci::row& row : rows) dead_letters.push_back(DeadLetterFromRow(row));
@@ -775,7 +794,8 @@ class SociSagaStore final : public SagaStore {
   absl::StatusOr<int64_t> CountPendingDeadLetters() override {
     long long pending = 0;
     RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
-      sql << "SELECT COUNT(*) FROM dead_letters WHERE replayed_at_us = 0", soci::into(pending);
+      sql << "SELECT COUNT(*) FROM dead_letters WHERE replayed_at_us = 0 AND dismissed_at_us = 0",
+          soci::into(pending);
       return absl::OkStatus();
     }));
     return pending;
@@ -789,16 +809,62 @@ class SociSagaStore final : public SagaStore {
       const std::string by(operator_name);
       soci::statement update =
           (sql.prepare << "UPDATE dead_letters SET replayed_at_us = :at, replayed_by = :by"
-                          " WHERE dead_letter_id = :id AND replayed_at_us = 0",
+                          " WHERE dead_letter_id = :id AND replayed_at_us = 0"
+                          " AND dismissed_at_us = 0",
            soci::use(now_us), soci::use(by), soci::use(id));
       update.execute(true);
       if (update.get_affected_rows() != 1) {
         return absl::FailedPreconditionError(
-            absl::StrCat("dead letter ", dead_letter_id, " was already replayed"));
+            absl::StrCat("dead letter ", dead_letter_id, " was already replayed or dismissed"));
       }
       InsertAudit(sql, by, "replay_dead_letter", command.key,
                   absl::StrCat("dead letter ", dead_letter_id, " replayed: ", reason), now_us);
       InsertOutbox(sql, command, now_us);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::Status ProposeDeadLetterDismissal(int64_t dead_letter_id, absl::string_view operator_name,
+                                          absl::string_view reason, absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long id = dead_letter_id, now_us = absl::ToUnixMicros(now);
+      const std::string by(operator_name), why(reason);
+      soci::statement update =
+          (sql.prepare << "UPDATE dead_letters SET dismissal_proposed_by = :by,"
+                          " dismissal_reason = :why WHERE dead_letter_id = :id"
+                          " AND replayed_at_us = 0 AND dismissed_at_us = 0"
+                          " AND dismissal_proposed_by = ''",
+           soci::use(by), soci::use(why), soci::use(id));
+      update.execute(true);
+      if (update.get_affected_rows() != 1) return DismissalRefused(sql, dead_letter_id);
+      std::string saga_id;
+      sql << "SELECT saga_id FROM dead_letters WHERE dead_letter_id = :id", soci::use(id),
+          soci::into(saga_id);
+      InsertAudit(sql, by, "propose_dismissal", saga_id,
+                  absl::StrCat("dead letter ", dead_letter_id, " proposed for dismissal: ", why),
+                  now_us);
+      return Completion::kCommit;
+    });
+  }
+
+  absl::Status ApproveDeadLetterDismissal(int64_t dead_letter_id, absl::string_view approver,
+                                          absl::Time now) override {
+    return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      long long id = dead_letter_id, now_us = absl::ToUnixMicros(now);
+      const std::string by(approver);
+      soci::statement update =
+          (sql.prepare << "UPDATE dead_letters SET dismissed_by = :by, dismissed_at_us = :at"
+                          " WHERE dead_letter_id = :id AND replayed_at_us = 0"
+                          " AND dismissed_at_us = 0 AND dismissal_proposed_by <> ''"
+                          " AND dismissal_proposed_by <> :by2",
+           soci::use(by), soci::use(now_us), soci::use(id), soci::use(by));
+      update.execute(true);
+      if (update.get_affected_rows() != 1) return DismissalRefused(sql, dead_letter_id);
+      std::string saga_id;
+      sql << "SELECT saga_id FROM dead_letters WHERE dead_letter_id = :id", soci::use(id),
+          soci::into(saga_id);
+      InsertAudit(sql, by, "approve_dismissal", saga_id,
+                  absl::StrCat("dead letter ", dead_letter_id, " dismissed"), now_us);
       return Completion::kCommit;
     });
   }
@@ -832,6 +898,25 @@ class SociSagaStore final : public SagaStore {
   static constexpr absl::string_view kResolutionSelect =
       "SELECT resolution_id, saga_id, action, reason_code, note, state, proposed_by,"
       " proposed_at_us, approved_by, approved_at_us FROM resolutions";
+
+  // Why a dismissal's update matched no row, as the status to answer with.
+  static absl::Status DismissalRefused(soci::session& sql, int64_t dead_letter_id) {
+    long long id = dead_letter_id, replayed = 0, dismissed = 0;
+    std::string proposed_by;
+    sql << "SELECT replayed_at_us, dismissed_at_us, dismissal_proposed_by FROM dead_letters"
+           " WHERE dead_letter_id = :id",
+        soci::use(id), soci::into(replayed), soci::into(dismissed), soci::into(proposed_by);
+    const std::string name = absl::StrCat("dead letter ", dead_letter_id);
+    if (!sql.got_data()) return absl::NotFoundError(absl::StrCat("no ", name));
+    if (replayed > 0) return absl::FailedPreconditionError(name + " was already replayed");
+    if (dismissed > 0) return absl::FailedPreconditionError(name + " was already dismissed");
+    if (proposed_by.empty()) {
+      return absl::FailedPreconditionError(name + " has no proposed dismissal to approve");
+    }
+    return absl::FailedPreconditionError(
+        absl::StrCat(name, " has a dismissal proposed by ", proposed_by,
+                     " already; maker-checker: a different operator approves it"));
+  }
 
   static v1::Resolution ResolutionFromRow(const soci::row& row) {
     v1::Resolution resolution;

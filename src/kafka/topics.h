@@ -12,6 +12,8 @@
 namespace fxmesh::kafka {
 
 inline constexpr absl::string_view kBranchCommandsTopic = "fxmesh.branch.commands";
+// The relays' consumer group, unless they are started with another --group.
+inline constexpr absl::string_view kRelayGroupDefault = "fxmesh-relay";
 inline constexpr absl::string_view kBranchResultsTopic = "fxmesh.branch.results";
 inline constexpr absl::string_view kDeadLetterTopic = "fxmesh.branch.dlq";
 inline constexpr absl::string_view kSagaEventsTopic = "fxmesh.saga.events";

@@ -1,6 +1,7 @@
 #include "ledger/ledger_service.h"
 
 #include "common/grpc_dispatch.h"
+#include "common/ids.h"
 #include "common/log.h"
 
 namespace fxmesh::ledger {
@@ -20,8 +21,9 @@ void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::Branch
   span.SetAttribute("branch", branch.branch());
   span.SetStatus(status);
   if (status.ok()) span.SetAttribute("outcome", v1::Outcome_Name(response.outcome()));
+  // A malformed saga id (any size) is not repeated here: the refusal's message quotes it, cut.
   LogInfo("branch call")
-      .With("saga_id", branch.saga_id())
+      .With("saga_id", ValidateSagaId(branch.saga_id()).ok() ? branch.saga_id() : "(malformed)")
       .With("call", call)
       .With("branch", branch.branch())
       .With("outcome", status.ok() ? v1::Outcome_Name(response.outcome()) : status.ToString());

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
 #include "common/log.h"
+#include "common/printable.h"
 #include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
@@ -105,7 +106,10 @@ absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
     handled = Execute(*message, command);
   } else {
     handled.outcomes.push_back(
-        DeadLetter(*message, "poison", absl::StrCat("not a BranchCommand: ", parsed.message()), 0));
+        DeadLetter(*message, "poison",
+                   absl::StrCat("not a BranchCommand: ",
+                                PrintableText(parsed.message(), limits::kQuotedTextBytesMax)),
+                   0));
     handled.label = "dead_letter";
   }
   absl::Status published = Publish(*message, handled.outcomes);

@@ -61,6 +61,7 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
   engine_options.settle_through_kafka = options_.settle_through_kafka;
   engine_options.relay_first_word_after = options_.relay_first_word_after;
   engine_options.relay_word_after_due = options_.relay_word_after_due;
+  engine_options.relay_has_backlog = options_.relay_has_backlog;
   engine_ = std::make_unique<SagaEngine>(
       *store_, SystemClock::Get(), *rates,
       std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct HarnessOptions {
   absl::Duration relay_first_word_after = absl::Milliseconds(limits::kRelayFirstWordAfterMs);
   absl::Duration relay_word_after_due =
       absl::Milliseconds(limits::kLedgerCallTimeoutMs + limits::kRelaySilenceMarginMs);
+  // Whether the relays have unread commands (the engine's option of the same name); may be null.
+  std::function<bool()> relay_has_backlog;
 };
 
 class CoordinatorHarness {

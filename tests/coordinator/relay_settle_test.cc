@@ -4,7 +4,8 @@
 // Kafka (the coordinator never sends them itself) and the saga ends CANCELLED; a ledger down during
 // Confirm walks the retry tiers and the saga completes once it is back; an exhausted command is
 // dead-lettered, shown on its saga and in the alerts, and an operator's replay completes the saga;
-// a poison message is recorded, cannot be replayed, and blocks nothing; a result applied twice
+// a poison message is recorded, cannot be replayed, and blocks nothing; binary poison is listed
+// as text every client can read and is dismissed by two operators; a result applied twice
 // changes nothing; a command that vanishes on its way to the relay is sent again within seconds,
 // and one the relay reports moved to a retry tier is not (the report says when to expect it).
 #include <google/protobuf/util/json_util.h>
@@ -244,6 +245,35 @@ TEST_CASE("through the relay, a command that vanishes before the relay sees it i
   harness.CheckInvariants();
 }
 
+TEST_CASE("a silent command is not sent again while the relay has unread commands",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  std::atomic<bool> relay_behind{true};
+  HarnessOptions options = ThroughKafkaQuickToWorry();
+  options.relay_has_backlog = [&relay_behind] { return relay_behind.load(); };
+  CoordinatorHarness harness(Backend::kSqlite, options);
+  RelayLoop loop(harness, {absl::Milliseconds(200), absl::Milliseconds(400)});
+  absl::StatusOr<v1::Exchange> exchange = harness.Exchange(
+      "k1", "alice", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(5), "nobody-usd");
+  REQUIRE(exchange.ok());
+  const std::string saga_id = exchange->saga_id();
+  REQUIRE(harness.Saga(saga_id).state() == v1::SAGA_STATE_CANCELLING);
+  // The relay is behind (it has not read these Cancels yet): past the expectation, silence means
+  // late, and sending again would only lengthen its queue.
+  RecoveryLoop recovery(harness);
+  absl::SleepFor(absl::Seconds(5));
+  v1::Saga waiting = harness.Saga(saga_id);
+  CHECK(waiting.state() == v1::SAGA_STATE_CANCELLING);
+  for (const v1::Branch& branch : waiting.branches()) CHECK(branch.dispatches() == 1);
+  // Once it has read everything and still says nothing, the commands are lost: sent again.
+  relay_behind = false;
+  loop.Start();
+  v1::Saga cancelled = loop.AwaitState(saga_id, v1::SAGA_STATE_CANCELLED);
+  REQUIRE(cancelled.state() == v1::SAGA_STATE_CANCELLED);
+  loop.Stop();
+  harness.CheckInvariants();
+}
+
 TEST_CASE("through the relay, a command the relay reports moved to a retry tier is not sent again",
           "[integration][kafka][relay]") {
   SetLogLevel(LogLevel::kError);
@@ -359,6 +389,74 @@ TEST_CASE("through the relay, an exhausted command is dead-lettered and a replay
   CHECK(entries->entries(0).operator_() == "ops-kim");
   loop.Stop();
   harness.CheckInvariants();
+}
+
+TEST_CASE("a poison message of binary bytes is listed by every client and dismissed by two",
+          "[integration][kafka][relay]") {
+  SetLogLevel(LogLevel::kError);
+  CoordinatorHarness harness(Backend::kSqlite, ThroughKafka());
+  RelayLoop loop(harness, {absl::Milliseconds(100)});
+  loop.Start();
+  loop.SendRaw(std::string("\xff\x00key", 5), std::string("\x00\xff\xfe binary", 10));
+  v1::ListDeadLettersRequest list;
+  absl::StatusOr<v1::ListDeadLettersResponse> listed;
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    listed = harness.engine().ListDeadLetters(list);
+    REQUIRE(listed.ok());
+  } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+  REQUIRE(listed->dead_letters_size() == 1);
+  const v1::DeadLetter& poison = listed->dead_letters(0);
+  CHECK(poison.payload() == "\\x00\\xff\\xfe binary");
+  CHECK(poison.saga_id() == "\\xff\\x00key");
+  CHECK(poison.error().size() <= limits::kQuotedTextBytesMax + 32);
+  // What gRPC clients (buf curl, grpcio) do with the answer: proto strings must be UTF-8.
+  std::string wire, json;
+  CHECK(listed->SerializeToString(&wire));
+  CHECK(google::protobuf::util::MessageToJsonString(*listed, &json).ok());
+  v1::ReplayDeadLettersRequest replay;
+  replay.set_all(true);
+  replay.set_operator_("ops-kim");
+  absl::StatusOr<v1::ReplayDeadLettersResponse> all = harness.engine().ReplayDeadLetters(replay);
+  REQUIRE(all.ok());
+  CHECK(all->SerializeToString(&wire));
+  CHECK(all->skipped_size() == 1);
+  REQUIRE(harness.engine().GetAlerts()->dead_letters_pending() == 1);
+
+  // It can never be replayed, so two operators dismiss it, and it stops counting as pending.
+  v1::ProposeDismissalRequest propose;
+  propose.set_dead_letter_id(poison.dead_letter_id());
+  propose.set_operator_("ops-kim");
+  CHECK(absl::IsInvalidArgument(harness.engine().ProposeDismissal(propose).status()));
+  propose.set_reason("binary garbage put on the topic by hand; nothing to replay");
+  absl::StatusOr<v1::DeadLetter> proposed = harness.engine().ProposeDismissal(propose);
+  REQUIRE(proposed.ok());
+  CHECK(proposed->dismissal_proposed_by() == "ops-kim");
+  CHECK(absl::IsFailedPrecondition(harness.engine().ProposeDismissal(propose).status()));
+  v1::ApproveDismissalRequest approve;
+  approve.set_dead_letter_id(poison.dead_letter_id());
+  approve.set_operator_("ops-kim");
+  CHECK(absl::IsPermissionDenied(harness.engine().ApproveDismissal(approve).status()));
+  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 1);
+  approve.set_operator_("ops-lee");
+  absl::StatusOr<v1::DeadLetter> dismissed = harness.engine().ApproveDismissal(approve);
+  REQUIRE(dismissed.ok());
+  CHECK(dismissed->dismissed_by() == "ops-lee");
+  CHECK(dismissed->has_dismissed_at());
+  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 0);
+  CHECK(harness.engine().ListDeadLetters(list)->dead_letters_size() == 0);
+  v1::ListDeadLettersRequest every;
+  every.set_include_replayed(true);
+  CHECK(harness.engine().ListDeadLetters(every)->dead_letters_size() == 1);
+  CHECK(absl::IsFailedPrecondition(harness.engine().ApproveDismissal(approve).status()));
+  v1::ListAuditRequest audit;
+  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().ListAudit(audit);
+  REQUIRE(entries.ok());
+  std::vector<std::string> actions;
+  for (const v1::AuditEntry& entry : entries->entries()) actions.push_back(entry.action());
+  CHECK(actions == std::vector<std::string>{"propose_dismissal", "approve_dismissal"});
+  loop.Stop();
 }
 
 TEST_CASE("through the relay, a poison message is recorded, cannot be replayed, blocks nothing",

@@ -1,14 +1,17 @@
 // Proves the ledger over real gRPC on loopback: a LedgerServer on a free port, called through a
 // channel exactly as the coordinator will call it — open, deposit, Try/Confirm/Cancel, get account,
 // list holds and journal — with business outcomes in responses and malformed requests mapped to
-// INVALID_ARGUMENT, and the health service reporting SERVING. With dev faults on, an armed call
-// answers UNAVAILABLE and changes nothing until it is cleared; without them, the fault service is
-// not served at all.
+// INVALID_ARGUMENT (a huge malformed id logged in one short line), and the health service
+// reporting SERVING. With dev faults on, an armed call answers UNAVAILABLE and changes nothing
+// until it is cleared; without them, the fault service is not served at all.
 #include <grpcpp/grpcpp.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/clock.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "fxmesh/v1/ledger_fault.grpc.pb.h"
@@ -239,6 +242,55 @@ TEST_CASE("a ledger without dev faults does not serve the fault service",
   v1::LedgerFaults armed;
   CHECK(ledger.faults().ArmFault(ledger.Context().get(), arm, &armed).error_code() ==
         grpc::StatusCode::UNIMPLEMENTED);
+}
+
+}  // namespace
+}  // namespace fxmesh::ledger
+
+namespace fxmesh::ledger {
+namespace {
+
+// Everything written to stderr (where log lines go) while `work` runs.
+template <typename Work>
+std::string CaptureStderr(Work work) {
+  std::fflush(stderr);
+  std::FILE* temp = std::tmpfile();
+  REQUIRE(temp != nullptr);
+  const int file = fileno(temp);
+  const int saved = dup(STDERR_FILENO);
+  dup2(file, STDERR_FILENO);
+  work();
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::string captured;
+  char buffer[4096];
+  lseek(file, 0, SEEK_SET);
+  for (ssize_t n; (n = read(file, buffer, sizeof(buffer))) > 0;) captured.append(buffer, n);
+  std::fclose(temp);
+  return captured;
+}
+
+TEST_CASE("a Try with a 10 KB saga id is refused and logged in one short line",
+          "[ledger][integration][sqlite]") {
+  GrpcLedger ledger(testing::Backend::kSqlite);
+  ledger.OpenAliceAndFundPosition();
+  v1::TryRequest request;
+  request.mutable_branch()->set_saga_id(std::string(10'000, 'f'));
+  request.mutable_branch()->set_branch("fx");
+  request.set_debit_account_id("position:USD");
+  request.set_credit_account_id("alice-usd");
+  request.mutable_amount()->set_amount_minor(100);
+  request.mutable_amount()->set_currency("USD");
+  grpc::Status status;
+  const std::string logged = CaptureStderr([&] {
+    v1::BranchResponse response;
+    status = ledger.stub().Try(ledger.Context().get(), request, &response);
+  });
+  CHECK(status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  INFO(logged.substr(0, 400));
+  CHECK(logged.find("branch call") != std::string::npos);
+  for (absl::string_view line : absl::StrSplit(logged, '\n')) CHECK(line.size() < 1'000);
 }
 
 }  // namespace

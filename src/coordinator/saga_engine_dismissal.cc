@@ -1,0 +1,60 @@
+// SagaEngine's dismissal of dead letters that must not be replayed (a poison message, or a command
+// an operator settled by hand): one operator proposes with a reason, a different one approves, and
+// the dead letter stops counting as pending. The store writes both steps with their audit rows.
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/status_macros.h"
+#include "coordinator/saga_engine.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+absl::StatusOr<v1::DeadLetter> Reread(SagaStore& store, int64_t dead_letter_id) {
+  ASSIGN_OR_RETURN(std::optional<v1::DeadLetter> found, store.GetDeadLetter(dead_letter_id));
+  if (!found) return absl::NotFoundError(absl::StrCat("no dead letter ", dead_letter_id));
+  return *found;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::DeadLetter> SagaEngine::ProposeDismissal(
+    const v1::ProposeDismissalRequest& request) {
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  if (request.reason().empty()) {
+    return absl::InvalidArgumentError("say why the dead letter must not be replayed (reason)");
+  }
+  if (request.reason().size() > limits::kQuotedTextBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat("reason is ", request.reason().size(),
+                                                   " bytes long; the maximum is ",
+                                                   limits::kQuotedTextBytesMax));
+  }
+  RETURN_IF_ERROR(store_.ProposeDeadLetterDismissal(request.dead_letter_id(), request.operator_(),
+                                                    request.reason(), clock_.Now()));
+  LogWarning("dead letter proposed for dismissal")
+      .With("dead_letter_id", request.dead_letter_id())
+      .With("operator", request.operator_())
+      .With("reason", request.reason());
+  return Reread(store_, request.dead_letter_id());
+}
+
+absl::StatusOr<v1::DeadLetter> SagaEngine::ApproveDismissal(
+    const v1::ApproveDismissalRequest& request) {
+  RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  ASSIGN_OR_RETURN(v1::DeadLetter dead_letter, Reread(store_, request.dead_letter_id()));
+  if (dead_letter.dismissal_proposed_by() == request.operator_()) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "maker-checker: the dismissal of dead letter ", request.dead_letter_id(),
+        " was proposed by ", request.operator_(), "; a different operator must approve it"));
+  }
+  RETURN_IF_ERROR(store_.ApproveDeadLetterDismissal(request.dead_letter_id(), request.operator_(),
+                                                    clock_.Now()));
+  LogWarning("dead letter dismissed")
+      .With("dead_letter_id", request.dead_letter_id())
+      .With("saga_id", dead_letter.saga_id())
+      .With("proposed_by", dead_letter.dismissal_proposed_by())
+      .With("approved_by", request.operator_());
+  return Reread(store_, request.dead_letter_id());
+}
+
+}  // namespace fxmesh::coordinator
