@@ -78,7 +78,7 @@ ScopedSpan::ScopedSpan(Tracer* tracer, absl::string_view name, absl::string_view
     // Not a trace id (a malformed request's saga id, which may be any size): nothing is recorded
     // under it, and log lines inside this span carry no trace id.
     : tracer_(ValidateSagaId(trace_id).ok() ? tracer : nullptr), outer_(current_span) {
-  if (tracer_ == nullptr && !ValidateSagaId(trace_id).ok()) trace_id = "";
+  if (!ValidateSagaId(trace_id).ok()) trace_id = "";
   span_.set_trace_id(std::string(trace_id));
   span_.set_span_id(NewSpanId());
   span_.set_parent_span_id(parent_span_id.empty() ? RootSpanId(trace_id)
