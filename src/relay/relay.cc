@@ -69,7 +69,18 @@ RelayMetrics::RelayMetrics(MetricsRegistry& registry)
       ledger_calls(
           registry.AddHistogram("fxmesh_relay_ledger_call_duration_seconds",
                                 "Time of each Confirm or Cancel call to a ledger, answered or not.",
-                                {"participant", "op"}, kLatencyBucketsSeconds)) {}
+                                {"participant", "op"}, kLatencyBucketsSeconds)) {
+  // Every known label value has a sample from the start, so a dashboard tells 0 from missing.
+  for (const char* op : {"confirm", "cancel"}) {
+    for (v1::Outcome outcome : {v1::OUTCOME_APPLIED, v1::OUTCOME_DUPLICATE, v1::OUTCOME_REJECTED,
+                                v1::OUTCOME_NULL_COMPENSATION}) {
+      commands.With({op, v1::Outcome_Name(outcome)});
+    }
+    for (const char* outcome : {"retry", "dead_letter"}) commands.With({op, outcome});
+  }
+  for (const char* reason : {"poison", "bad_op", "unknown_participant", "refused", "exhausted"})
+    dead_letters.With({reason});
+}
 
 Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
              std::map<std::string, ParticipantClient*> participants, const Clock& clock,
@@ -80,7 +91,9 @@ Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
       clock_(clock),
       options_(std::move(options)),
       metrics_(metrics),
-      tracer_(tracer) {}
+      tracer_(tracer) {
+  for (const RelayTier& tier : options_.tiers) metrics_.retries.With({tier.topic});
+}
 
 absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());

@@ -209,6 +209,16 @@ v1::BranchResult ParseResult(const kafka::IncomingMessage& message) {
 TEST_CASE("a Cancel command releases its hold, publishes the result, then commits",
           "[relay][kafka][integration]") {
   RelayFixture fixture({{"fxmesh.branch.retry.5s", absl::Milliseconds(200)}});
+  // Before any command, every known label has its zero: a dashboard tells 0 from missing.
+  const std::string fresh = fixture.Metrics();
+  for (const char* sample :
+       {"fxmesh_relay_commands_total{op=\"confirm\",outcome=\"OUTCOME_APPLIED\"} 0",
+        "fxmesh_relay_commands_total{op=\"cancel\",outcome=\"dead_letter\"} 0",
+        "fxmesh_relay_dead_letters_total{reason=\"exhausted\"} 0",
+        "fxmesh_relay_retries_total{tier=\"fxmesh.branch.retry.5s\"} 0"}) {
+    INFO(sample);
+    CHECK(fresh.find(sample) != std::string::npos);
+  }
   const v1::BranchRef branch = fixture.Hold(4'000);
   fixture.SendCommand(branch, v1::BRANCH_OP_CANCEL);
   std::vector<kafka::IncomingMessage> results = fixture.Read("fxmesh.branch.results", 1);
