@@ -154,6 +154,14 @@ std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& ow
       engine_options, *replica_metrics_.back());
 }
 
+std::string CoordinatorHarness::UndrivenSaga(const std::string& key) {
+  absl::StatusOr<v1::Exchange> created =
+      Exchange(key, "alice", Quote("KRW", "USD", 0, 1'000), absl::ZeroDuration());
+  REQUIRE(created.ok());
+  REQUIRE(created->state() == v1::SAGA_STATE_CREATED);
+  return created->saga_id();
+}
+
 int CoordinatorHarness::Settle(absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   while (true) {

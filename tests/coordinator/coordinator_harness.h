@@ -57,6 +57,9 @@ class CoordinatorHarness {
                                         const v1::Quote& quote,
                                         absl::Duration wait = absl::Seconds(5),
                                         const std::string& target_account = "");
+  // A saga created for `key` (alice buys 10.00 USD) but not driven yet, as if its customer's
+  // deadline had already passed: due for recovery. REQUIREs it to be CREATED; returns its id.
+  std::string UndrivenSaga(const std::string& key);
   // Another coordinator replica: its own engine and database connections over the same
   // coordinator database and the same (fault-injecting) ledger clients.
   std::unique_ptr<SagaEngine> NewReplica(const std::string& owner_id,

@@ -127,6 +127,18 @@ HarnessOptions ThroughKafkaQuickToWorry() {
   return options;
 }
 
+// Lists pending dead letters until there is one, or 20 s pass.
+absl::StatusOr<v1::ListDeadLettersResponse> AwaitDeadLetters(CoordinatorHarness& harness) {
+  absl::StatusOr<v1::ListDeadLettersResponse> listed;
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    listed = harness.engine().ListDeadLetters(v1::ListDeadLettersRequest());
+    REQUIRE(listed.ok());
+  } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+  return listed;
+}
+
 // Drives due sagas, as the recovery loop does, on its own thread while it lives.
 class RecoveryLoop {
  public:
@@ -399,13 +411,7 @@ TEST_CASE("a poison message of binary bytes is listed by every client and dismis
   loop.Start();
   loop.SendRaw(std::string("\xff\x00key", 5), std::string("\x00\xff\xfe binary", 10));
   v1::ListDeadLettersRequest list;
-  absl::StatusOr<v1::ListDeadLettersResponse> listed;
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  do {
-    absl::SleepFor(absl::Milliseconds(50));
-    listed = harness.engine().ListDeadLetters(list);
-    REQUIRE(listed.ok());
-  } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+  absl::StatusOr<v1::ListDeadLettersResponse> listed = AwaitDeadLetters(harness);
   REQUIRE(listed->dead_letters_size() == 1);
   const v1::DeadLetter& poison = listed->dead_letters(0);
   CHECK(poison.payload() == "\\x00\\xff\\xfe binary");
@@ -466,14 +472,7 @@ TEST_CASE("through the relay, a poison message is recorded, cannot be replayed, 
   RelayLoop loop(harness, {absl::Milliseconds(100)});
   loop.Start();
   loop.SendRaw("not-a-saga", "{this is not json");
-  v1::ListDeadLettersRequest list;
-  absl::StatusOr<v1::ListDeadLettersResponse> listed;
-  const absl::Time give_up = absl::Now() + absl::Seconds(20);
-  do {
-    absl::SleepFor(absl::Milliseconds(50));
-    listed = harness.engine().ListDeadLetters(list);
-    REQUIRE(listed.ok());
-  } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+  absl::StatusOr<v1::ListDeadLettersResponse> listed = AwaitDeadLetters(harness);
   REQUIRE(listed->dead_letters_size() == 1);
   const v1::DeadLetter& poison = listed->dead_letters(0);
   CHECK(!poison.has_command());

@@ -16,22 +16,13 @@ namespace {
 
 using testing::Backend;
 
-// A saga created but not driven yet (its customer's deadline was already up): due for recovery.
-std::string UndrivenSaga(CoordinatorHarness& mesh, const std::string& key) {
-  absl::StatusOr<v1::Exchange> created =
-      mesh.Exchange(key, "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::ZeroDuration());
-  REQUIRE(created.ok());
-  REQUIRE(created->state() == v1::SAGA_STATE_CREATED);
-  return created->saga_id();
-}
-
 FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another replica recovers",
                     "[coordinator][concurrency]") {
   CoordinatorHarness mesh(backend);
   std::unique_ptr<SagaEngine> busy_replica = mesh.NewReplica("busy-replica");
   std::unique_ptr<SagaEngine> free_replica = mesh.NewReplica("free-replica");
   constexpr int kSagas = 5;
-  for (int i = 0; i < kSagas; ++i) UndrivenSaga(mesh, absl::StrCat("due-", i));
+  for (int i = 0; i < kSagas; ++i) mesh.UndrivenSaga(absl::StrCat("due-", i));
 
   // Every worker of the busy replica is taken by work that does not end yet.
   Executor workers("busy", 2, 64);
@@ -56,7 +47,7 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
   release.Notify();
 
   // With free workers, a pass starts as many drives as there are workers and due sagas.
-  UndrivenSaga(mesh, "due-later");
+  mesh.UndrivenSaga("due-later");
   for (int wait = 0; wait < 200 && workers.IdleWorkers() < 2; ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   started = RecoverDueSagas(*busy_replica, workers);
@@ -69,7 +60,7 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
 FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the drive's lease",
                     "[coordinator][concurrency]") {
   CoordinatorHarness mesh(backend);
-  const std::string saga_id = UndrivenSaga(mesh, "approve-mid-drive");
+  const std::string saga_id = mesh.UndrivenSaga("approve-mid-drive");
   // A drive of this replica is in flight: its Try to the KRW ledger has not returned yet.
   absl::Notification reached, release;
   mesh.krw().HoldNext(CallKind::kTry, &reached, &release);

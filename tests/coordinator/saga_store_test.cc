@@ -36,19 +36,10 @@ void StoreBranches(Database& database, const std::string& saga_id, const std::st
               .ok());
 }
 
-// A saga created but not driven yet (its customer's deadline was already up).
-std::string UndrivenSaga(CoordinatorHarness& mesh, const std::string& key) {
-  absl::StatusOr<v1::Exchange> created =
-      mesh.Exchange(key, "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::ZeroDuration());
-  REQUIRE(created.ok());
-  REQUIRE(created->state() == v1::SAGA_STATE_CREATED);
-  return created->saga_id();
-}
-
 FXMESH_BACKEND_TEST("branches written by a newer version are read and the saga completes",
                     "[coordinator][db]") {
   CoordinatorHarness mesh(backend);
-  const std::string saga_id = UndrivenSaga(mesh, "newer-version");
+  const std::string saga_id = mesh.UndrivenSaga("newer-version");
   const std::string stored = StoredBranches(mesh.coordinator_database(), saga_id);
   REQUIRE(stored.find("\"branch\":\"krw\"") != std::string::npos);
   // What a later version might add: a top-level field and a field inside each branch.
@@ -76,7 +67,7 @@ FXMESH_BACKEND_TEST("a saga whose branches cannot be read never moves and raises
                                       std::string("{\"branches\":[]}"));
   INFO("stored branches: " << broken);
   CoordinatorHarness mesh(backend);
-  const std::string saga_id = UndrivenSaga(mesh, "unreadable");
+  const std::string saga_id = mesh.UndrivenSaga("unreadable");
   StoreBranches(mesh.coordinator_database(), saga_id, broken);
 
   absl::StatusOr<std::optional<v1::Saga>> read = mesh.store().GetSaga(saga_id);
@@ -107,7 +98,7 @@ FXMESH_BACKEND_TEST("a saga whose branches cannot be read never moves and raises
 FXMESH_BACKEND_TEST("a resolution gets its own id when another proposal lands in between",
                     "[coordinator][db]") {
   CoordinatorHarness mesh(backend);
-  const std::string saga_id = UndrivenSaga(mesh, "resolution-race");
+  const std::string saga_id = mesh.UndrivenSaga("resolution-race");
   // Another proposal for the same saga commits right after this one's insert, before its id is
   // read back: done here by a trigger, deterministically.
   const bool postgres = backend == Backend::kPostgres;
