@@ -837,12 +837,9 @@ class SociSagaStore final : public SagaStore {
            soci::use(by), soci::use(why), soci::use(id));
       update.execute(true);
       if (update.get_affected_rows() != 1) return DismissalRefused(sql, dead_letter_id);
-      std::string saga_id;
-      sql << "SELECT saga_id FROM dead_letters WHERE dead_letter_id = :id", soci::use(id),
-          soci::into(saga_id);
-      InsertAudit(sql, by, "propose_dismissal", saga_id,
-                  absl::StrCat("dead letter ", dead_letter_id, " proposed for dismissal: ", why),
-                  now_us);
+      AuditDeadLetter(
+          sql, dead_letter_id, by, "propose_dismissal",
+          absl::StrCat("dead letter ", dead_letter_id, " proposed for dismissal: ", why), now_us);
       return Completion::kCommit;
     });
   }
@@ -860,11 +857,8 @@ class SociSagaStore final : public SagaStore {
            soci::use(by), soci::use(now_us), soci::use(id), soci::use(by));
       update.execute(true);
       if (update.get_affected_rows() != 1) return DismissalRefused(sql, dead_letter_id);
-      std::string saga_id;
-      sql << "SELECT saga_id FROM dead_letters WHERE dead_letter_id = :id", soci::use(id),
-          soci::into(saga_id);
-      InsertAudit(sql, by, "approve_dismissal", saga_id,
-                  absl::StrCat("dead letter ", dead_letter_id, " dismissed"), now_us);
+      AuditDeadLetter(sql, dead_letter_id, by, "approve_dismissal",
+                      absl::StrCat("dead letter ", dead_letter_id, " dismissed"), now_us);
       return Completion::kCommit;
     });
   }
@@ -898,6 +892,17 @@ class SociSagaStore final : public SagaStore {
   static constexpr absl::string_view kResolutionSelect =
       "SELECT resolution_id, saga_id, action, reason_code, note, state, proposed_by,"
       " proposed_at_us, approved_by, approved_at_us FROM resolutions";
+
+  // Appends an audit row about a dead letter, under its saga.
+  static void AuditDeadLetter(soci::session& sql, int64_t dead_letter_id, const std::string& by,
+                              const std::string& action, const std::string& detail,
+                              long long at_us) {
+    long long id = dead_letter_id;
+    std::string saga_id;
+    sql << "SELECT saga_id FROM dead_letters WHERE dead_letter_id = :id", soci::use(id),
+        soci::into(saga_id);
+    InsertAudit(sql, by, action, saga_id, detail, at_us);
+  }
 
   // Why a dismissal's update matched no row, as the status to answer with.
   static absl::Status DismissalRefused(soci::session& sql, int64_t dead_letter_id) {
