@@ -42,6 +42,12 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                                                  engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
   RETURN_IF_ERROR(server->engine_->RefreshPausedParticipants());
+  ASSIGN_OR_RETURN(int released, server->engine_->ReleaseOwnLeases());
+  if (released > 0) {
+    LogInfo("released the saga leases this replica held when it last stopped")
+        .With("replica_id", engine_options.owner_id)
+        .With("leases", released);
+  }
   server->executor_ = std::make_unique<Executor>("coordinator", limits::kSagaWorkerThreads,
                                                  limits::kWorkerQueueDepthMax);
   // Background drives have workers of their own: customers' calls never starve them, and they
@@ -72,7 +78,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
             options.kafka_brokers, std::string(kCoordinatorGroup),
             {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)}));
     server->results_ = std::make_unique<RelayResultConsumer>(
-        *server->results_consumer_, *server->engine_, clock, &server->tracer_);
+        *server->results_consumer_, *server->engine_, clock, server->metrics_, &server->tracer_);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
     server->backlog_watching_ =
         std::thread([raw = server.get(), brokers = options.kafka_brokers,
@@ -151,6 +157,7 @@ void CoordinatorServer::RecoveryLoop() {
     }
     absl::Status refreshed = engine_->RefreshPausedParticipants();
     if (!refreshed.ok()) LogWarning("cannot read paused participants").With("error", refreshed);
+    engine_->RetryFailedReleases();
     absl::StatusOr<int> started = RecoverDueSagas(*engine_, *recovery_executor_);
     if (!started.ok()) LogWarning("cannot look for due sagas").With("error", started.status());
     if (absl::Now() >= next_stuck_check) {

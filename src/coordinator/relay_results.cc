@@ -21,6 +21,25 @@ std::string Header(const kafka::IncomingMessage& message, const std::string& nam
 
 }  // namespace
 
+RelayResultConsumer::RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEngine& engine,
+                                         const Clock& clock, MetricsRegistry& metrics,
+                                         Tracer* tracer)
+    : consumer_(consumer),
+      engine_(engine),
+      clock_(clock),
+      tracer_(tracer),
+      handled_(metrics.AddCounter(
+          "fxmesh_relay_results_total",
+          "Messages from the relay (results, retry reports, dead letters) by topic and outcome: "
+          "applied (late copies included), deferred (another driver held the saga, or the "
+          "database was away: it comes back after a pause) or skipped (it can never apply).",
+          {"topic", "outcome"})) {
+  for (absl::string_view topic : {kafka::kBranchResultsTopic, kafka::kDeadLetterTopic}) {
+    for (absl::string_view outcome : {"applied", "deferred", "skipped"})
+      handled_.With({std::string(topic), std::string(outcome)});
+  }
+}
+
 absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
@@ -28,6 +47,7 @@ absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
   absl::Status applied = Apply(*message);
   if (absl::IsAborted(applied) || absl::IsUnavailable(applied) ||
       absl::IsFailedPrecondition(applied)) {
+    handled_.With({message->topic, "deferred"}).Increment();
     // Not now (another driver holds the saga, took it over mid-write, or the database is away):
     // the same message comes back after a short pause; later ones on its partition wait behind
     // it, so one saga's results stay in order.
@@ -35,6 +55,7 @@ absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
         consumer_.PauseUntil(*message, clock_.Now() + absl::Milliseconds(limits::kResultRetryMs)));
     return false;
   }
+  handled_.With({message->topic, applied.ok() ? "applied" : "skipped"}).Increment();
   if (!applied.ok()) {
     LogError("a message from the relay cannot be applied; skipped")
         .With("topic", message->topic)

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/metrics.h"
 #include "common/tracing.h"
 #include "coordinator/saga_engine.h"
 #include "kafka/consumer.h"
@@ -21,11 +22,10 @@ inline constexpr absl::string_view kCoordinatorGroup = "fxmesh-coordinator";
 
 class RelayResultConsumer {
  public:
-  // `consumer` (subscribed to the results and dead-letter topics), `engine`, `clock` and `tracer`
-  // (if not null: each message applied is a span) must outlive this.
+  // `consumer` (subscribed to the results and dead-letter topics), `engine`, `clock`, `metrics` and
+  // `tracer` (if not null: each message applied is a span) must outlive this.
   RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEngine& engine, const Clock& clock,
-                      Tracer* tracer = nullptr)
-      : consumer_(consumer), engine_(engine), clock_(clock), tracer_(tracer) {}
+                      MetricsRegistry& metrics, Tracer* tracer = nullptr);
 
   // Handles at most one message, waiting up to `poll` for it. Returns whether one was applied.
   absl::StatusOr<bool> ConsumeOnce(absl::Duration poll);
@@ -37,6 +37,7 @@ class RelayResultConsumer {
   SagaEngine& engine_;
   const Clock& clock_;
   Tracer* const tracer_;
+  Counter& handled_;  // {topic, outcome}: applied, deferred (comes back later) or skipped.
 };
 
 }  // namespace fxmesh::coordinator

@@ -320,15 +320,52 @@ absl::StatusOr<v1::Saga> SagaEngine::WithSagaHeld(
                                                  now + absl::Milliseconds(limits::kSagaLeaseMs));
   if (!leased.ok()) {
     result = leased.status();
+    // The claim may have committed before its answer was lost: release it later to be sure.
+    absl::MutexLock lock(&mu_);
+    unreleased_.insert(std::string(saga_id));
   } else if (*leased) {
     result = work();
-    absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
-    if (!released.ok())
-      LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
+    Release(saga_id);
   }
   absl::MutexLock lock(&mu_);
   in_flight_.erase(std::string(saga_id));
   return result;
+}
+
+void SagaEngine::Release(absl::string_view saga_id) {
+  absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
+  absl::MutexLock lock(&mu_);
+  if (released.ok()) {
+    unreleased_.erase(std::string(saga_id));
+    return;
+  }
+  unreleased_.insert(std::string(saga_id));
+  LogWarning("cannot release saga lease; retried on the next recovery pass")
+      .With("saga_id", saga_id)
+      .With("error", released);
+}
+
+absl::StatusOr<int> SagaEngine::ReleaseOwnLeases() {
+  return store_.ReleaseLeasesOf(options_.owner_id);
+}
+
+void SagaEngine::RetryFailedReleases() {
+  std::set<std::string> pending;
+  {
+    absl::MutexLock lock(&mu_);
+    pending.swap(unreleased_);
+  }
+  for (const std::string& saga_id : pending) {
+    {
+      // A drive of this replica that took the saga again holds its lease now, and releases it
+      // itself; releasing here would free the lease under it.
+      absl::MutexLock lock(&mu_);
+      if (!in_flight_.insert(saga_id).second) continue;
+    }
+    Release(saga_id);
+    absl::MutexLock lock(&mu_);
+    in_flight_.erase(saga_id);
+  }
 }
 
 absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time respond_by,
@@ -798,11 +835,7 @@ absl::StatusOr<std::vector<std::string>> SagaEngine::ClaimDue(int limit) {
                               now + absl::Milliseconds(limits::kSagaLeaseMs), limit);
 }
 
-void SagaEngine::ReleaseClaim(absl::string_view saga_id) {
-  absl::Status released = store_.ReleaseSaga(saga_id, options_.owner_id);
-  if (!released.ok())
-    LogWarning("cannot release saga lease").With("saga_id", saga_id).With("error", released);
-}
+void SagaEngine::ReleaseClaim(absl::string_view saga_id) { Release(saga_id); }
 
 absl::Status SagaEngine::CheckStuck() {
   SagaFilter filter;

@@ -123,6 +123,12 @@ class SagaEngine {
   absl::StatusOr<std::vector<std::string>> ClaimDue(int limit);
   // Gives back the lease of a saga claimed by ClaimDue that will not be driven after all.
   void ReleaseClaim(absl::string_view saga_id);
+  // On start, before any drive: frees the leases this replica held when it stopped (a crash, a
+  // kill), so the other replicas need not wait for them to expire. Returns how many.
+  absl::StatusOr<int> ReleaseOwnLeases();
+  // Releases again the leases whose release failed (the database was away): until then the other
+  // replicas cannot apply results to those sagas. The recovery loop calls it every pass.
+  void RetryFailedReleases();
   // Raises an alert (log line and counter) for each saga newly found stuck.
   absl::Status CheckStuck();
   // Reloads which participants are paused (operators may pause them through another replica).
@@ -171,6 +177,9 @@ class SagaEngine {
   // ABORTED when another driver holds it.
   absl::StatusOr<v1::Saga> WithSagaHeld(absl::string_view saga_id,
                                         absl::FunctionRef<absl::StatusOr<v1::Saga>()> work);
+  // Releases the lease of a saga this replica has stopped working on; a failed release is
+  // remembered and retried by RetryFailedReleases.
+  void Release(absl::string_view saga_id);
   absl::StatusOr<v1::Saga> DriveLeased(absl::string_view saga_id, const DriveLimits& limits);
   // Each phase returns true when the saga moved on and the drive continues, false when it stops.
   absl::StatusOr<bool> DriveCreated(v1::Saga& saga, const DriveLimits& limits);
@@ -193,8 +202,10 @@ class SagaEngine {
   absl::Status DispatchSettling(v1::Saga& saga, absl::string_view why);
   // For a relay answer about `ref`: while this replica holds the saga, runs `update` on the branch
   // if the saga is still in `op`'s phase and the branch not settled yet; otherwise does nothing
-  // (a late or repeated copy). NOT_FOUND for an unknown saga.
+  // (a late or repeated copy), or if `needed` says, at a first look without the lease, that the
+  // update would change nothing. NOT_FOUND for an unknown saga.
   absl::Status WithOpenBranch(const v1::BranchRef& ref, v1::BranchOp op,
+                              absl::FunctionRef<bool(const v1::Branch&)> needed,
                               absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update);
   // The relay moved a branch's command to a retry tier: the next word about it is now due after
   // that tier's due time.
@@ -234,6 +245,8 @@ class SagaEngine {
   // Sagas a thread of this replica is driving. The lease keeps other replicas away; this keeps a
   // second thread of the same replica (which holds the same lease) away.
   std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Sagas whose lease this replica failed to release.
+  std::set<std::string> unreleased_ ABSL_GUARDED_BY(mu_);
   const EngineMetrics metrics_;
   std::atomic<int> saves_{0};
 };

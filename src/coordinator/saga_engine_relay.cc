@@ -142,13 +142,18 @@ absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, absl::string_view why)
 }
 
 absl::Status SagaEngine::WithOpenBranch(
-    const v1::BranchRef& ref, v1::BranchOp op,
+    const v1::BranchRef& ref, v1::BranchOp op, absl::FunctionRef<bool(const v1::Branch&)> needed,
     absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update) {
   const std::string& saga_id = ref.saga_id();
-  // A first look without the lease: most late copies are dropped here without taking it.
+  // A first look without the lease: most late copies, and reports that would change nothing, are
+  // dropped here without taking it.
   ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
   if (!known) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
   if (known->state() != PhaseOf(op)) return absl::OkStatus();  // Moved on: a late copy.
+  if (const int index = BranchIndex(*known, ref.branch());
+      index >= 0 && !needed(known->branches(index))) {
+    return absl::OkStatus();
+  }
   return WithSagaHeld(saga_id,
                       [&]() -> absl::StatusOr<v1::Saga> {
                         ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
@@ -170,7 +175,8 @@ absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
     return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
   if (result.kind() == v1::RESULT_KIND_RETRYING) return ApplyRetryReport(result);
   return WithOpenBranch(
-      result.branch(), result.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+      result.branch(), result.op(), [](const v1::Branch&) { return true; },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
         v1::BranchResponse answer;
         answer.set_outcome(result.outcome());
         answer.set_reason(result.reason());
@@ -198,13 +204,22 @@ absl::Status SagaEngine::ApplyRetryReport(const v1::BranchResult& report) {
   if (!report.has_next_attempt_at())
     return absl::InvalidArgumentError("a retry report must say when the next attempt is due");
   const absl::Time due = ToTime(report.next_attempt_at());
+  // Where the report moves the branch's expectation; nothing to write if it does not move it.
+  auto expectation = [&](const v1::Branch& branch) -> std::optional<absl::Time> {
+    if (!branch.has_dispatched_at()) return std::nullopt;  // Not the relay's to retry.
+    const absl::Time expected = branch.has_expect_word_by() ? ToTime(branch.expect_word_by())
+                                                            : ToTime(branch.dispatched_at());
+    const absl::Time after = ExpectAfterReport(expected, due, TimingsOf(options_));
+    if (branch.has_expect_word_by() && after == expected) return std::nullopt;
+    return after;
+  };
   return WithOpenBranch(
-      report.branch(), report.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
-        if (!branch.has_dispatched_at()) return absl::OkStatus();  // Not the relay's to retry.
-        const absl::Time expected = branch.has_expect_word_by() ? ToTime(branch.expect_word_by())
-                                                                : ToTime(branch.dispatched_at());
-        *branch.mutable_expect_word_by() =
-            ToTimestamp(ExpectAfterReport(expected, due, TimingsOf(options_)));
+      report.branch(), report.op(),
+      [&](const v1::Branch& branch) { return expectation(branch).has_value(); },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        const std::optional<absl::Time> after = expectation(branch);
+        if (!after) return absl::OkStatus();
+        *branch.mutable_expect_word_by() = ToTimestamp(*after);
         branch.set_last_error(report.detail());
         *saga.mutable_next_attempt_at() =
             ToTimestamp(NextRedispatch(saga, clock_.Now() + options_.redispatch_after));
@@ -232,7 +247,9 @@ absl::Status SagaEngine::ApplyDeadLetter(const v1::DeadLetter& dead_letter) {
   const v1::BranchCommand& command = dead_letter.command();
   if (!ValidateSagaId(command.branch().saga_id()).ok()) return absl::OkStatus();
   absl::Status marked = WithOpenBranch(
-      command.branch(), command.op(), [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+      command.branch(), command.op(),
+      [](const v1::Branch& branch) { return branch.dead_letter().empty(); },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
         if (!branch.dead_letter().empty()) return absl::OkStatus();
         branch.set_dead_letter(dead_letter.error());
         *saga.mutable_updated_at() = ToTimestamp(clock_.Now());

@@ -138,6 +138,11 @@ class SagaStore {
   virtual absl::StatusOr<bool> ClaimSaga(absl::string_view saga_id, absl::string_view owner,
                                          absl::Time now, absl::Time lease_until) = 0;
   virtual absl::Status ReleaseSaga(absl::string_view saga_id, absl::string_view owner) = 0;
+  // Frees every lease `owner` holds; returns how many. A replica calls it when it starts, before it
+  // drives anything: what it held when it crashed is free for the other replicas at once, instead
+  // of holding up their work on those sagas until the leases expire. Owner ids are unique per
+  // replica (ClaimSaga already lets an owner take back its own lease).
+  virtual absl::StatusOr<int> ReleaseLeasesOf(absl::string_view owner) = 0;
   // Makes a non-terminal saga due at `at` (the operator's "retry now").
   virtual absl::StatusOr<bool> ScheduleSaga(absl::string_view saga_id, absl::Time at) = 0;
 

@@ -624,6 +624,22 @@ class SociSagaStore final : public SagaStore {
     });
   }
 
+  absl::StatusOr<int> ReleaseLeasesOf(absl::string_view owner) override {
+    int released = 0;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      const std::string owner_text(owner), empty;
+      long long zero = 0;
+      soci::statement update =
+          (sql.prepare << "UPDATE sagas SET lease_owner = :e, lease_until_us = :z"
+                          " WHERE lease_owner = :o",
+           soci::use(empty), soci::use(zero), soci::use(owner_text));
+      update.execute(true);
+      released = static_cast<int>(update.get_affected_rows());
+      return Completion::kCommit;
+    }));
+    return released;
+  }
+
   absl::StatusOr<bool> ScheduleSaga(absl::string_view saga_id, absl::Time at) override {
     bool scheduled = false;
     RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {

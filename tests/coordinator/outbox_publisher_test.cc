@@ -118,26 +118,9 @@ TEST_CASE("a row that commits after a higher id was published is still published
 FXMESH_BACKEND_TEST("rows delivered while marking them sent fails are marked later",
                     "[coordinator][kafka]") {
   Fixture fixture(backend);
-  const bool postgres = backend == Backend::kPostgres;
-  // Marking rows sent fails while this trigger exists, as it would while the database is away.
+  // Marking rows sent fails while the trigger exists, as it would while the database is away.
   auto set_failing = [&](bool failing) {
-    REQUIRE(fixture.database
-                ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-                  if (failing && postgres) {
-                    sql << "CREATE FUNCTION outbox_fails() RETURNS trigger LANGUAGE plpgsql AS $$"
-                           " BEGIN RAISE EXCEPTION 'marking fails'; END $$";
-                    sql << "CREATE TRIGGER outbox_fails BEFORE UPDATE ON outbox FOR EACH ROW"
-                           " EXECUTE FUNCTION outbox_fails()";
-                  } else if (failing) {
-                    sql << "CREATE TRIGGER outbox_fails BEFORE UPDATE ON outbox BEGIN"
-                           " SELECT RAISE(ABORT, 'marking fails'); END";
-                  } else {
-                    sql << (postgres ? "DROP TRIGGER outbox_fails ON outbox"
-                                     : "DROP TRIGGER outbox_fails");
-                  }
-                  return Completion::kCommit;
-                })
-                .ok());
+    testing::SetUpdatesFailing(*fixture.database, backend, "outbox", failing);
   };
   set_failing(true);
   REQUIRE(fixture.database

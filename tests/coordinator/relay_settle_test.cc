@@ -58,7 +58,7 @@ class RelayLoop {
         brokers, std::string(kCoordinatorGroup),
         {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
     results_ = std::make_unique<RelayResultConsumer>(*results_consumer_, harness.engine(),
-                                                     SystemClock::Get());
+                                                     SystemClock::Get(), harness.metrics());
   }
   ~RelayLoop() { Stop(); }
 

@@ -1,7 +1,9 @@
 // Proves that a saga's lease is held exactly while a driver acts on it, with two replicas on one
 // database (both backends): a replica whose workers are all busy claims no due saga, so the other
 // replica drives them at once; and approving a resolution while another thread of the same replica
-// is driving the saga is refused, instead of releasing the lease that drive is working under.
+// is driving the saga is refused, instead of releasing the lease that drive is working under. A
+// lease is never left to expire when its holder can give it back: a replica that starts again
+// frees what it held when it crashed, and a release that failed is made on the next pass.
 #include <catch2/catch.hpp>
 #include <thread>
 
@@ -94,6 +96,64 @@ FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the 
   CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
   CHECK(mesh.krw().overlapping_calls() == 0);
   CHECK(mesh.fx().overlapping_calls() == 0);
+  mesh.CheckInvariants();
+}
+
+// `replica` claims `saga_id` as the one due saga, and drives it to COMPLETED.
+void TakesOverAndCompletes(SagaEngine& replica, const std::string& saga_id) {
+  absl::StatusOr<std::vector<std::string>> claimed = replica.ClaimDue(64);
+  REQUIRE(claimed.ok());
+  REQUIRE(*claimed == std::vector<std::string>{saga_id});
+  absl::StatusOr<v1::Saga> driven = replica.Drive(saga_id);
+  REQUIRE(driven.ok());
+  CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+}
+
+FXMESH_BACKEND_TEST("a replica that starts again frees the leases it held when it crashed",
+                    "[coordinator][concurrency]") {
+  CoordinatorHarness mesh(backend);
+  const std::string saga_id = mesh.UndrivenSaga("held-by-a-crashed-replica");
+  // A replica leased the saga, then died before releasing it.
+  const absl::Time now = absl::Now();
+  absl::StatusOr<bool> leased =
+      mesh.store().ClaimSaga(saga_id, "crashed-replica", now, now + absl::Seconds(30));
+  REQUIRE(leased.ok());
+  REQUIRE(*leased);
+  std::unique_ptr<SagaEngine> other = mesh.NewReplica("other-replica");
+  absl::StatusOr<std::vector<std::string>> claimed = other->ClaimDue(64);
+  REQUIRE(claimed.ok());
+  CHECK(claimed->empty());
+
+  std::unique_ptr<SagaEngine> restarted = mesh.NewReplica("crashed-replica");
+  absl::StatusOr<int> released = restarted->ReleaseOwnLeases();
+  REQUIRE(released.ok());
+  CHECK(*released == 1);
+  // The other replica need not wait 30 s for the lease to expire.
+  TakesOverAndCompletes(*other, saga_id);
+  mesh.CheckInvariants();
+}
+
+FXMESH_BACKEND_TEST("a lease whose release failed is released on the next recovery pass",
+                    "[coordinator][concurrency]") {
+  CoordinatorHarness mesh(backend);
+  const std::string saga_id = mesh.UndrivenSaga("release-fails");
+  std::unique_ptr<SagaEngine> replica = mesh.NewReplica("replica-a");
+  std::unique_ptr<SagaEngine> other = mesh.NewReplica("replica-b");
+  absl::StatusOr<std::vector<std::string>> claimed = replica->ClaimDue(64);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->size() == 1);
+  // The database refuses the release, as it would while it is away.
+  testing::SetUpdatesFailing(mesh.coordinator_database(), backend, "sagas", true);
+  replica->ReleaseClaim(saga_id);
+  testing::SetUpdatesFailing(mesh.coordinator_database(), backend, "sagas", false);
+  claimed = other->ClaimDue(64);
+  REQUIRE(claimed.ok());
+  CHECK(claimed->empty());
+
+  replica->RetryFailedReleases();
+  TakesOverAndCompletes(*other, saga_id);
+  // Nothing is left to release: a second pass changes nothing.
+  replica->RetryFailedReleases();
   mesh.CheckInvariants();
 }
 

@@ -63,4 +63,30 @@ std::unique_ptr<Database> TestDatabase::Open(size_t pool_size) const {
   return std::move(*database);
 }
 
+void SetUpdatesFailing(Database& database, Backend backend, const std::string& table,
+                       bool failing) {
+  const bool postgres = backend == Backend::kPostgres;
+  const std::string trigger = absl::StrCat(table, "_updates_fail");
+  REQUIRE(database
+              .Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+                if (failing && postgres) {
+                  sql << "CREATE FUNCTION " << trigger
+                      << "() RETURNS trigger LANGUAGE plpgsql AS $$"
+                         " BEGIN RAISE EXCEPTION 'updates fail'; END $$";
+                  sql << "CREATE TRIGGER " << trigger << " BEFORE UPDATE ON " << table
+                      << " FOR EACH ROW EXECUTE FUNCTION " << trigger << "()";
+                } else if (failing) {
+                  sql << "CREATE TRIGGER " << trigger << " BEFORE UPDATE ON " << table
+                      << " BEGIN SELECT RAISE(ABORT, 'updates fail'); END";
+                } else if (postgres) {
+                  sql << "DROP TRIGGER " << trigger << " ON " << table;
+                  sql << "DROP FUNCTION " << trigger << "()";
+                } else {
+                  sql << "DROP TRIGGER " << trigger;
+                }
+                return Completion::kCommit;
+              })
+              .ok());
+}
+
 }  // namespace fxmesh::testing

@@ -33,6 +33,10 @@ class TestDatabase {
   std::string database_name_;  // PostgreSQL.
 };
 
+// While `failing`, every UPDATE of `table` fails (a trigger raises), as it would while the
+// database is away; false drops the trigger again.
+void SetUpdatesFailing(Database& database, Backend backend, const std::string& table, bool failing);
+
 }  // namespace fxmesh::testing
 
 // Registers the same test body twice, once per backend:
