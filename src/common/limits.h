@@ -95,6 +95,11 @@ inline constexpr int64_t kOutboxPollMs = 100;
 // a row that commits after rows with higher ids (PostgreSQL assigns ids at insert) waits at most
 // this long.
 inline constexpr int64_t kOutboxRescanMs = 1'000;
+// One replica at a time publishes the outbox (two would send every command twice): it holds the
+// publisher role for kOutboxPublisherLeaseMs and renews it every kOutboxPublisherRenewMs; another
+// replica takes over once the holder has stopped renewing for a whole lease.
+inline constexpr int64_t kOutboxPublisherLeaseMs = 10'000;
+inline constexpr int64_t kOutboxPublisherRenewMs = 2'000;
 
 // Retention: the coordinator's pruner deletes what is finished once it is this old (each default
 // is a --*_retention_ms flag): terminal sagas with their step log and resolutions (counted from
@@ -220,6 +225,8 @@ static_assert(kLedgerCallTimeoutMs * 4 < kSagaLeaseMs,
               "a drive step must finish well within its lease");
 static_assert(kResponseMarginMs < kLedgerCallTimeoutMs);
 static_assert(kOutboxBatchMax <= kOutboxInFlightMax);
+static_assert(kOutboxPublisherRenewMs * 3 <= kOutboxPublisherLeaseMs,
+              "the publisher renews its role several times within one lease");
 static_assert(kQuoteTtlMsDefault < kSagaRetentionMsMin &&
                   kSagaRetentionMsMin <= kSagaRetentionMsDefault,
               "a retried exchange finds its quote expired before its saga is pruned");

@@ -69,8 +69,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     ASSIGN_OR_RETURN(server->producer_, kafka::KafkaProducer::Create(
                                             options.kafka_brokers, options.engine.owner_id,
                                             absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs)));
-    server->publisher_ =
-        std::make_unique<OutboxPublisher>(*server->store_, *server->producer_, clock);
+    server->publisher_ = std::make_unique<OutboxPublisher>(*server->store_, *server->producer_,
+                                                           clock, options.engine.owner_id);
     server->publishing_ = std::thread([raw = server.get()] { raw->PublishLoop(); });
     ASSIGN_OR_RETURN(
         server->results_consumer_,

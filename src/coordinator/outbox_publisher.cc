@@ -7,7 +7,29 @@
 
 namespace fxmesh::coordinator {
 
+absl::Status OutboxPublisher::CheckRole() {
+  const absl::Time now = clock_.Now();
+  if (now < next_role_check_) return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool held,
+                   store_.ClaimRole(kOutboxPublisherRole, owner_, now,
+                                    now + absl::Milliseconds(limits::kOutboxPublisherLeaseMs)));
+  next_role_check_ = now + absl::Milliseconds(limits::kOutboxPublisherRenewMs);
+  if (held == publishing_) return absl::OkStatus();
+  publishing_ = held;
+  if (held) {
+    LogInfo("this replica publishes the outbox now").With("replica_id", owner_);
+    fetched_up_to_ = 0;  // Whatever the last publisher left: sweep from the start.
+  } else {
+    LogInfo("another replica publishes the outbox now; this one stands by")
+        .With("replica_id", owner_);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
+  // Without an answer about the role, nothing new is produced; what is in flight is still served.
+  const absl::Status role = CheckRole();
+  if (!role.ok()) publishing_ = false;
   if (clock_.Now() >= next_rescan_) {
     // A row that committed after the cursor passed its id, or whose delivery was lost between
     // passes, is found by sweeping again from the start.
@@ -16,7 +38,7 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
   }
   const int room =
       limits::kOutboxInFlightMax - static_cast<int>(in_flight_.size() + unmarked_.size());
-  if (room > 0) {
+  if (publishing_ && room > 0) {
     ASSIGN_OR_RETURN(
         std::vector<OutboxMessage> messages,
         store_.ListUnsentOutbox(fetched_up_to_, std::min(room, limits::kOutboxBatchMax)));
@@ -53,6 +75,7 @@ absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
   const std::vector<int64_t> delivered(unmarked_.begin(), unmarked_.end());
   RETURN_IF_ERROR(store_.MarkOutboxSent(delivered, clock_.Now()));
   unmarked_.clear();
+  RETURN_IF_ERROR(role);
   return static_cast<int>(delivered.size());
 }
 

@@ -72,6 +72,9 @@ struct OutboxMessage {
   std::string traceparent;  // W3C trace context of the saga.
 };
 
+// The role of the one replica that publishes the outbox.
+inline constexpr absl::string_view kOutboxPublisherRole = "outbox_publisher";
+
 class SagaStore {
  public:
   virtual ~SagaStore() = default;
@@ -111,6 +114,11 @@ class SagaStore {
                                                                       int limit) = 0;
   virtual absl::Status MarkOutboxSent(const std::vector<int64_t>& outbox_ids, absl::Time now) = 0;
   virtual absl::StatusOr<int64_t> CountUnsentOutbox() = 0;
+  // Takes or renews a role only one replica may hold at a time (kOutboxPublisherRole) for `owner`
+  // until `lease_until`, if it is free, expired at `now`, or already `owner`'s. Returns whether
+  // `owner` holds it now.
+  virtual absl::StatusOr<bool> ClaimRole(absl::string_view role, absl::string_view owner,
+                                         absl::Time now, absl::Time lease_until) = 0;
   // Deletes up to `limit` rows sent before `sent_before`; never an unsent row. Returns how many.
   virtual absl::StatusOr<int> PruneSentOutbox(absl::Time sent_before, int limit) = 0;
 

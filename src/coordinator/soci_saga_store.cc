@@ -153,13 +153,23 @@ ALTER TABLE dead_letters ADD COLUMN dismissed_by TEXT NOT NULL DEFAULT '';
 ALTER TABLE dead_letters ADD COLUMN dismissed_at_us BIGINT NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<Migration, 5> kMigrations = {{
+constexpr absl::string_view kSchemaV6 = R"sql(
+CREATE TABLE replica_roles (
+  role TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  lease_until_us BIGINT NOT NULL
+);
+INSERT INTO replica_roles (role, owner, lease_until_us) VALUES ('outbox_publisher', '', 0);
+)sql";
+
+constexpr std::array<Migration, 6> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
     {3, "dead letters", kSchemaV3},
     {4, "indexes for retention", internal::kRetentionIndexesSql},
     {5, "dead letter dismissal", kSchemaV5},
+    {6, "replica roles: one outbox publisher", kSchemaV6},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
@@ -622,6 +632,24 @@ class SociSagaStore final : public SagaStore {
           soci::use(empty), soci::use(zero), soci::use(id), soci::use(owner_text);
       return Completion::kCommit;
     });
+  }
+
+  absl::StatusOr<bool> ClaimRole(absl::string_view role, absl::string_view owner, absl::Time now,
+                                 absl::Time lease_until) override {
+    bool held = false;
+    RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+      const std::string role_text(role), owner_text(owner);
+      long long now_us = absl::ToUnixMicros(now), lease = absl::ToUnixMicros(lease_until);
+      soci::statement update =
+          (sql.prepare << "UPDATE replica_roles SET owner = :o, lease_until_us = :lu"
+                          " WHERE role = :r AND (owner = :o2 OR lease_until_us < :n)",
+           soci::use(owner_text), soci::use(lease), soci::use(role_text), soci::use(owner_text),
+           soci::use(now_us));
+      update.execute(true);
+      held = update.get_affected_rows() == 1;
+      return Completion::kCommit;
+    }));
+    return held;
   }
 
   absl::StatusOr<int> ReleaseLeasesOf(absl::string_view owner) override {

@@ -102,7 +102,7 @@ FXMESH_BACKEND_TEST("every saga transition reaches Kafka, even across a Kafka ou
   absl::StatusOr<std::unique_ptr<kafka::KafkaProducer>> producer =
       kafka::KafkaProducer::Create((*kafka)->bootstrap_servers(), "outbox-test", absl::Seconds(5));
   REQUIRE(producer.ok());
-  OutboxPublisher publisher(mesh.store(), **producer, SystemClock::Get());
+  OutboxPublisher publisher(mesh.store(), **producer, SystemClock::Get(), "outbox-test");
 
   // Two exchanges complete (4 transitions each) while Kafka is up.
   for (int i = 0; i < 2; ++i) {

@@ -42,7 +42,8 @@ class RelayLoop {
     // own delivery reports.
     producer_ = *kafka::KafkaProducer::Create(brokers, "coordinator-test", absl::Seconds(10));
     relay_producer_ = *kafka::KafkaProducer::Create(brokers, "relay-test", absl::Seconds(10));
-    publisher_ = std::make_unique<OutboxPublisher>(harness.store(), *producer_, SystemClock::Get());
+    publisher_ = std::make_unique<OutboxPublisher>(harness.store(), *producer_, SystemClock::Get(),
+                                                   "relay-settle-test");
     relay::RelayOptions options;
     for (size_t i = 0; i < tier_delays.size(); ++i)
       options.tiers.push_back({std::string(kafka::kRetryTiers[i].topic), tier_delays[i]});
