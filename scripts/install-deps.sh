@@ -17,6 +17,9 @@ for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
     missing+=("$package")
 done
+# The README's walkthrough test installs `buf` with npm. Debian's npm package conflicts with a
+# nodejs from elsewhere (NodeSource's brings its own npm), so the command is what counts.
+command -v npm >/dev/null || missing+=(nodejs npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
