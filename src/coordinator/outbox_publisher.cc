@@ -27,9 +27,9 @@ absl::Status OutboxPublisher::CheckRole() {
 }
 
 absl::StatusOr<int> OutboxPublisher::PublishOnce(absl::Duration wait) {
-  // Without an answer about the role, nothing new is produced; what is in flight is still served.
+  // Without an answer about the role (the database is away), the last one stands and the check
+  // is made again on the next pass; nothing can be read from the outbox meanwhile anyway.
   const absl::Status role = CheckRole();
-  if (!role.ok()) publishing_ = false;
   if (clock_.Now() >= next_rescan_) {
     // A row that committed after the cursor passed its id, or whose delivery was lost between
     // passes, is found by sweeping again from the start.
