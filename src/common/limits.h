@@ -141,6 +141,11 @@ inline constexpr int64_t kRelayFirstWordAfterMs =
     kRelayFirstTierDelayMsDefault + kLedgerCallTimeoutMs + kRelaySilenceMarginMs;
 // The relay waits this long for Kafka to take what a command led to before handling it again.
 inline constexpr int64_t kRelayPublishTimeoutMs = 30'000;
+// How long a producer holds a message to batch it with others (librdkafka's linger.ms). The
+// outbox publisher sends many at once and gains from it; the relay waits for each command's
+// outcome to be acknowledged before it takes the next, so any linger is pure delay there.
+inline constexpr int64_t kProducerLingerMsDefault = 5;
+inline constexpr int64_t kRelayProducerLingerMs = 0;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
 

@@ -8,7 +8,7 @@ namespace fxmesh::kafka {
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
     const std::string& bootstrap_servers, const std::string& client_id,
-    absl::Duration delivery_timeout) {
+    absl::Duration delivery_timeout, absl::Duration linger) {
   std::unique_ptr<KafkaProducer> producer(new KafkaProducer());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char error[512];
@@ -19,7 +19,7 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"message.timeout.ms", absl::StrCat(absl::ToInt64Milliseconds(delivery_timeout))},
-      {"linger.ms", "5"},
+      {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(linger))},
       {"log_level", "3"},
   };
   for (const auto& [key, value] : settings) {

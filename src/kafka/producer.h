@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/limits.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 
@@ -32,10 +33,12 @@ struct DeliveryReport {
 class KafkaProducer {
  public:
   // `bootstrap_servers` as in librdkafka's bootstrap.servers. Messages not delivered within
-  // `delivery_timeout` are reported as failed (UNAVAILABLE).
-  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(const std::string& bootstrap_servers,
-                                                               const std::string& client_id,
-                                                               absl::Duration delivery_timeout);
+  // `delivery_timeout` are reported as failed (UNAVAILABLE). Each message waits up to `linger` to
+  // be sent in a batch with others.
+  static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
+      const std::string& bootstrap_servers, const std::string& client_id,
+      absl::Duration delivery_timeout,
+      absl::Duration linger = absl::Milliseconds(limits::kProducerLingerMsDefault));
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
   KafkaProducer& operator=(const KafkaProducer&) = delete;

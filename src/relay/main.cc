@@ -86,9 +86,9 @@ int Main(int argc, char** argv) {
     return 2;
   }
   SetLogLevel(level);
-  auto producer =
-      kafka::KafkaProducer::Create(absl::GetFlag(FLAGS_kafka_brokers), "fxmesh-relay",
-                                   absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs));
+  auto producer = kafka::KafkaProducer::Create(absl::GetFlag(FLAGS_kafka_brokers), "fxmesh-relay",
+                                               absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs),
+                                               absl::Milliseconds(limits::kRelayProducerLingerMs));
   auto consumer = kafka::KafkaConsumer::Create(
       absl::GetFlag(FLAGS_kafka_brokers), absl::GetFlag(FLAGS_group), ConsumedTopics(*options));
   if (!producer.ok() || !consumer.ok()) {
