@@ -123,10 +123,11 @@ int Run(const std::string& label, const std::string& krw_url, const std::string&
 
   // One funded account per client, so clients contend on the bank's positions only.
   auto fund = [&](v1::LedgerService::Stub& stub, const std::string& account,
-                  const std::string& currency) {
+                  const std::string& currency, const std::string& owner) {
     v1::OpenAccountRequest open;
     open.set_account_id(account);
     open.set_currency(currency);
+    open.set_owner(owner);
     v1::AccountResponse opened;
     (void)stub.OpenAccount(Context().get(), open, &opened);
     v1::ExternalTransferRequest deposit;
@@ -137,11 +138,11 @@ int Run(const std::string& label, const std::string& krw_url, const std::string&
     v1::ExternalTransferResponse deposited;
     (void)stub.Deposit(Context().get(), deposit, &deposited);
   };
-  fund(*krw_stub, "position:KRW", "KRW");
-  fund(*fx_stub, "position:USD", "USD");
+  fund(*krw_stub, "position:KRW", "KRW", "bank");
+  fund(*fx_stub, "position:USD", "USD", "bank");
   for (int c = 0; c < clients; ++c) {
-    fund(*krw_stub, absl::StrCat("c", c, "-krw"), "KRW");
-    fund(*fx_stub, absl::StrCat("c", c, "-usd"), "USD");
+    fund(*krw_stub, absl::StrCat("c", c, "-krw"), "KRW", absl::StrCat("c", c));
+    fund(*fx_stub, absl::StrCat("c", c, "-usd"), "USD", absl::StrCat("c", c));
   }
   const std::string run = NewSagaId().substr(0, 8);
 
@@ -151,6 +152,7 @@ int Run(const std::string& label, const std::string& krw_url, const std::string&
                    v1::TryRequest request;
                    request.mutable_branch()->set_saga_id(NewSagaId());
                    request.mutable_branch()->set_branch("krw");
+                   request.set_customer_id(absl::StrCat("c", c));
                    request.set_debit_account_id(absl::StrCat("c", c, "-krw"));
                    request.set_credit_account_id("position:KRW");
                    request.mutable_amount()->set_amount_minor(1'000 + n % 100);

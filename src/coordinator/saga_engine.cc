@@ -649,6 +649,7 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
     if (call == Call::kTry) {
       v1::TryRequest request;
       *request.mutable_branch() = ref;
+      request.set_customer_id(saga.customer_id());
       request.set_debit_account_id(branch.debit_account_id());
       request.set_credit_account_id(branch.credit_account_id());
       *request.mutable_amount() = branch.amount();

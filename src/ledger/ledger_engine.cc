@@ -199,6 +199,8 @@ absl::Status LedgerEngine::Try(const v1::TryRequest& request, v1::BranchResponse
   }
   RETURN_IF_ERROR(ValidateAmountMinor(request.amount().amount_minor(), "amount.amount_minor"));
   RETURN_IF_ERROR(CheckServed(request.amount().currency(), "amount.currency"));
+  // Owners are customer ids: the same rule for both.
+  RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kOwnerLengthMax));
   const int64_t amount = request.amount().amount_minor();
   const std::string& currency = request.amount().currency();
 
@@ -242,6 +244,15 @@ absl::Status LedgerEngine::Try(const v1::TryRequest& request, v1::BranchResponse
     for (const auto& [account, id] : sides) {
       if (!*account) {
         Reject(response, v1::REJECT_REASON_ACCOUNT_NOT_FOUND, absl::StrCat("no account ", *id));
+        return Completion::kRollback;
+      }
+      // Money moves only between the customer's own accounts and the bank's position. Checked
+      // before anything else about the account, so its state is not told to a stranger.
+      if ((*account)->kind != AccountKind::kPosition &&
+          (*account)->owner != request.customer_id()) {
+        Reject(response, v1::REJECT_REASON_NOT_OWNER,
+               absl::StrCat("account ", *id, " is not an account of customer ",
+                            request.customer_id()));
         return Completion::kRollback;
       }
       if ((*account)->currency != currency) {

@@ -115,6 +115,7 @@ void MeshProcesses::Fund(v1::LedgerService::Stub& ledger, const std::string& acc
     v1::OpenAccountRequest open;
     open.set_account_id(account);
     open.set_currency(currency);
+    open.set_owner(account.substr(0, account.find('-')));  // "alice-krw" is alice's.
     v1::AccountResponse opened;
     REQUIRE(ledger.OpenAccount(Context().get(), open, &opened).ok());
   }

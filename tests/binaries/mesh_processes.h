@@ -58,7 +58,8 @@ class MeshProcesses {
   // A client context with a deadline `seconds` from now.
   static std::unique_ptr<grpc::ClientContext> Context(int seconds = 10);
 
-  // Opens `account` in `currency` on `ledger` and deposits `amount` into it (if positive).
+  // Opens `account` in `currency` on `ledger` for the customer its id starts with ("alice-krw":
+  // alice), and deposits `amount` into it (if positive).
   void Fund(v1::LedgerService::Stub& ledger, const std::string& account,
             const std::string& currency, int64_t amount);
   int64_t Available(v1::LedgerService::Stub& ledger, const std::string& account);

@@ -80,18 +80,19 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
     RequireApplied(ledger.Deposit(request, &response), response);
   };
   auto open = [&](ledger::LedgerEngine& ledger, const std::string& account,
-                  const std::string& currency) {
+                  const std::string& currency, const std::string& owner) {
     v1::OpenAccountRequest request;
     request.set_account_id(account);
     request.set_currency(currency);
+    request.set_owner(owner);
     v1::AccountResponse response;
     RequireApplied(ledger.OpenAccount(request, &response), response);
   };
   deposit(krw_ledger(), "position:KRW", 10'000'000'000, "KRW");
   deposit(fx_ledger(), "position:USD", 1'000'000'000, "USD");
   for (const std::string& customer : options_.customers) {
-    open(krw_ledger(), customer + "-krw", "KRW");
-    open(fx_ledger(), customer + "-usd", "USD");
+    open(krw_ledger(), customer + "-krw", "KRW", customer);
+    open(fx_ledger(), customer + "-usd", "USD", customer);
     if (options_.customer_krw > 0)
       deposit(krw_ledger(), customer + "-krw", options_.customer_krw, "KRW");
     if (options_.customer_usd_cents > 0) {

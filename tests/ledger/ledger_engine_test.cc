@@ -22,6 +22,7 @@ v1::TryRequest MakeTry(const std::string& saga, const std::string& branch, const
   v1::TryRequest request;
   request.mutable_branch()->set_saga_id(saga);
   request.mutable_branch()->set_branch(branch);
+  request.set_customer_id(std::string(kTestCustomer));
   request.set_debit_account_id(debit);
   request.set_credit_account_id(credit);
   request.mutable_amount()->set_amount_minor(amount);
@@ -44,6 +45,43 @@ void CheckInvalid(const absl::Status& status, const std::string& words) {
   INFO(status.ToString());
   CHECK(absl::IsInvalidArgument(status));
   CHECK_THAT(std::string(status.message()), Catch::Contains(words));
+}
+
+FXMESH_BACKEND_TEST("a Try moves only its customer's own money", "[ledger][db][security]") {
+  LedgerHarness ledger(backend, "KRW");
+  ledger.Open("own-krw", "KRW");  // The harness's customer's.
+  ledger.Deposit("own-krw", 50'000, "KRW");
+  v1::OpenAccountRequest open;
+  open.set_account_id("mallory-krw");
+  open.set_currency("KRW");
+  open.set_owner("mallory");
+  v1::AccountResponse opened;
+  REQUIRE(ledger.engine().OpenAccount(open, &opened).ok());
+  const std::string before = ledger.Snapshot();
+  v1::BranchResponse response;
+
+  // Someone else's account, as the debit or as the credit: refused, and nothing held. The answer
+  // says nothing about the account beyond what the caller named (no balance).
+  v1::TryRequest theft = MakeTry(TestSagaId(1), "krw", "own-krw", "position:KRW", 700, "KRW");
+  theft.set_customer_id("mallory");
+  REQUIRE(ledger.engine().Try(theft, &response).ok());
+  CHECK(response.outcome() == v1::OUTCOME_REJECTED);
+  CHECK(response.reason() == v1::REJECT_REASON_NOT_OWNER);
+  CHECK_THAT(response.detail(), !Catch::Contains("50000") && !Catch::Contains("50,000"));
+  REQUIRE(ledger.engine()
+              .Try(MakeTry(TestSagaId(2), "krw", "own-krw", "mallory-krw", 700, "KRW"), &response)
+              .ok());
+  CHECK(response.reason() == v1::REJECT_REASON_NOT_OWNER);
+  // A Try that names no customer is malformed.
+  v1::TryRequest anonymous = MakeTry(TestSagaId(3), "krw", "own-krw", "position:KRW", 700, "KRW");
+  anonymous.clear_customer_id();
+  CheckInvalid(ledger.engine().Try(anonymous, &response), "customer_id is required");
+  CHECK(ledger.Snapshot() == before);
+
+  // The owner's Try against the bank's position goes through.
+  CHECK(ledger.Try(TestSagaId(4), "krw", "own-krw", "position:KRW", 700, "KRW").outcome() ==
+        v1::OUTCOME_APPLIED);
+  ledger.CheckInvariants();
 }
 
 FXMESH_BACKEND_TEST("malformed requests are refused with a clear error and change nothing",

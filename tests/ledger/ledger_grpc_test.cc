@@ -97,6 +97,7 @@ FXMESH_BACKEND_TEST("the ledger serves TCC branches over gRPC", "[ledger][integr
   v1::TryRequest try_request;
   try_request.mutable_branch()->set_saga_id(TestSagaId(42));
   try_request.mutable_branch()->set_branch("fx");
+  try_request.set_customer_id("alice");
   try_request.set_debit_account_id("position:USD");
   try_request.set_credit_account_id("alice-usd");
   try_request.mutable_amount()->set_amount_minor(7'342);
@@ -164,6 +165,7 @@ v1::TryRequest FxTry(int n) {
   v1::TryRequest request;
   request.mutable_branch()->set_saga_id(TestSagaId(n));
   request.mutable_branch()->set_branch("fx");
+  request.set_customer_id("alice");
   request.set_debit_account_id("position:USD");
   request.set_credit_account_id("alice-usd");
   request.mutable_amount()->set_amount_minor(1'000);
@@ -278,6 +280,7 @@ TEST_CASE("a Try with a 10 KB saga id is refused and logged in one short line",
   v1::TryRequest request;
   request.mutable_branch()->set_saga_id(std::string(10'000, 'f'));
   request.mutable_branch()->set_branch("fx");
+  request.set_customer_id("alice");
   request.set_debit_account_id("position:USD");
   request.set_credit_account_id("alice-usd");
   request.mutable_amount()->set_amount_minor(100);

@@ -27,6 +27,7 @@ v1::AccountResponse LedgerHarness::Open(const std::string& account_id,
   v1::OpenAccountRequest request;
   request.set_account_id(account_id);
   request.set_currency(currency);
+  request.set_owner(std::string(kTestCustomer));
   v1::AccountResponse response;
   absl::Status status = engine_->OpenAccount(request, &response);
   INFO(status.ToString());
@@ -55,6 +56,7 @@ v1::BranchResponse LedgerHarness::Try(const std::string& saga_id, const std::str
   v1::TryRequest request;
   request.mutable_branch()->set_saga_id(saga_id);
   request.mutable_branch()->set_branch(branch);
+  request.set_customer_id(std::string(kTestCustomer));
   request.set_debit_account_id(debit);
   request.set_credit_account_id(credit);
   request.mutable_amount()->set_amount_minor(amount_minor);

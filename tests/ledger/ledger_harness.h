@@ -13,6 +13,9 @@
 
 namespace fxmesh::ledger {
 
+// The owner of every account the harness opens, and the customer of every Try it sends.
+inline constexpr absl::string_view kTestCustomer = "test-customer";
+
 class LedgerHarness {
  public:
   // A ledger serving `currencies` ("KRW" or "USD,EUR,JPY,CNY").

@@ -75,6 +75,7 @@ TEST_CASE(
 
   v1::OpenAccountRequest open;
   open.set_account_id("alice");
+  open.set_owner("alice");
   open.set_currency("KRW");
   v1::AccountResponse opened;
   REQUIRE(stub->OpenAccount(Context().get(), open, &opened).ok());
@@ -93,6 +94,7 @@ TEST_CASE(
     v1::TryRequest request;
     request.mutable_branch()->set_saga_id(NewSagaId());
     request.mutable_branch()->set_branch("krw");
+    request.set_customer_id("alice");
     request.set_debit_account_id("alice");
     request.set_credit_account_id("position:KRW");
     request.mutable_amount()->set_amount_minor(100);

@@ -55,6 +55,7 @@ class RelayFixture {
     // alice has 10,000 KRW; each test holds some of it with a Try.
     v1::OpenAccountRequest open;
     open.set_account_id("alice");
+    open.set_owner("alice");
     open.set_currency("KRW");
     v1::AccountResponse opened;
     REQUIRE(ledger_->engine().OpenAccount(open, &opened).ok());
@@ -98,6 +99,7 @@ class RelayFixture {
     v1::TryRequest request;
     request.mutable_branch()->set_saga_id(NewSagaId());
     request.mutable_branch()->set_branch("krw");
+    request.set_customer_id("alice");
     request.set_debit_account_id("alice");
     request.set_credit_account_id("position:KRW");
     request.mutable_amount()->set_amount_minor(amount);
