@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Proves docs/kafka.md's hand-run commands work as written against `make run`'s mesh: a fresh
 # `fxmesh dev` on free ports, started with the environment the walkthrough gives it, set up with
-# the README's buf curl walkthrough (the `fx`, `quote` and `exchange` helpers and alice's
-# accounts) and then the outbox reader, the relay's "Try it", the compensation, the retry and dead
+# the README's buf curl walkthroughs (the `fx`, `quote` and `exchange` helpers, alice's accounts,
+# and the TCC branch by hand) and then the outbox reader, the relay's "Try it", the compensation, the retry and dead
 # letter, and the fault injection blocks, read from docs/kafka.md and run in order in one shell.
 # Every command exits 0 and shows what its comment promises; the topics, read by the walkthrough's
 # own consumers, carry what the prose says they carry.
@@ -16,6 +16,7 @@ command -v kcat >/dev/null || fail "kcat is missing: install Debian's kcat (make
 doc=docs/kafka.md
 watch='### Watch a compensation, a retry and a dead letter flow through the topics'
 mapfile -d '' -t readme < <(doc_commands README.md 'The same by hand, call by call')
+mapfile -d '' -t by_hand < <(doc_commands README.md '### Under the hood: one TCC branch by hand')
 mapfile -d '' -t outbox < <(doc_commands $doc '## The outbox')
 mapfile -d '' -t try_it < <(doc_commands $doc 'Try it with `make run`')
 mapfile -d '' -t start < <(doc_commands $doc "$watch" 1)
@@ -45,7 +46,11 @@ check_pgrep() {
     fail "the pgrep in '$1' names other processes than this mesh's KRW ledger ($krw_pid)"
 }
 
-for command in "${readme[@]:1}" "${start[@]:1}" "${outbox[@]}"; do run_doc "$command"; done
+# After both of the README's buf curl walkthroughs, as a reader who followed them would be: every
+# walkthrough has saga ids and keys of its own, so each runs as written after the others.
+for command in "${readme[@]:1}" "${by_hand[@]}" "${start[@]:1}" "${outbox[@]}"; do
+  run_doc "$command"
+done
 watcher=$work/consumer.1
 events=$work/consumer.2
 
