@@ -311,7 +311,7 @@ absl::StatusOr<v1::Saga> SagaEngine::WithSagaHeld(
     absl::string_view saga_id, absl::FunctionRef<absl::StatusOr<v1::Saga>()> work) {
   {
     absl::MutexLock lock(&mu_);
-    if (!in_flight_.insert(std::string(saga_id)).second)
+    if (!in_flight_.emplace(saga_id, /*leased=*/true).second)
       return absl::AbortedError("another driver holds the saga");
   }
   absl::StatusOr<v1::Saga> result = absl::AbortedError("another driver holds the saga");
@@ -360,7 +360,7 @@ void SagaEngine::RetryFailedReleases() {
       // A drive of this replica that took the saga again holds its lease now, and releases it
       // itself; releasing here would free the lease under it.
       absl::MutexLock lock(&mu_);
-      if (!in_flight_.insert(saga_id).second) continue;
+      if (!in_flight_.emplace(saga_id, /*leased=*/true).second) continue;
     }
     Release(saga_id);
     absl::MutexLock lock(&mu_);
@@ -787,13 +787,20 @@ absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl:
                          absl::StrCat(detail, "; next attempt in ", absl::FormatDuration(delay))});
 }
 
-absl::Status SagaEngine::Save(const v1::Saga& saga, v1::SagaState expected,
+absl::Status SagaEngine::Save(v1::Saga& saga, v1::SagaState expected,
                               const std::optional<StepRecord>& step,
                               const std::vector<OutboxMessage>& messages) {
   const absl::Time now = clock_.Now();
-  RETURN_IF_ERROR(store_.SaveSaga(saga, expected, options_.owner_id,
-                                  now + absl::Milliseconds(limits::kSagaLeaseMs), step, messages,
-                                  now));
+  bool leased = true;
+  {
+    absl::MutexLock lock(&mu_);
+    if (auto it = in_flight_.find(saga.saga_id()); it != in_flight_.end()) leased = it->second;
+  }
+  // Unleased, the lease runs out now: the write leaves the saga free for any driver.
+  const absl::Time lease_until = leased ? now + absl::Milliseconds(limits::kSagaLeaseMs) : now;
+  RETURN_IF_ERROR(
+      store_.SaveSaga(saga, expected, options_.owner_id, lease_until, step, messages, now));
+  saga.set_revision(saga.revision() + 1);
   if (options_.crash_after_saves > 0 && ++saves_ == options_.crash_after_saves) {
     LogError("crash failpoint reached: killing this process").With("saga_id", saga.saga_id());
     raise(SIGKILL);
@@ -1070,6 +1077,7 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
     RETURN_IF_ERROR(store_.ApproveResolutionAndSave(
         resolution->resolution_id(), request.operator_(), *saga, from, options_.owner_id,
         now + absl::Milliseconds(limits::kSagaLeaseMs), step, now));
+    saga->set_revision(saga->revision() + 1);
     LogWarning("saga resolved by operators")
         .With("saga_id", saga->saga_id())
         .With("trace_id", saga->saga_id())

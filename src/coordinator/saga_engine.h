@@ -200,10 +200,12 @@ class SagaEngine {
   // longer than `redispatch_after` ago without a dead letter), then waits for their results.
   // `why` prefixes the step-log row.
   absl::Status DispatchSettling(v1::Saga& saga, absl::string_view why);
-  // For a relay answer about `ref`: while this replica holds the saga, runs `update` on the branch
-  // if the saga is still in `op`'s phase and the branch not settled yet; otherwise does nothing
-  // (a late or repeated copy), or if `needed` says, at a first look without the lease, that the
-  // update would change nothing. NOT_FOUND for an unknown saga.
+  // For a relay answer about `ref`: runs `update` on the branch if the saga is still in `op`'s
+  // phase, the branch not settled yet and `needed` says the update would change something;
+  // otherwise does nothing (a late or repeated copy). One read and at most one write, without the
+  // lease: the write is fenced by the revision read, so a driver that came first makes it
+  // FAILED_PRECONDITION (the caller tries again later). ABORTED while a thread of this replica
+  // works on the saga; NOT_FOUND for an unknown saga.
   absl::Status WithOpenBranch(const v1::BranchRef& ref, v1::BranchOp op,
                               absl::FunctionRef<bool(const v1::Branch&)> needed,
                               absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update);
@@ -221,8 +223,9 @@ class SagaEngine {
   absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);
   // Saves `saga` in its current state, due again after a backoff, with a step-log note.
   absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
-  absl::Status Save(const v1::Saga& saga, v1::SagaState expected,
-                    const std::optional<StepRecord>& step,
+  // Writes `saga` as read at its revision (then counts the write in it), with the lease this
+  // thread holds on it, or with none (a relay result).
+  absl::Status Save(v1::Saga& saga, v1::SagaState expected, const std::optional<StepRecord>& step,
                     const std::vector<OutboxMessage>& messages = {});
   // The first paused participant among `indexes`' branches, or "".
   std::string PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes);
@@ -242,9 +245,11 @@ class SagaEngine {
   mutable absl::Mutex mu_;
   std::map<std::string, v1::Participant> paused_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> stuck_alerted_ ABSL_GUARDED_BY(mu_);
-  // Sagas a thread of this replica is driving. The lease keeps other replicas away; this keeps a
-  // second thread of the same replica (which holds the same lease) away.
-  std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
+  // Sagas a thread of this replica is working on, each with whether that thread holds the lease.
+  // The lease keeps other replicas away; this keeps a second thread of the same replica (which
+  // would share the lease) away. Applying a relay result takes no lease: the saga's revision
+  // fences its one write instead.
+  std::map<std::string, bool> in_flight_ ABSL_GUARDED_BY(mu_);
   // Sagas whose lease this replica failed to release.
   std::set<std::string> unreleased_ ABSL_GUARDED_BY(mu_);
   const EngineMetrics metrics_;

@@ -145,28 +145,23 @@ absl::Status SagaEngine::WithOpenBranch(
     const v1::BranchRef& ref, v1::BranchOp op, absl::FunctionRef<bool(const v1::Branch&)> needed,
     absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update) {
   const std::string& saga_id = ref.saga_id();
-  // A first look without the lease: most late copies, and reports that would change nothing, are
-  // dropped here without taking it.
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> known, store_.GetSaga(saga_id));
-  if (!known) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
-  if (known->state() != PhaseOf(op)) return absl::OkStatus();  // Moved on: a late copy.
-  if (const int index = BranchIndex(*known, ref.branch());
-      index >= 0 && !needed(known->branches(index))) {
-    return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  v1::Saga& saga = *loaded;
+  const int index = BranchIndex(saga, ref.branch());
+  if (saga.state() != PhaseOf(op) || index < 0 ||
+      IsBranchSettled(saga.branches(index), saga.state()) || !needed(saga.branches(index))) {
+    return absl::OkStatus();  // Moved on, already settled, or nothing to change.
   }
-  return WithSagaHeld(saga_id,
-                      [&]() -> absl::StatusOr<v1::Saga> {
-                        ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
-                        v1::Saga saga = std::move(*loaded);
-                        const int index = BranchIndex(saga, ref.branch());
-                        if (saga.state() != PhaseOf(op) || index < 0 ||
-                            IsBranchSettled(saga.branches(index), saga.state())) {
-                          return saga;  // Already settled, or not this saga's: nothing to do.
-                        }
-                        RETURN_IF_ERROR(update(saga, *saga.mutable_branches(index)));
-                        return saga;
-                      })
-      .status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!in_flight_.emplace(saga_id, /*leased=*/false).second)
+      return absl::AbortedError("another driver holds the saga");
+  }
+  absl::Status updated = update(saga, *saga.mutable_branches(index));
+  absl::MutexLock lock(&mu_);
+  in_flight_.erase(saga_id);
+  return updated;
 }
 
 absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {

@@ -98,11 +98,14 @@ class SagaStore {
   virtual absl::StatusOr<std::map<v1::SagaState, int64_t>> CountSagasByState() = 0;
 
   // Writes `saga` (state, branches, failure, attempt, next attempt) and appends `step`, provided
-  // `owner` still holds the saga's lease and its stored state is still `expected_state`; renews the
-  // lease to `lease_until`, and queues `messages` (branch commands) in the outbox. Moving into
-  // CANCELLING releases the saga's daily-limit reservation, in the same transaction.
-  // FAILED_PRECONDITION when the lease or the state no longer match: another driver took over (or
-  // the saga moved on), and this one must stop.
+  // the stored saga is still at `saga.revision()` (nobody wrote since it was read) and in
+  // `expected_state`, and no other driver holds a live lease on it; queues `messages` (branch
+  // commands) in the outbox. With `lease_until` after `now`, `owner` holds the lease until then;
+  // otherwise the saga is left unleased (applying a relay result takes no lease: the revision
+  // fences it). Moving into CANCELLING releases the saga's daily-limit reservation, in the same
+  // transaction. The stored revision goes up by one. FAILED_PRECONDITION when the revision, the
+  // state or the lease do not match: another writer came first (or the saga moved on), and this
+  // one must read again or stop.
   virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
                                 absl::string_view owner, absl::Time lease_until,
                                 const std::optional<StepRecord>& step,
@@ -162,8 +165,8 @@ class SagaStore {
   virtual absl::StatusOr<std::vector<v1::Resolution>> ListResolutions(
       absl::string_view saga_id) = 0;
   // In one transaction: marks the resolution approved (FAILED_PRECONDITION unless it is still
-  // PROPOSED), writes the audit row, and saves `saga` as SaveSaga does. Either all of it happens or
-  // none, so an approval is never recorded without its effect.
+  // PROPOSED), writes the audit row, and saves `saga` as SaveSaga does (revision included). Either
+  // all of it happens or none, so an approval is never recorded without its effect.
   virtual absl::Status ApproveResolutionAndSave(int64_t resolution_id, absl::string_view approver,
                                                 const v1::Saga& saga, v1::SagaState expected_state,
                                                 absl::string_view owner, absl::Time lease_until,

@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "common/tracing.h"
 #include "coordinator/internal/soci_saga_pruning.h"
+#include "coordinator/saga_state_machine.h"
 #include "coordinator/saga_store.h"
 #include "kafka/topics.h"
 
@@ -162,7 +163,12 @@ CREATE TABLE replica_roles (
 INSERT INTO replica_roles (role, owner, lease_until_us) VALUES ('outbox_publisher', '', 0);
 )sql";
 
-constexpr std::array<Migration, 6> kMigrations = {{
+// Optimistic fencing: a relay result is applied without taking the saga's lease.
+constexpr absl::string_view kSchemaV7 = R"sql(
+ALTER TABLE sagas ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<Migration, 7> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
@@ -170,6 +176,7 @@ constexpr std::array<Migration, 6> kMigrations = {{
     {4, "indexes for retention", internal::kRetentionIndexesSql},
     {5, "dead letter dismissal", kSchemaV5},
     {6, "replica roles: one outbox publisher", kSchemaV6},
+    {7, "saga revisions", kSchemaV7},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
@@ -207,7 +214,7 @@ constexpr absl::string_view kSagaColumns =
     "saga_id, idempotency_key, customer_id, quote_id, source_account_id, target_account_id, "
     "sell_currency, sell_minor, buy_currency, buy_minor, rate_micros, state, failure_reason, "
     "failure_detail, attempt, next_attempt_at_us, try_deadline_us, created_at_us, updated_at_us, "
-    "branches, sequence";
+    "branches, sequence, revision";
 
 std::string BranchesToJson(const v1::Saga& saga) {
   v1::Saga branches_only;
@@ -258,6 +265,7 @@ absl::StatusOr<v1::Saga> SagaFromRow(const soci::row& row, int64_t* sequence) {
   }
   *saga.mutable_branches() = branches_only.branches();
   if (sequence != nullptr) *sequence = RowInt64(row, 20);
+  saga.set_revision(RowInt64(row, 21));
   return saga;
 }
 
@@ -1043,29 +1051,39 @@ class SociSagaStore final : public SagaStore {
         soci::use(detail);
   }
 
-  // The saga update shared by every write: fenced by the lease and the expected state (a driver
-  // that lost its lease, or a saga that moved on, gets FAILED_PRECONDITION: retrying cannot help),
-  // with the daily-limit release on entering CANCELLING and the step-log row (and its event).
+  // The saga update shared by every write, fenced twice: by the revision the writer read (a write
+  // in between makes this one FAILED_PRECONDITION, so none is lost) and by the lease (the writer's,
+  // or none live: an expired lease holds nobody off). With `lease_until` after `now` the writer
+  // holds the lease on; otherwise the saga is left unleased. A driver that lost its lease, or a
+  // saga that moved on, gets FAILED_PRECONDITION: retrying the same write cannot help. Also the
+  // daily-limit release on entering CANCELLING and the step-log row (and its event).
   static absl::Status WriteSaga(soci::session& sql, const v1::Saga& saga,
                                 v1::SagaState expected_state, absl::string_view owner,
                                 absl::Time lease_until, const std::optional<StepRecord>& step,
                                 absl::Time now) {
     int state = saga.state(), expected = expected_state, attempt = saga.attempt();
-    long long next = Micros(saga.next_attempt_at()), lease = absl::ToUnixMicros(lease_until),
-              now_us = absl::ToUnixMicros(now);
-    const std::string owner_text(owner), branches = BranchesToJson(saga);
+    const bool keeps_lease = lease_until > now;
+    long long next = Micros(saga.next_attempt_at()),
+              lease = keeps_lease ? absl::ToUnixMicros(lease_until) : 0,
+              now_us = absl::ToUnixMicros(now), revision = saga.revision();
+    const std::string writer(owner), holder = keeps_lease ? writer : "",
+                                     branches = BranchesToJson(saga);
     soci::statement update =
         (sql.prepare << "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
                         " attempt = :a, next_attempt_at_us = :n, branches = :br,"
-                        " lease_until_us = :lu, updated_at_us = :ut"
-                        " WHERE saga_id = :id AND lease_owner = :o AND state = :ex",
+                        " lease_owner = :h, lease_until_us = :lu, updated_at_us = :ut,"
+                        " revision = revision + 1"
+                        " WHERE saga_id = :id AND state = :ex AND revision = :rev"
+                        " AND (lease_owner = :o OR lease_until_us < :now)",
          soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
-         soci::use(attempt), soci::use(next), soci::use(branches), soci::use(lease),
-         soci::use(now_us), soci::use(saga.saga_id()), soci::use(owner_text), soci::use(expected));
+         soci::use(attempt), soci::use(next), soci::use(branches), soci::use(holder),
+         soci::use(lease), soci::use(now_us), soci::use(saga.saga_id()), soci::use(expected),
+         soci::use(revision), soci::use(writer), soci::use(now_us));
     update.execute(true);
     if (update.get_affected_rows() != 1) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "saga ", saga.saga_id(), " is no longer leased to this driver in state ", expected));
+          "saga ", saga.saga_id(), " changed since revision ", revision, " was read, left state ",
+          StateName(expected_state), ", or is leased to another driver"));
     }
     if (saga.state() == v1::SAGA_STATE_CANCELLING && expected_state != v1::SAGA_STATE_CANCELLING) {
       ReleaseLimit(sql, saga.saga_id());

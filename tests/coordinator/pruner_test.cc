@@ -93,6 +93,7 @@ class Fixture {
                   ->SaveSaga(saga, from, kOwner, clock_.Now() + absl::Seconds(30),
                              StepRecord{from, next, "test"}, {}, clock_.Now())
                   .ok());
+      saga.set_revision(saga.revision() + 1);
     }
     REQUIRE(saga.state() == final_state);
     REQUIRE(store_->ReleaseSaga(saga.saga_id(), kOwner).ok());

@@ -1,6 +1,8 @@
-// Proves that a relay's report that a command moved to a retry tier is written only when it moves
-// the coordinator's expectation of the command: a report that changes nothing takes no lease and
-// writes no row, so a backlog of reports drains at the cost of reads (both backends).
+// Proves how the relay's answers are applied (both backends): a report that a command moved to a
+// retry tier is written only when it moves the coordinator's expectation of the command, so a
+// backlog of reports drains at the cost of reads; an answer that changes something costs one read
+// and one write, takes no lease and leaves none, and is never written under another driver's live
+// lease; and a write made from a read that another writer overtook is refused, so none is lost.
 #include <catch2/catch.hpp>
 
 #include "common/proto_time.h"
@@ -67,6 +69,74 @@ FXMESH_BACKEND_TEST("a retry report that does not move the expectation writes no
   CHECK(ToTime(Fx(harness.Saga(saga_id)).expect_word_by()) == later + timings.after_due);
   REQUIRE(harness.engine().ApplyBranchResult(RetryReport(saga_id, later)).ok());
   CHECK(StepCount(harness, saga_id) == steps + 1);
+}
+
+// Settling through the relay, which does not run: the commands stay in the outbox.
+HarnessOptions OutboxOnly() {
+  HarnessOptions options;
+  options.settle_through_kafka = true;
+  return options;
+}
+
+// A saga CONFIRMING whose FX Confirm is with the relay.
+std::string ConfirmWithTheRelay(CoordinatorHarness& harness, const std::string& key) {
+  harness.fx().FailNext(CallKind::kConfirm, 1, absl::UnavailableError("injected: ledger down"));
+  absl::StatusOr<v1::Exchange> exchange =
+      harness.Exchange(key, "alice", harness.Quote("KRW", "USD", 137'025, 0));
+  REQUIRE(exchange.ok());
+  REQUIRE(harness.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_CONFIRMING);
+  return exchange->saga_id();
+}
+
+FXMESH_BACKEND_TEST("an answer from the relay is one write, under no lease and never another's",
+                    "[coordinator][relay]") {
+  CoordinatorHarness harness(backend, OutboxOnly());
+  const std::string saga_id = ConfirmWithTheRelay(harness, "report-lease");
+  const v1::Saga before = harness.Saga(saga_id);
+  const v1::BranchResult report =
+      RetryReport(saga_id, ToTime(Fx(before).expect_word_by()) + absl::Minutes(1));
+
+  // Another replica drives the saga right now: the report waits (the consumer tries it again).
+  const absl::Time now = absl::Now();
+  REQUIRE(*harness.store().ClaimSaga(saga_id, "other-replica", now, now + absl::Seconds(30)));
+  CHECK(absl::IsFailedPrecondition(harness.engine().ApplyBranchResult(report)));
+  CHECK(harness.Saga(saga_id).revision() == before.revision());
+  CHECK(Fx(harness.Saga(saga_id)).expect_word_by() == Fx(before).expect_word_by());
+
+  // Once it lets go, the report is written once, and the saga stays free for any driver.
+  REQUIRE(harness.store().ReleaseSaga(saga_id, "other-replica").ok());
+  REQUIRE(harness.engine().ApplyBranchResult(report).ok());
+  const v1::Saga after = harness.Saga(saga_id);
+  CHECK(after.revision() == before.revision() + 1);
+  CHECK(Fx(after).expect_word_by() != Fx(before).expect_word_by());
+  CHECK(*harness.store().ClaimSaga(saga_id, "other-replica", absl::Now(),
+                                   absl::Now() + absl::Seconds(30)));
+}
+
+FXMESH_BACKEND_TEST("a saga written from a read that another writer overtook is refused",
+                    "[coordinator][relay]") {
+  CoordinatorHarness harness(backend, OutboxOnly());
+  const std::string saga_id = ConfirmWithTheRelay(harness, "report-stale");
+  // A driver reads the saga; then the relay's report is applied, in the same state.
+  v1::Saga stale = harness.Saga(saga_id);
+  REQUIRE(harness.engine()
+              .ApplyBranchResult(
+                  RetryReport(saga_id, ToTime(Fx(stale).expect_word_by()) + absl::Minutes(1)))
+              .ok());
+  const v1::Saga reported = harness.Saga(saga_id);
+  REQUIRE(reported.revision() == stale.revision() + 1);
+
+  // The driver's write, from what it read, would undo the report: it is refused.
+  stale.set_attempt(stale.attempt() + 1);
+  const absl::Time now = absl::Now();
+  absl::Status written = harness.store().SaveSaga(
+      stale, v1::SAGA_STATE_CONFIRMING, "driver", now + absl::Seconds(30),
+      StepRecord{v1::SAGA_STATE_CONFIRMING, v1::SAGA_STATE_CONFIRMING, "stale"}, {}, now);
+  CHECK(absl::IsFailedPrecondition(written));
+  const v1::Saga kept = harness.Saga(saga_id);
+  CHECK(kept.revision() == reported.revision());
+  CHECK(Fx(kept).expect_word_by() == Fx(reported).expect_word_by());
+  CHECK(kept.attempt() == reported.attempt());
 }
 
 }  // namespace
