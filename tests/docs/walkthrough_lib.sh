@@ -2,7 +2,7 @@
 # read from the files, and a runner that runs their commands as written, in one shell, on that mesh.
 # The sourcing script sets `bin` (the binaries) and `source_dir` (the repository), and `set -euo
 # pipefail`. The mesh's data lives in $work/.fxmesh/data, where `make run` keeps it, and the runner
-# works in $work, so the docs' `.fxmesh/data/...` paths hold as written.
+# works in $work, so the docs' `.fxmesh/data/...` and `build/src/fxmesh` paths hold as written.
 
 shopt -s expand_aliases # the docs' `alias fx=...`
 work=$(mktemp -d)
@@ -37,6 +37,16 @@ start_mesh() {
     sleep 0.2
   done
   grep -q "fxmesh is running" "$work/dev.log" || { cat "$work/dev.log"; fail "no mesh in 120 s"; }
+  # The docs' `alias fxmesh=build/src/fxmesh`, where `make run` builds it: the tool, pointed at this
+  # mesh's ports. Only `health` and `trace` take the relay's address, after the command.
+  mkdir -p "$work/build/src"
+  cat >"$work/build/src/fxmesh" <<EOF
+#!/usr/bin/env bash
+case \$1 in health | trace) set -- "\$@" --relay 127.0.0.1:$((50081 + offset)) ;; esac
+exec "$bin/fxmesh" --coordinator 127.0.0.1:$((50051 + offset)) \\
+  --krw-ledger 127.0.0.1:$((50061 + offset)) --fx-ledger 127.0.0.1:$((50062 + offset)) "\$@"
+EOF
+  chmod +x "$work/build/src/fxmesh"
   cd "$work"
 }
 
@@ -56,9 +66,24 @@ service_pid() {
 }
 
 # doc_commands FILE PREFIX [N]: the commands of the Nth (default first) sh block after the first
-# line of FILE that starts with PREFIX, NUL-separated. A command keeps its `\` continuation lines
-# and an indented comment line after it (its expected output); blank and comment lines go.
+# line of FILE that starts with PREFIX, NUL-separated. A command keeps its `\` continuation lines,
+# the lines of a compound command it opens (`case ... esac`), and an indented comment line after
+# it (its expected output); blank and comment lines go.
 doc_commands() {
+  local line command=
+  while IFS= read -r -d '' line; do
+    command+=${command:+$'\n'}$line
+    # Placeholders such as `<saga id>` make a syntax error too, but not this one.
+    [[ $(bash -n <<<"$command" 2>&1) == *"unexpected end of file"* ]] && continue
+    printf '%s\0' "$command"
+    command=
+  done < <(doc_lines "$@")
+  [[ -z $command ]] || printf '%s\0' "$command"
+}
+
+# doc_lines FILE PREFIX [N]: doc_commands before compound commands are joined: a command per line
+# with its continuation and comment lines.
+doc_lines() {
   awk -v prefix="$2" -v nth="${3:-1}" '
     !found && index($0, prefix) == 1 {found = 1}
     found && !inside && /^```sh/ {inside = 1; blocks++; next}
