@@ -164,6 +164,29 @@ stop_consumers() {
   background_pids=()
 }
 
+# tool ARGUMENTS...: the fxmesh tool on this mesh, for what a walkthrough needs set up first.
+tool() { "$work/build/src/fxmesh" "$@"; }
+
+# open_accounts CUSTOMER: CUSTOMER-krw with 1,000,000 KRW and CUSTOMER-usd, and 100,000 USD more
+# in the bank's USD position, for exchanges of CUSTOMER's.
+open_accounts() {
+  tool accounts open "$1-krw" KRW --owner "$1" >/dev/null
+  tool accounts open "$1-usd" USD --owner "$1" >/dev/null
+  tool deposit "$1-krw" 1,000,000 KRW --request-id "$1-setup-krw" >/dev/null
+  tool deposit position:USD 100,000 USD --request-id "$1-setup-usd" >/dev/null
+}
+
+# pending_exchange CUSTOMER KEY: exchanges 13,772 KRW of CUSTOMER's for 10.00 USD, which a ledger's
+# armed dev fault leaves unfinished (PENDING, exit 5); prints the saga id.
+pending_exchange() {
+  local quote status=0
+  quote=$(tool quote KRW USD --buy 10 | sed -n 's/^quote id: *//p')
+  tool exchange --quote "$quote" --from "$1-krw" --to "$1-usd" --customer "$1" --key "$2" \
+    --timeout 2 >"$work/exchange" 2>&1 || status=$?
+  ((status == 5)) || { cat "$work/exchange"; fail "exchange $2 exited $status, not 5 (PENDING)"; } >&2
+  sed -n 's/^saga id: *//p' "$work/exchange"
+}
+
 # install_buf COMMAND [CACHE_DIR]: runs the README's `npm install @bufbuild/buf` in CACHE_DIR
 # (default ~/.cache/fxmesh-walkthrough), outside the source tree and kept between runs, and links
 # its node_modules here for `npx buf`.
