@@ -187,6 +187,11 @@ pending_exchange() {
   sed -n 's/^saga id: *//p' "$work/exchange"
 }
 
+# need_kcat: fails unless the docs' Kafka client is installed.
+need_kcat() {
+  command -v kcat >/dev/null || fail "kcat is missing: install Debian's kcat (make deps does, as root)"
+}
+
 # install_buf COMMAND [CACHE_DIR]: runs the README's `npm install @bufbuild/buf` in CACHE_DIR
 # (default ~/.cache/fxmesh-walkthrough), outside the source tree and kept between runs, and links
 # its node_modules here for `npx buf`.
