@@ -11,7 +11,7 @@ set -euo pipefail
 bin=$1
 source_dir=$2
 source "$source_dir/tests/docs/walkthrough_lib.sh"
-command -v kcat >/dev/null || fail "kcat is missing: install Debian's kcat (make deps does, as root)"
+need_kcat
 
 doc=docs/kafka.md
 watch='### Watch a compensation, a retry and a dead letter flow through the topics'

@@ -10,19 +10,12 @@ source_dir=$2
 source "$source_dir/tests/docs/walkthrough_lib.sh"
 start_mesh
 
-# The README's alias, pointed at this mesh's ports.
-fxmesh() {
-  "$bin/fxmesh" --coordinator "127.0.0.1:$((50051 + offset))" \
-    --krw-ledger "127.0.0.1:$((50061 + offset))" --fx-ledger "127.0.0.1:$((50062 + offset))" "$@"
-}
-
 mapfile -d '' -t commands < <(doc_commands README.md '### The same with the `fxmesh` tool')
 (( ${#commands[@]} >= 5 )) || fail "no walkthrough found in README.md"
 
 quote_id=
 saga_id=
 for command in "${commands[@]}"; do
-  [[ $command == alias\ fxmesh=* ]] && continue
   command=${command//<quote id>/$quote_id}
   command=${command//<saga id>/$saga_id}
   run_doc "$command"

@@ -2,7 +2,7 @@
 # read from the files, and a runner that runs their commands as written, in one shell, on that mesh.
 # The sourcing script sets `bin` (the binaries) and `source_dir` (the repository), and `set -euo
 # pipefail`. The mesh's data lives in $work/.fxmesh/data, where `make run` keeps it, and the runner
-# works in $work, so the docs' `.fxmesh/data/...` paths hold as written.
+# works in $work, so the docs' `.fxmesh/data/...` and `build/src/fxmesh` paths hold as written.
 
 shopt -s expand_aliases # the docs' `alias fx=...`
 work=$(mktemp -d)
@@ -37,6 +37,16 @@ start_mesh() {
     sleep 0.2
   done
   grep -q "fxmesh is running" "$work/dev.log" || { cat "$work/dev.log"; fail "no mesh in 120 s"; }
+  # The docs' `alias fxmesh=build/src/fxmesh`, where `make run` builds it: the tool, pointed at this
+  # mesh's ports. Only `health` and `trace` take the relay's address, after the command.
+  mkdir -p "$work/build/src"
+  cat >"$work/build/src/fxmesh" <<EOF
+#!/usr/bin/env bash
+case \$1 in health | trace) set -- "\$@" --relay 127.0.0.1:$((50081 + offset)) ;; esac
+exec "$bin/fxmesh" --coordinator 127.0.0.1:$((50051 + offset)) \\
+  --krw-ledger 127.0.0.1:$((50061 + offset)) --fx-ledger 127.0.0.1:$((50062 + offset)) "\$@"
+EOF
+  chmod +x "$work/build/src/fxmesh"
   cd "$work"
 }
 
@@ -56,9 +66,24 @@ service_pid() {
 }
 
 # doc_commands FILE PREFIX [N]: the commands of the Nth (default first) sh block after the first
-# line of FILE that starts with PREFIX, NUL-separated. A command keeps its `\` continuation lines
-# and an indented comment line after it (its expected output); blank and comment lines go.
+# line of FILE that starts with PREFIX, NUL-separated. A command keeps its `\` continuation lines,
+# the lines of a compound command it opens (`case ... esac`), and an indented comment line after
+# it (its expected output); blank and comment lines go.
 doc_commands() {
+  local line command=
+  while IFS= read -r -d '' line; do
+    command+=${command:+$'\n'}$line
+    # Placeholders such as `<saga id>` make a syntax error too, but not this one.
+    [[ $(bash -n <<<"$command" 2>&1) == *"unexpected end of file"* ]] && continue
+    printf '%s\0' "$command"
+    command=
+  done < <(doc_lines "$@")
+  [[ -z $command ]] || printf '%s\0' "$command"
+}
+
+# doc_lines FILE PREFIX [N]: doc_commands before compound commands are joined: a command per line
+# with its continuation and comment lines.
+doc_lines() {
   awk -v prefix="$2" -v nth="${3:-1}" '
     !found && index($0, prefix) == 1 {found = 1}
     found && !inside && /^```sh/ {inside = 1; blocks++; next}
@@ -137,6 +162,34 @@ stop_consumers() {
   for pid in "${background_pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${background_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   background_pids=()
+}
+
+# tool ARGUMENTS...: the fxmesh tool on this mesh, for what a walkthrough needs set up first.
+tool() { "$work/build/src/fxmesh" "$@"; }
+
+# open_accounts CUSTOMER: CUSTOMER-krw with 1,000,000 KRW and CUSTOMER-usd, and 100,000 USD more
+# in the bank's USD position, for exchanges of CUSTOMER's.
+open_accounts() {
+  tool accounts open "$1-krw" KRW --owner "$1" >/dev/null
+  tool accounts open "$1-usd" USD --owner "$1" >/dev/null
+  tool deposit "$1-krw" 1,000,000 KRW --request-id "$1-setup-krw" >/dev/null
+  tool deposit position:USD 100,000 USD --request-id "$1-setup-usd" >/dev/null
+}
+
+# pending_exchange CUSTOMER KEY: exchanges 13,772 KRW of CUSTOMER's for 10.00 USD, which a ledger's
+# armed dev fault leaves unfinished (PENDING, exit 5); prints the saga id.
+pending_exchange() {
+  local quote status=0
+  quote=$(tool quote KRW USD --buy 10 | sed -n 's/^quote id: *//p')
+  tool exchange --quote "$quote" --from "$1-krw" --to "$1-usd" --customer "$1" --key "$2" \
+    --timeout 2 >"$work/exchange" 2>&1 || status=$?
+  ((status == 5)) || { cat "$work/exchange"; fail "exchange $2 exited $status, not 5 (PENDING)"; } >&2
+  sed -n 's/^saga id: *//p' "$work/exchange"
+}
+
+# need_kcat: fails unless the docs' Kafka client is installed.
+need_kcat() {
+  command -v kcat >/dev/null || fail "kcat is missing: install Debian's kcat (make deps does, as root)"
 }
 
 # install_buf COMMAND [CACHE_DIR]: runs the README's `npm install @bufbuild/buf` in CACHE_DIR
