@@ -751,24 +751,7 @@ absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::strin
     saga.set_state(from);
     return saved;
   }
-  if (IsTerminal(to)) {
-    const absl::string_view state = StateName(to);
-    metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
-    metrics_.saga_duration.With({state}).Observe(
-        absl::ToDoubleSeconds(clock_.Now() - ToTime(saga.created_at())));
-    if (options_.tracer != nullptr) {
-      // The saga's root span: every other span of the exchange descends from it.
-      v1::Span root = MakeSpan(
-          options_.tracer->service(),
-          absl::StrCat("exchange ", saga.sell().currency(), "→", saga.buy().currency()),
-          saga.saga_id(), RootSpanId(saga.saga_id()), "", ToTime(saga.created_at()), clock_.Now());
-      (*root.mutable_attributes())["state"] = std::string(state);
-      (*root.mutable_attributes())["customer_id"] = saga.customer_id();
-      if (!saga.failure_reason().empty())
-        (*root.mutable_attributes())["failure_reason"] = saga.failure_reason();
-      options_.tracer->Record(std::move(root));
-    }
-  }
+  if (IsTerminal(to)) RecordFinished(saga);
   LogInfo("saga transition")
       .With("saga_id", saga.saga_id())
       .With("trace_id", saga.saga_id())
@@ -776,6 +759,24 @@ absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::strin
       .With("to", StateName(to))
       .With("detail", detail);
   return absl::OkStatus();
+}
+
+void SagaEngine::RecordFinished(const v1::Saga& saga) {
+  const absl::string_view state = StateName(saga.state());
+  metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
+  metrics_.saga_duration.With({state}).Observe(
+      absl::ToDoubleSeconds(clock_.Now() - ToTime(saga.created_at())));
+  if (options_.tracer == nullptr) return;
+  // The saga's root span: every other span of the exchange descends from it.
+  v1::Span root = MakeSpan(
+      options_.tracer->service(),
+      absl::StrCat("exchange ", saga.sell().currency(), "→", saga.buy().currency()), saga.saga_id(),
+      RootSpanId(saga.saga_id()), "", ToTime(saga.created_at()), clock_.Now());
+  (*root.mutable_attributes())["state"] = std::string(state);
+  (*root.mutable_attributes())["customer_id"] = saga.customer_id();
+  if (!saga.failure_reason().empty())
+    (*root.mutable_attributes())["failure_reason"] = saga.failure_reason();
+  options_.tracer->Record(std::move(root));
 }
 
 absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay) {
@@ -1078,6 +1079,7 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
         resolution->resolution_id(), request.operator_(), *saga, from, options_.owner_id,
         now + absl::Milliseconds(limits::kSagaLeaseMs), step, now));
     saga->set_revision(saga->revision() + 1);
+    if (IsTerminal(to)) RecordFinished(*saga);
     LogWarning("saga resolved by operators")
         .With("saga_id", saga->saga_id())
         .With("trace_id", saga->saga_id())

@@ -221,6 +221,9 @@ class SagaEngine {
   // row that records it; the caller persists both.
   StepRecord ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const;
   absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);
+  // For a saga just written in a terminal state, by a transition or an operator's resolution: the
+  // finished count, the duration and the exchange's root span.
+  void RecordFinished(const v1::Saga& saga);
   // Saves `saga` in its current state, due again after a backoff, with a step-log note.
   absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
   // Writes `saga` as read at its revision (then counts the write in it), with the lease this

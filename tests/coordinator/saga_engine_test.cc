@@ -328,6 +328,9 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     CHECK(approved->approved_by() == "checker");
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
     CHECK(absl::IsFailedPrecondition(engine.ApproveResolution(approval).status()));
+    // A saga finished by operators is counted as finished, like any other.
+    CHECK_THAT(mesh.metrics().RenderPrometheusText(),
+               Catch::Contains("fxmesh_sagas_finished_total{state=\"COMPLETED\",reason=\"\"} 1"));
 
     v1::GetSagaHistoryRequest history_request;
     history_request.set_saga_id(exchange->saga_id());
