@@ -12,7 +12,7 @@ namespace fxmesh {
 
 absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     const std::string& address, const std::vector<grpc::Service*>& services,
-    MetricsRegistry* metrics, const Tracer* tracer) {
+    MetricsRegistry* metrics, const Tracer* tracer, const TlsOptions& tls) {
   // gRPC's health service encodes its messages without the protobuf descriptor pool; naming the
   // generated type links health.proto's descriptor in, so reflection can describe the service.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -22,7 +22,9 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   std::unique_ptr<GrpcServer> server(new GrpcServer());
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  if (absl::Status checked = CheckTlsOptions(tls); !checked.ok()) return checked;
+  WarnIfExposedInPlaintext(tls, address);
+  builder.AddListeningPort(address, NewServerCredentials(tls), &port);
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (tracer != nullptr) {
     server->trace_service_ = std::make_unique<TraceService>(*tracer);

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/tls.h"
 #include "common/tracing.h"
 
 namespace fxmesh {
@@ -20,14 +21,15 @@ inline constexpr char kLivenessService[] = "fxmesh.liveness";
 
 class GrpcServer {
  public:
-  // Listens on `address` (host:port, port 0 for any free one) with insecure credentials; mesh
-  // traffic is expected to be protected by the platform (a service mesh or mTLS sidecar).
-  // `services` must outlive the server. With `metrics`, every call is measured into it
-  // (fxmesh_rpc_duration_seconds; see rpc_metrics.h); with `tracer`, fxmesh.v1.TraceService
-  // serves its spans. Both must outlive the server too.
+  // Listens on `address` (host:port, port 0 for any free one): with `tls` files, mutual TLS with
+  // the AccessPolicy table enforced on every call; without, plaintext (said loudly in the log on
+  // an address other than loopback). `services` must outlive the server. With `metrics`, every
+  // call is measured into it (fxmesh_rpc_duration_seconds; see rpc_metrics.h); with `tracer`,
+  // fxmesh.v1.TraceService serves its spans. Both must outlive the server too.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& address, const std::vector<grpc::Service*>& services,
-      MetricsRegistry* metrics = nullptr, const Tracer* tracer = nullptr);
+      MetricsRegistry* metrics = nullptr, const Tracer* tracer = nullptr,
+      const TlsOptions& tls = {});
 
   ~GrpcServer();
 

@@ -48,6 +48,10 @@ inline constexpr int kShutdownGraceMs = 10'000;
 // How often each service checks it can reach its database (and reports NOT_SERVING if not).
 inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 
+// Transport security. Certificate, key and CA files are read again this often, so a rotated
+// certificate is served (and trusted) without a restart.
+inline constexpr int64_t kCertificateRefreshSecondsDefault = 60;
+
 // Text that came from outside and is quoted back (a dead letter's payload and error, a rejected
 // id in a log line) is cut to this many bytes.
 inline constexpr size_t kDeadLetterPayloadBytesMax = 64 * 1024;

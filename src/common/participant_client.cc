@@ -71,7 +71,7 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc
   return std::make_unique<GrpcParticipantClient>(std::move(channel), tracer, peer);
 }
 
-std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address) {
+std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address, const TlsOptions& tls) {
   grpc::ChannelArguments arguments;
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
@@ -79,7 +79,7 @@ std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address) {
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMax));
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), arguments);
+  return grpc::CreateCustomChannel(address, NewChannelCredentials(tls), arguments);
 }
 
 }  // namespace fxmesh

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls.h"
 #include "common/tracing.h"
 #include "fxmesh/v1/ledger.pb.h"
 
@@ -41,6 +42,8 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc
 // A channel to a ledger at `address` (host:port). Its reconnect backoff is capped at
 // limits::kLedgerReconnectBackoffMsMax, so a ledger that comes back is used again within that
 // time (gRPC's default cap is two minutes, longer than a relay's first retry tiers).
-std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address);
+// With `tls` files, over mutual TLS presenting this process's certificate.
+std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address,
+                                                const TlsOptions& tls = {});
 
 }  // namespace fxmesh

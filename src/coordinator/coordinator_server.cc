@@ -23,7 +23,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;
   for (const auto& [name, address] : options.participant_addresses) {
-    auto client = NewGrpcParticipantClient(NewLedgerChannel(address), &server->tracer_, name);
+    auto client =
+        NewGrpcParticipantClient(NewLedgerChannel(address, options.tls), &server->tracer_, name);
     clients[name] = client.get();
     server->owned_clients_[name] = std::move(client);
   }
@@ -60,7 +61,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address,
                                      {server->exchange_service_.get(), server->ops_service_.get()},
-                                     &server->metrics_, &server->tracer_));
+                                     &server->metrics_, &server->tracer_, options.tls));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [database = server->database_.get()] { return database->Ping(); },

@@ -21,6 +21,7 @@
 #include "common/metrics_http_server.h"
 #include "common/otlp_exporter.h"
 #include "common/participant_client.h"
+#include "common/tls.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/outbox_publisher.h"
 #include "coordinator/pruner.h"
@@ -41,6 +42,8 @@ struct CoordinatorServerOptions {
   // Ledger addresses, host:port, keyed by participant name ("krw-ledger", "fx-ledger"). Tests may
   // give `participant_clients` instead (which then must outlive the server).
   std::map<std::string, std::string> participant_addresses;
+  // Mutual TLS for the server (with the access table) and the ledger clients; no files: plaintext.
+  TlsOptions tls;
   std::map<std::string, ParticipantClient*> participant_clients;
   EngineOptions engine;
   absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);

@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/service_main.h"
 #include "common/status_macros.h"
+#include "common/tls_flags.h"
 #include "coordinator/coordinator_server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on");
@@ -96,6 +97,8 @@ absl::StatusOr<absl::Duration> RetentionFromFlag(absl::string_view name, int64_t
 absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   CoordinatorServerOptions options;
   options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls = TlsOptionsFromFlags();
+  RETURN_IF_ERROR(CheckTlsOptions(options.tls));
   options.database.url = absl::GetFlag(FLAGS_db);
   absl::string_view sqlite_path = options.database.url;
   if (absl::ConsumePrefix(&sqlite_path, "sqlite:")) {
@@ -168,6 +171,7 @@ int RunCoordinatorMain(int argc, char** argv) {
         ApplyEnvironmentToFlags({"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",
                                  "dead_letter_retention_ms", "relay_group"});
   }
+  if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

@@ -12,6 +12,7 @@
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/service_main.h"
+#include "common/tls_flags.h"
 #include "kafka/embedded_kafka.h"
 #include "kafka/kafka_control_service.h"
 #include "kafka/topics.h"
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
       "fxmesh-kafka: an embedded Kafka (librdkafka mock cluster) for development and tests.");
   if (absl::Status env = ApplyEnvironmentToFlags(
           {"listen", "brokers", "partitions", "bootstrap_port", "bootstrap_file", "log_level"});
-      !env.ok()) {
+      !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok()) {
     LogError("bad environment").With("error", env);
     return 2;
   }
@@ -68,8 +69,8 @@ int main(int argc, char** argv) {
     }
   }
   kafka::KafkaControlService control(**cluster);
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {&control});
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      absl::GetFlag(FLAGS_listen), {&control}, nullptr, nullptr, TlsOptionsFromFlags());
   if (!server.ok()) {
     LogError("cannot start").With("error", server.status());
     return 1;

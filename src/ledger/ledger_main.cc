@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/service_main.h"
 #include "common/status_macros.h"
+#include "common/tls_flags.h"
 #include "ledger/ledger_server.h"
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default: the binary's own port)");
@@ -66,6 +67,8 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
   options.service_name = std::string(binary.service_name);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
   options.dev_faults = absl::GetFlag(FLAGS_dev_faults);
+  options.tls = TlsOptionsFromFlags();
+  RETURN_IF_ERROR(CheckTlsOptions(options.tls));
   LogLevel level;
   RETURN_IF_ERROR(ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level));
   SetLogLevel(level);
@@ -84,6 +87,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
                    "\n  Every flag can also be set as FXMESH_<FLAG> in the environment."));
   absl::Status status = ApplyEnvironmentToFlags(
       {"listen", "db", "currencies", "log_level", "workers", "metrics_listen", "otlp_endpoint"});
+  if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;

@@ -34,8 +34,9 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
   server->service_ = std::make_unique<LedgerService>(*server->engine_, *server->executor_,
                                                      server->tracer_, server->faults_.get());
   services.push_back(server->service_.get());
-  ASSIGN_OR_RETURN(server->server_, GrpcServer::Start(options.listen_address, services,
-                                                      &server->metrics_, &server->tracer_));
+  ASSIGN_OR_RETURN(server->server_,
+                   GrpcServer::Start(options.listen_address, services, &server->metrics_,
+                                     &server->tracer_, options.tls));
   server->server_->SetServing(true);
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [store = server->store_.get()] { return store->Ping(); },

@@ -19,6 +19,7 @@
 #include "common/metrics_http_server.h"
 #include "common/money.h"
 #include "common/otlp_exporter.h"
+#include "common/tls.h"
 #include "ledger/dev_faults.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
@@ -41,6 +42,8 @@ struct LedgerServerOptions {
   // Development only: serve fxmesh.v1.LedgerFaultService, which can make this ledger's Try,
   // Confirm and Cancel calls answer UNAVAILABLE on purpose (dev_faults.h). Never in production.
   bool dev_faults = false;
+  // Mutual TLS and the access table (tls.h); no files: plaintext.
+  TlsOptions tls;
 };
 
 class LedgerServer {

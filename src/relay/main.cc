@@ -17,6 +17,7 @@
 #include "common/otlp_exporter.h"
 #include "common/service_main.h"
 #include "common/status_macros.h"
+#include "common/tls_flags.h"
 #include "kafka/lag.h"
 #include "relay/relay.h"
 
@@ -68,7 +69,7 @@ int Main(int argc, char** argv) {
   if (absl::Status env =
           ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger", "fx_ledger",
                                    "tier_delays_ms", "log_level", "metrics_listen"});
-      !env.ok()) {
+      !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok()) {
     LogError("bad environment").With("error", env);
     return 2;
   }
@@ -78,6 +79,8 @@ int Main(int argc, char** argv) {
   absl::StatusOr<RelayOptions> options = OptionsFromFlags();
   absl::Status config = ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level);
   if (config.ok() && !options.ok()) config = options.status();
+  const TlsOptions tls = TlsOptionsFromFlags();
+  if (config.ok()) config = CheckTlsOptions(tls);
   if (config.ok() && absl::GetFlag(FLAGS_kafka_brokers).empty()) {
     config = absl::InvalidArgumentError("--kafka_brokers is required");
   }
@@ -104,9 +107,9 @@ int Main(int argc, char** argv) {
     return 2;
   }
   std::unique_ptr<ParticipantClient> krw = NewGrpcParticipantClient(
-      NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger)), &tracer, "krw-ledger");
+      NewLedgerChannel(absl::GetFlag(FLAGS_krw_ledger), tls), &tracer, "krw-ledger");
   std::unique_ptr<ParticipantClient> fx = NewGrpcParticipantClient(
-      NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger)), &tracer, "fx-ledger");
+      NewLedgerChannel(absl::GetFlag(FLAGS_fx_ledger), tls), &tracer, "fx-ledger");
   MetricsRegistry metrics;
   Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
               SystemClock::Get(), *options, metrics, &tracer);
@@ -124,7 +127,7 @@ int Main(int argc, char** argv) {
         return absl::OkStatus();
       });
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {}, &metrics, &tracer);
+      GrpcServer::Start(absl::GetFlag(FLAGS_listen), {}, &metrics, &tracer, tls);
   if (!server.ok()) {
     LogError("cannot start").With("error", server.status());
     return 1;
