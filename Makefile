@@ -30,7 +30,7 @@ test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) --timeout 600
 
 run: build
-	@$(BUILD_DIR)/src/fxmesh dev --bin $(BUILD_DIR)/src
+	@$(BUILD_DIR)/src/fxmesh dev --bin $(BUILD_DIR)/src $(DEV_ARGS)
 
 bench: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-bench -j $(JOBS)

@@ -20,6 +20,9 @@ constexpr absl::string_view kGlobalOptionsHelp =
   --fx-ledger HOST:PORT    the FX ledger (default 127.0.0.1:50062, env FXMESH_FX_LEDGER)
   --json                   print each response message as proto3 JSON, one object per line
   --timeout SECONDS        each call's deadline (default 10; watch: 300)
+  --tls-dir DIR            mutual TLS with the certificates in DIR: ca.crt, and gateway,
+                           operator and core-banking .crt/.key (env FXMESH_TLS_DIR;
+                           `fxmesh dev --tls` makes them in .fxmesh/tls)
   --help                   this help, or a command's with the command
 )";
 
@@ -56,7 +59,8 @@ Option SplitOption(absl::string_view arg) {
 }
 
 bool IsGlobalWithValue(absl::string_view name) {
-  return name == "coordinator" || name == "krw-ledger" || name == "fx-ledger" || name == "timeout";
+  return name == "coordinator" || name == "krw-ledger" || name == "fx-ledger" ||
+         name == "timeout" || name == "tls-dir";
 }
 bool IsGlobalSwitch(absl::string_view name) { return name == "json" || name == "help"; }
 
@@ -114,6 +118,8 @@ void ApplyGlobal(const std::string& name, const std::string& value, GlobalOption
     options.krw_ledger = value;
   } else if (name == "fx-ledger") {
     options.fx_ledger = value;
+  } else if (name == "tls-dir") {
+    options.tls_dir = value;
   } else if (name == "timeout") {
     // Milliseconds are as precise as a person types a timeout ("0.5").
     absl::StatusOr<int64_t> timeout_ms =
@@ -163,7 +169,8 @@ CommandLine ParseCommandLine(const std::vector<std::string>& args, const Environ
   for (const auto& [variable, target] :
        {std::pair<const char*, std::string*>{"FXMESH_COORDINATOR", &line.options.coordinator},
         {"FXMESH_KRW_LEDGER", &line.options.krw_ledger},
-        {"FXMESH_FX_LEDGER", &line.options.fx_ledger}}) {
+        {"FXMESH_FX_LEDGER", &line.options.fx_ledger},
+        {"FXMESH_TLS_DIR", &line.options.tls_dir}}) {
     auto found = environment.find(variable);
     if (found != environment.end() && !found->second.empty()) *target = found->second;
   }

@@ -35,6 +35,10 @@ struct GlobalOptions {
   // Each call's deadline; unset means the command's default (limits::kCliTimeoutMsDefault).
   std::optional<int64_t> timeout_ms;
   bool help = false;
+  // A folder with ca.crt and, per role, <role>.crt and <role>.key (gateway, operator,
+  // core-banking): mutual TLS, presenting the certificate of the role each call needs. Empty:
+  // plaintext.
+  std::string tls_dir;
 };
 
 struct OptionSpec {

@@ -21,8 +21,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cli/dev_certificates.h"
 #include "cli/internal/restart_policy.h"
 #include "common/limits.h"
+#include "common/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 extern char** environ;
@@ -145,9 +147,9 @@ struct Supervised {
   absl::Time restart_at = absl::InfiniteFuture();
 };
 
-bool Serving(int port) {
+bool Serving(int port, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials()));
+      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), credentials));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   grpc::health::v1::HealthCheckResponse response;
@@ -175,6 +177,29 @@ int RunDev(const DevOptions& options) {
   const auto port = [&](int well_known) { return well_known + options.port_offset; };
   const int kafka_port = options.kafka_port != 0 ? options.kafka_port : port(kDevKafkaPort);
   const auto loopback = [](int port_number) { return absl::StrCat("127.0.0.1:", port_number); };
+  // With --tls, each service presents its own certificate, and the launcher asks for health as
+  // an operator.
+  const std::string tls_dir = options.tls_dir.empty()
+                                  ? (std::filesystem::path(data).parent_path() / "tls").string()
+                                  : std::filesystem::absolute(options.tls_dir).string();
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  const auto tls_flags = [&](const std::string& name) -> std::vector<std::string> {
+    if (!options.tls) return {};
+    const std::string base = absl::StrCat(tls_dir, "/", name);
+    return {absl::StrCat("--tls_cert=", base, ".crt"), absl::StrCat("--tls_key=", base, ".key"),
+            absl::StrCat("--tls_ca=", tls_dir, "/ca.crt")};
+  };
+  if (options.tls) {
+    if (absl::Status made = MakeDevCertificates(tls_dir); !made.ok()) {
+      fprintf(stderr, "fxmesh dev: %s\n", std::string(made.message()).c_str());
+      return 1;
+    }
+    TlsOptions operator_tls;
+    operator_tls.certificate_file = tls_dir + "/operator.crt";
+    operator_tls.key_file = tls_dir + "/operator.key";
+    operator_tls.ca_file = tls_dir + "/ca.crt";
+    credentials = NewChannelCredentials(operator_tls);
+  }
 
   // Ctrl-C and SIGTERM are waited for below, not delivered.
   sigset_t stop_signals;
@@ -224,7 +249,7 @@ int RunDev(const DevOptions& options) {
     const absl::Time give_up = absl::Now() + absl::Milliseconds(limits::kDevStartTimeoutMs);
     while (absl::Now() < give_up) {
       if (!service.child->Running()) return false;
-      if (Serving(spec.grpc_port)) {
+      if (Serving(spec.grpc_port, credentials)) {
         service.serving = true;
         say(absl::StrCat(spec.name, " is serving (pid ", service.child->pid(), ")"));
         return true;
@@ -234,13 +259,15 @@ int RunDev(const DevOptions& options) {
     return false;
   };
 
-  if (!start({"kafka",
-              "fxmesh-kafka",
-              {absl::StrCat("--listen=", loopback(port(50071))),
-               absl::StrCat("--bootstrap_port=", kafka_port),
-               absl::StrCat("--bootstrap_file=", bootstrap_file)},
-              port(50071),
-              "\033[34m"})) {
+  ServiceSpec kafka{"kafka",
+                    "fxmesh-kafka",
+                    {absl::StrCat("--listen=", loopback(port(50071))),
+                     absl::StrCat("--bootstrap_port=", kafka_port),
+                     absl::StrCat("--bootstrap_file=", bootstrap_file)},
+                    port(50071),
+                    "\033[34m"};
+  for (std::string& flag : tls_flags("kafka")) kafka.args.push_back(std::move(flag));
+  if (!start(kafka)) {
     return fail(absl::StrCat("the embedded Kafka did not start (is port ", kafka_port,
                              " taken? --kafka-port picks another); see its log lines above"));
   }
@@ -284,6 +311,9 @@ int RunDev(const DevOptions& options) {
   // FXMESH_TIER_DELAYS_MS in the environment, which docs/kafka.md uses.
   if (!options.tier_delays_ms.empty())
     specs.back().args.push_back(absl::StrCat("--tier_delays_ms=", options.tier_delays_ms));
+  for (ServiceSpec& spec : specs) {
+    for (std::string& flag : tls_flags(spec.name)) spec.args.push_back(std::move(flag));
+  }
   for (const ServiceSpec& spec : specs) {
     if (!start(spec)) {
       return fail(absl::StrCat(spec.name, " did not become healthy on port ", spec.grpc_port,
@@ -300,7 +330,8 @@ int RunDev(const DevOptions& options) {
         "  relay       127.0.0.1:%-5d   (works from Kafka)            metrics :%d\n"
         "  kafka       %s   (the same every run; control: 127.0.0.1:%d)\n"
         "  dev faults  on both ledgers (LedgerFaultService): for fxmesh demo; never in production\n"
-        "  data        %s\n\n"
+        "  data        %s\n"
+        "%s\n"
         "Try it in another terminal:\n"
         "  fxmesh demo                 # a scripted tour: exchanges, a compensation, operators\n"
         "  fxmesh sagas                # every exchange; fxmesh history <saga>, fxmesh trace "
@@ -310,7 +341,15 @@ int RunDev(const DevOptions& options) {
         "the data is kept for the next run.\n",
         tty ? "\033[1;32m" : "", tty ? "\033[0m" : "", port(50051), port(9051), port(50061),
         port(9061), port(50062), port(9062), port(50081), port(9081), brokers.c_str(), port(50071),
-        data.c_str(), brokers.c_str());
+        data.c_str(),
+        options.tls ? absl::StrCat("  mutual TLS  certificates in ", tls_dir, "\n",
+                                   "              fxmesh --tls-dir ", tls_dir, " ...\n",
+                                   "              buf curl --cert ", tls_dir,
+                                   "/operator.crt --key ", tls_dir, "/operator.key --cacert ",
+                                   tls_dir, "/ca.crt https://localhost:", port(50051), "/...\n")
+                          .c_str()
+                    : "",
+        brokers.c_str());
     fflush(stdout);
   }
   // librdkafka's consumers keep talking to the old cluster's group coordinator (its ports are
@@ -343,7 +382,7 @@ int RunDev(const DevOptions& options) {
       }
       if (service.child->Running()) {
         if (service.serving) continue;
-        if (Serving(service.spec.grpc_port)) {
+        if (Serving(service.spec.grpc_port, credentials)) {
           service.serving = true;
           say(absl::StrCat(name, " is serving again (pid ", service.child->pid(), ")"));
           if (name == "kafka") restart_kafka_clients();

@@ -33,6 +33,10 @@ struct DevOptions {
   int port_offset = 0;
   // The embedded Kafka's bootstrap port; 0 is kDevKafkaPort + port_offset.
   int kafka_port = 0;
+  // Every service over mutual TLS, with certificates from a local CA made (once) in `tls_dir`
+  // (dev_certificates.h); empty `tls_dir` is "tls" beside the data folder.
+  bool tls = false;
+  std::string tls_dir;
 };
 
 // Runs until stopped; returns the process exit code.

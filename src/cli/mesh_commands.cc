@@ -35,6 +35,8 @@ absl::StatusOr<ExitCode> Dev(const CommandLine& line, Session&) {
   options.data_dir = line.Get("data", options.data_dir);
   options.rates = line.Get("rates", options.rates);
   options.tier_delays_ms = line.Get("tier-delays-ms");
+  options.tls = line.Has("tls");
+  options.tls_dir = line.Get("tls-certs");
   // The highest well-known port (50092) moved by the offset must still be a port.
   constexpr int64_t kPortOffsetMax = 65'535 - kDevKafkaPort;
   if (line.Has("port-offset")) {
@@ -68,10 +70,11 @@ std::vector<std::pair<std::string, std::string>> MeshServices(const CommandLine&
   };
 }
 
-// A stub over a new channel to `address`, for one call.
+// A stub over a new channel to `address`, for one call, as an operator.
 template <typename Service>
-auto StubFor(const std::string& address) {
-  return Service::NewStub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
+auto StubFor(const std::string& address, const Session& session) {
+  return Service::NewStub(
+      grpc::CreateChannel(address, CredentialsFor(session.options(), Role::kOperator)));
 }
 
 // Gives a call the deadline Session::Call would give it: --timeout, or the tool's default.
@@ -102,7 +105,7 @@ absl::StatusOr<ExitCode> Health(const CommandLine& line, Session& session) {
     SetCallDeadline(context, session);
     grpc::health::v1::HealthCheckResponse response;
     const grpc::Status status =
-        StubFor<grpc::health::v1::Health>(address)->Check(&context, request, &response);
+        StubFor<grpc::health::v1::Health>(address, session)->Check(&context, request, &response);
     if (!status.ok()) {
       const absl::Status error = FromGrpcStatus(status);
       table.AddRow(
@@ -137,7 +140,7 @@ absl::StatusOr<ExitCode> Trace(const CommandLine& line, Session& session) {
   if (absl::Status valid = ValidateSagaId(saga_id); !valid.ok()) return UsageError(valid.message());
   std::vector<v1::Span> spans;
   for (const auto& [name, address] : MeshServices(line)) {
-    auto traces = StubFor<v1::TraceService>(address);
+    auto traces = StubFor<v1::TraceService>(address, session);
     grpc::ClientContext context;
     SetCallDeadline(context, session);
     v1::ListSpansRequest request;
@@ -178,7 +181,9 @@ std::vector<CommandSpec> MeshCommands() {
                   {"rates", "FILE", "the coordinator's rates file (default config/rates.txt)"},
                   {"tier-delays-ms", "LIST", "the relay's retry tiers, e.g. 2000,2000"},
                   {"kafka-port", "PORT", "the embedded Kafka's bootstrap port (default 50092)"},
-                  {"port-offset", "N", "add N to every port, to run beside another mesh"}},
+                  {"port-offset", "N", "add N to every port, to run beside another mesh"},
+                  {"tls", "", "every service over mutual TLS, with a local CA's certificates"},
+                  {"tls-certs", "DIR", "where --tls keeps them (default .fxmesh/tls)"}},
       .summary = "run the whole mesh here: Kafka, both ledgers, the coordinator and the relay",
       .details = "Starts every service on its usual loopback port with SQLite files under one\n"
                  "data folder, prefixes their log lines with their names, waits until each is\n"

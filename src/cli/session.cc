@@ -6,6 +6,7 @@
 #include "cli/progress.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
+#include "common/tls.h"
 
 namespace fxmesh::cli {
 
@@ -33,36 +34,46 @@ const std::string& Session::Address(Service service) const {
   return options_.coordinator;
 }
 
-std::shared_ptr<grpc::Channel> Session::Channel(Service service) {
-  std::shared_ptr<grpc::Channel>& channel = channels_[static_cast<int>(service)];
-  if (channel == nullptr) {
-    // Plaintext, as every fxmesh service serves on loopback or inside the cluster network.
-    channel = grpc::CreateChannel(Address(service), grpc::InsecureChannelCredentials());
-  }
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role) {
+  if (options.tls_dir.empty()) return grpc::InsecureChannelCredentials();
+  TlsOptions tls;
+  const std::string base = absl::StrCat(options.tls_dir, "/", RoleName(role));
+  tls.certificate_file = base + ".crt";
+  tls.key_file = base + ".key";
+  tls.ca_file = options.tls_dir + "/ca.crt";
+  return NewChannelCredentials(tls);
+}
+
+std::shared_ptr<grpc::Channel> Session::Channel(Service service, Role role) {
+  std::shared_ptr<grpc::Channel>& channel = channels_[{service, role}];
+  if (channel == nullptr)
+    channel = grpc::CreateChannel(Address(service), CredentialsFor(options_, role));
   return channel;
 }
 
 v1::ExchangeService::Stub& Session::exchange() {
   if (exchange_ == nullptr)
-    exchange_ = v1::ExchangeService::NewStub(Channel(Service::kCoordinator));
+    exchange_ = v1::ExchangeService::NewStub(Channel(Service::kCoordinator, Role::kGateway));
   return *exchange_;
 }
 
 v1::OpsService::Stub& Session::ops() {
-  if (ops_ == nullptr) ops_ = v1::OpsService::NewStub(Channel(Service::kCoordinator));
+  if (ops_ == nullptr)
+    ops_ = v1::OpsService::NewStub(Channel(Service::kCoordinator, Role::kOperator));
   return *ops_;
 }
 
 v1::LedgerService::Stub& Session::ledger(Service service) {
   std::unique_ptr<v1::LedgerService::Stub>& stub = service == Service::kKrwLedger ? krw_ : fx_;
-  if (stub == nullptr) stub = v1::LedgerService::NewStub(Channel(service));
+  // The bank's side of a ledger: accounts, deposits, withdrawals, and reading them.
+  if (stub == nullptr) stub = v1::LedgerService::NewStub(Channel(service, Role::kCoreBanking));
   return *stub;
 }
 
 v1::LedgerFaultService::Stub& Session::faults(Service ledger) {
   std::unique_ptr<v1::LedgerFaultService::Stub>& stub =
       ledger == Service::kKrwLedger ? krw_faults_ : fx_faults_;
-  if (stub == nullptr) stub = v1::LedgerFaultService::NewStub(Channel(ledger));
+  if (stub == nullptr) stub = v1::LedgerFaultService::NewStub(Channel(ledger, Role::kOperator));
   return *stub;
 }
 

@@ -6,6 +6,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
+#include "common/access_policy.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "fxmesh/v1/ledger_fault.grpc.pb.h"
@@ -22,6 +24,10 @@
 namespace fxmesh::cli {
 
 enum class Service { kCoordinator, kKrwLedger, kFxLedger };
+
+// Credentials for a call that needs `role`: with --tls-dir, mutual TLS presenting that role's
+// certificate from the folder; otherwise plaintext.
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role);
 
 // "coordinator", "krw-ledger", "fx-ledger": the participant names the coordinator uses too.
 absl::string_view ServiceName(Service service);
@@ -58,11 +64,11 @@ class Session {
   const std::string& no_answer_hint() const { return no_answer_hint_; }
 
  private:
-  std::shared_ptr<grpc::Channel> Channel(Service service);
+  std::shared_ptr<grpc::Channel> Channel(Service service, Role role);
 
   const GlobalOptions& options_;
   Printer& printer_;
-  std::shared_ptr<grpc::Channel> channels_[3];
+  std::map<std::pair<Service, Role>, std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<v1::ExchangeService::Stub> exchange_;
   std::unique_ptr<v1::OpsService::Stub> ops_;
   std::unique_ptr<v1::LedgerService::Stub> krw_, fx_;

@@ -8,6 +8,7 @@ shopt -s expand_aliases # the docs' `alias fx=...`
 work=$(mktemp -d)
 mesh_ports=(50051 50061 50062 50071 50081 50092 9051 9061 9062 9081)
 background_pids=()
+dev_args=() # more arguments of `fxmesh dev`, set before start_mesh
 dev_pid=
 trap stop_mesh EXIT
 
@@ -29,7 +30,8 @@ start_mesh() {
   done
   [[ -n $offset ]] || fail "no free port offset"
   (cd "$work" && exec env "$@" "$bin/fxmesh" dev --bin "$bin" \
-    --rates "$source_dir/config/rates.txt" --port-offset "$offset") >"$work/dev.log" 2>&1 &
+    --rates "$source_dir/config/rates.txt" --port-offset "$offset" "${dev_args[@]}") \
+    >"$work/dev.log" 2>&1 &
   dev_pid=$!
   for _ in $(seq 600); do
     grep -q "fxmesh is running" "$work/dev.log" && break
