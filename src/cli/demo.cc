@@ -253,7 +253,7 @@ class Demo {
       request.set_operator_("ops-kim");
       request.set_reason("demo: maintenance");
       return session_.Call(Service::kCoordinator, "pausing", [&](grpc::ClientContext& context) {
-        return session_.ops().PauseParticipant(&context, request, &participant);
+        return session_.ops(request.operator_()).PauseParticipant(&context, request, &participant);
       });
     }
     v1::ResumeParticipantRequest request;
@@ -261,7 +261,8 @@ class Demo {
     request.set_operator_("ops-kim");
     RETURN_IF_ERROR(
         session_.Call(Service::kCoordinator, "resuming", [&](grpc::ClientContext& context) {
-          return session_.ops().ResumeParticipant(&context, request, &participant);
+          return session_.ops(request.operator_())
+              .ResumeParticipant(&context, request, &participant);
         }));
     Say("   ops-kim resumes the FX ledger");
     return absl::OkStatus();
@@ -374,10 +375,11 @@ class Demo {
     proposal.set_note("demo: fx-ledger answers no Try");
     proposal.set_operator_("alice");
     v1::Resolution resolution;
-    RETURN_IF_ERROR(session_.Call(
-        Service::kCoordinator, "proposing a resolution", [&](grpc::ClientContext& context) {
-          return session_.ops().ProposeResolution(&context, proposal, &resolution);
-        }));
+    RETURN_IF_ERROR(session_.Call(Service::kCoordinator, "proposing a resolution",
+                                  [&](grpc::ClientContext& context) {
+                                    return session_.ops(proposal.operator_())
+                                        .ProposeResolution(&context, proposal, &resolution);
+                                  }));
     Say(absl::StrCat("   resolution ", resolution.resolution_id(),
                      " proposed; it waits for a second operator."));
     absl::Status own = Approve(resolution.resolution_id(), "alice");
@@ -470,7 +472,8 @@ class Demo {
     v1::Resolution resolution;
     return session_.Call(Service::kCoordinator, "approving a resolution",
                          [&](grpc::ClientContext& context) {
-                           return session_.ops().ApproveResolution(&context, request, &resolution);
+                           return session_.ops(request.operator_())
+                               .ApproveResolution(&context, request, &resolution);
                          });
   }
   // The audit entries written at or after `since` (on the coordinator's clock), oldest first.

@@ -16,10 +16,20 @@ namespace {
 
 // Each certificate's file name and the SPIFFE ID it carries.
 constexpr std::pair<const char*, const char*> kIdentities[] = {
-    {"coordinator", "coordinator"}, {"relay", "relay"},
-    {"krw-ledger", "ledger/krw"},   {"fx-ledger", "ledger/fx"},
-    {"kafka", "kafka/dev"},         {"gateway", "gateway/dev"},
-    {"operator", "operator/dev"},   {"core-banking", "core-banking/dev"},
+    {"coordinator", "coordinator"},
+    {"relay", "relay"},
+    {"krw-ledger", "ledger/krw"},
+    {"fx-ledger", "ledger/fx"},
+    {"kafka", "kafka/dev"},
+    {"gateway", "gateway/dev"},
+    {"operator", "operator/dev"},
+    {"core-banking", "core-banking/dev"},
+    // The operators of the docs and of `fxmesh demo`: maker-checker needs two of them.
+    {"operator-kim", "operator/kim"},
+    {"operator-lee", "operator/lee"},
+    {"operator-ops-kim", "operator/ops-kim"},
+    {"operator-alice", "operator/alice"},
+    {"operator-bob", "operator/bob"},
 };
 
 std::string Quoted(const std::string& path) { return absl::StrCat("'", path, "'"); }

@@ -11,7 +11,9 @@
 namespace fxmesh::cli {
 
 // Makes what is missing in `dir`: ca.crt and ca.key, then <name>.crt and <name>.key for
-// coordinator, relay, krw-ledger, fx-ledger, kafka, gateway, operator and core-banking.
+// coordinator, relay, krw-ledger, fx-ledger, kafka, gateway, operator and core-banking, and
+// operator-<name> for the operators the docs and `fxmesh demo` name (kim, lee, ops-kim, alice,
+// bob), so that maker-checker can be tried with two of them.
 absl::Status MakeDevCertificates(const std::string& dir);
 
 }  // namespace fxmesh::cli

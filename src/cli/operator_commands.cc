@@ -81,11 +81,12 @@ absl::StatusOr<ExitCode> Retry(const CommandLine& line, Session& session) {
   request.set_saga_id(SagaIdArgument(line));
   request.set_operator_(line.Get("operator"));
   session.SetNoAnswerHint("retrying a saga twice is harmless: repeat the command");
-  ASSIGN_OR_RETURN(v1::Saga saga,
-                   Ask<v1::Saga>(session, Service::kCoordinator, "retrying the saga",
-                                 [&](grpc::ClientContext& context, v1::Saga* answer) {
-                                   return session.ops().RetrySaga(&context, request, answer);
-                                 }));
+  ASSIGN_OR_RETURN(
+      v1::Saga saga,
+      Ask<v1::Saga>(session, Service::kCoordinator, "retrying the saga",
+                    [&](grpc::ClientContext& context, v1::Saga* answer) {
+                      return session.ops(request.operator_()).RetrySaga(&context, request, answer);
+                    }));
   Printer& printer = session.printer();
   printer.Text(absl::StrCat("Drove saga ", saga.saga_id(), " now; it is ",
                             EnumText(v1::SagaState_descriptor(), saga.state()), ".\n\n"));
@@ -101,20 +102,21 @@ absl::StatusOr<ExitCode> SetPaused(const CommandLine& line, Session& session, bo
       line.arguments[0], " is paused"));
   ASSIGN_OR_RETURN(
       v1::Participant participant,
-      Ask<v1::Participant>(session, Service::kCoordinator, pause ? "pausing" : "resuming",
-                           [&](grpc::ClientContext& context, v1::Participant* answer) {
-                             if (pause) {
-                               v1::PauseParticipantRequest request;
-                               request.set_participant(line.arguments[0]);
-                               request.set_operator_(line.Get("operator"));
-                               request.set_reason(line.Get("reason"));
-                               return session.ops().PauseParticipant(&context, request, answer);
-                             }
-                             v1::ResumeParticipantRequest request;
-                             request.set_participant(line.arguments[0]);
-                             request.set_operator_(line.Get("operator"));
-                             return session.ops().ResumeParticipant(&context, request, answer);
-                           }));
+      Ask<v1::Participant>(
+          session, Service::kCoordinator, pause ? "pausing" : "resuming",
+          [&](grpc::ClientContext& context, v1::Participant* answer) {
+            if (pause) {
+              v1::PauseParticipantRequest request;
+              request.set_participant(line.arguments[0]);
+              request.set_operator_(line.Get("operator"));
+              request.set_reason(line.Get("reason"));
+              return session.ops(request.operator_()).PauseParticipant(&context, request, answer);
+            }
+            v1::ResumeParticipantRequest request;
+            request.set_participant(line.arguments[0]);
+            request.set_operator_(line.Get("operator"));
+            return session.ops(request.operator_()).ResumeParticipant(&context, request, answer);
+          }));
   Printer& printer = session.printer();
   printer.Text(pause ? absl::StrCat("Paused ", participant.participant(),
                                     ": no call goes to it; its sagas wait, and new exchanges "
@@ -152,12 +154,13 @@ absl::StatusOr<ExitCode> Propose(const CommandLine& line, Session& session) {
       "the outcome is unknown: the resolution may or may not have been recorded. Check with "
       "'fxmesh history ",
       request.saga_id(), "' before proposing it again"));
-  ASSIGN_OR_RETURN(v1::Resolution resolution,
-                   Ask<v1::Resolution>(session, Service::kCoordinator, "proposing the resolution",
-                                       [&](grpc::ClientContext& context, v1::Resolution* answer) {
-                                         return session.ops().ProposeResolution(&context, request,
-                                                                                answer);
-                                       }));
+  ASSIGN_OR_RETURN(
+      v1::Resolution resolution,
+      Ask<v1::Resolution>(
+          session, Service::kCoordinator, "proposing the resolution",
+          [&](grpc::ClientContext& context, v1::Resolution* answer) {
+            return session.ops(request.operator_()).ProposeResolution(&context, request, answer);
+          }));
   Printer& printer = session.printer();
   printer.Print(ResolutionFields(resolution));
   printer.Text(absl::StrCat("\nAnother operator approves it with:\n  fxmesh approve ",
@@ -173,12 +176,13 @@ absl::StatusOr<ExitCode> Approve(const CommandLine& line, Session& session) {
   session.SetNoAnswerHint(
       "the outcome is unknown; repeating the approval is safe (an approved resolution is not "
       "applied twice)");
-  ASSIGN_OR_RETURN(v1::Resolution resolution,
-                   Ask<v1::Resolution>(session, Service::kCoordinator, "approving the resolution",
-                                       [&](grpc::ClientContext& context, v1::Resolution* answer) {
-                                         return session.ops().ApproveResolution(&context, request,
-                                                                                answer);
-                                       }));
+  ASSIGN_OR_RETURN(
+      v1::Resolution resolution,
+      Ask<v1::Resolution>(
+          session, Service::kCoordinator, "approving the resolution",
+          [&](grpc::ClientContext& context, v1::Resolution* answer) {
+            return session.ops(request.operator_()).ApproveResolution(&context, request, answer);
+          }));
   session.printer().Print(ResolutionFields(resolution));
   return ExitCode::kOk;
 }
@@ -268,12 +272,13 @@ absl::StatusOr<ExitCode> Replay(const CommandLine& line, Session& session) {
   session.SetNoAnswerHint(
       "the outcome is unknown: the dead letters may or may not have been replayed. Check with "
       "'fxmesh dead-letters --all' before replaying again");
-  ASSIGN_OR_RETURN(v1::ReplayDeadLettersResponse response,
-                   Ask<v1::ReplayDeadLettersResponse>(
-                       session, Service::kCoordinator, "replaying dead letters",
-                       [&](grpc::ClientContext& context, v1::ReplayDeadLettersResponse* answer) {
-                         return session.ops().ReplayDeadLetters(&context, request, answer);
-                       }));
+  ASSIGN_OR_RETURN(
+      v1::ReplayDeadLettersResponse response,
+      Ask<v1::ReplayDeadLettersResponse>(
+          session, Service::kCoordinator, "replaying dead letters",
+          [&](grpc::ClientContext& context, v1::ReplayDeadLettersResponse* answer) {
+            return session.ops(request.operator_()).ReplayDeadLetters(&context, request, answer);
+          }));
   Printer& printer = session.printer();
   if (response.replayed().empty() && response.skipped().empty()) {
     printer.Text("Nothing to replay: no dead letter is pending.\n");

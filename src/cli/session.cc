@@ -1,6 +1,7 @@
 #include "cli/session.h"
 
 #include <chrono>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "cli/progress.h"
@@ -34,10 +35,12 @@ const std::string& Session::Address(Service service) const {
   return options_.coordinator;
 }
 
-std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role) {
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role,
+                                                         absl::string_view certificate) {
   if (options.tls_dir.empty()) return grpc::InsecureChannelCredentials();
   TlsOptions tls;
-  const std::string base = absl::StrCat(options.tls_dir, "/", RoleName(role));
+  const std::string base =
+      absl::StrCat(options.tls_dir, "/", certificate.empty() ? RoleName(role) : certificate);
   tls.certificate_file = base + ".crt";
   tls.key_file = base + ".key";
   tls.ca_file = options.tls_dir + "/ca.crt";
@@ -57,10 +60,21 @@ v1::ExchangeService::Stub& Session::exchange() {
   return *exchange_;
 }
 
-v1::OpsService::Stub& Session::ops() {
-  if (ops_ == nullptr)
-    ops_ = v1::OpsService::NewStub(Channel(Service::kCoordinator, Role::kOperator));
-  return *ops_;
+v1::OpsService::Stub& Session::ops(absl::string_view as) {
+  std::string certificate;
+  if (!options_.tls_dir.empty() && !as.empty() &&
+      std::filesystem::exists(absl::StrCat(options_.tls_dir, "/operator-", as, ".crt"))) {
+    certificate = absl::StrCat("operator-", as);
+  }
+  std::unique_ptr<v1::OpsService::Stub>& stub = ops_[certificate];
+  if (stub == nullptr) {
+    stub = v1::OpsService::NewStub(
+        certificate.empty()
+            ? Channel(Service::kCoordinator, Role::kOperator)
+            : grpc::CreateChannel(Address(Service::kCoordinator),
+                                  CredentialsFor(options_, Role::kOperator, certificate)));
+  }
+  return *stub;
 }
 
 v1::LedgerService::Stub& Session::ledger(Service service) {

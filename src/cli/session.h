@@ -26,8 +26,10 @@ namespace fxmesh::cli {
 enum class Service { kCoordinator, kKrwLedger, kFxLedger };
 
 // Credentials for a call that needs `role`: with --tls-dir, mutual TLS presenting that role's
-// certificate from the folder; otherwise plaintext.
-std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role);
+// certificate from the folder (<dir>/<role>.crt, or `certificate`.crt when named); otherwise
+// plaintext.
+std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& options, Role role,
+                                                         absl::string_view certificate = "");
 
 // "coordinator", "krw-ledger", "fx-ledger": the participant names the coordinator uses too.
 absl::string_view ServiceName(Service service);
@@ -41,7 +43,9 @@ class Session {
   const std::string& Address(Service service) const;
 
   v1::ExchangeService::Stub& exchange();
-  v1::OpsService::Stub& ops();
+  // The operator API; an action names its operator in `as`. Over mutual TLS the operator is the
+  // certificate: operator-<as>.crt in --tls-dir when there is one, else operator.crt.
+  v1::OpsService::Stub& ops(absl::string_view as = "");
   v1::LedgerService::Stub& ledger(Service service);
   // A ledger's dev fault switch: served only by ledgers started with --dev_faults (`fxmesh dev`).
   v1::LedgerFaultService::Stub& faults(Service ledger);
@@ -70,7 +74,7 @@ class Session {
   Printer& printer_;
   std::map<std::pair<Service, Role>, std::shared_ptr<grpc::Channel>> channels_;
   std::unique_ptr<v1::ExchangeService::Stub> exchange_;
-  std::unique_ptr<v1::OpsService::Stub> ops_;
+  std::map<std::string, std::unique_ptr<v1::OpsService::Stub>> ops_;
   std::unique_ptr<v1::LedgerService::Stub> krw_, fx_;
   std::unique_ptr<v1::LedgerFaultService::Stub> krw_faults_, fx_faults_;
   std::string no_answer_hint_;

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/limits.h"
@@ -85,5 +86,7 @@ std::string NewSagaId() {
 absl::Status ValidateOperator(absl::string_view operator_name) {
   return ValidateKey(operator_name, "operator", limits::kAccountIdLengthMax);
 }
+
+bool SameOperator(absl::string_view a, absl::string_view b) { return absl::EqualsIgnoreCase(a, b); }
 
 }  // namespace fxmesh

@@ -13,6 +13,9 @@ namespace fxmesh {
 absl::Status ValidateSagaId(absl::string_view saga_id);
 // An operator's name, recorded in the audit log: required, printable, bounded.
 absl::Status ValidateOperator(absl::string_view operator_name);
+// Whether two operator names are one person's: compared without case ("Kim" is "kim"), so that
+// maker-checker cannot be passed by spelling one's own name differently.
+bool SameOperator(absl::string_view a, absl::string_view b);
 
 // A branch (participant leg) name: a lowercase letter, then lowercase letters, digits, '_' or '-';
 // at most limits::kBranchNameLengthMax characters.

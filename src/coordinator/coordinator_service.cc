@@ -3,9 +3,16 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
+#include "absl/strings/str_cat.h"
+#include "common/access_policy.h"
 #include "common/grpc_dispatch.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
+#include "common/limits.h"
+#include "common/printable.h"
+#include "common/status_macros.h"
 #include "coordinator/saga_state_machine.h"
 
 namespace fxmesh::coordinator {
@@ -22,6 +29,30 @@ grpc::ServerUnaryReactor* Answer(Executor& executor, grpc::CallbackServerContext
                          *response = std::move(*result);
                          return absl::OkStatus();
                        });
+}
+
+// `request` as the operator the call is authenticated as. With mutual TLS, that is the operator
+// its certificate names (spiffe://.../operator/<name>): a request naming none acts as them, one
+// naming someone else is refused. In plaintext (development) nobody is authenticated, and the
+// request's `operator` stands.
+template <typename Request>
+absl::StatusOr<Request> ActingOperator(const grpc::CallbackServerContext& context,
+                                       const Request& request) {
+  std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
+  std::optional<std::string> identity = auth ? CallerIdentity(*auth) : std::nullopt;
+  if (!identity) return request;
+  absl::string_view name = *identity;
+  if (!absl::ConsumePrefix(&name, "operator/")) {
+    return absl::PermissionDeniedError(absl::StrCat(*identity, " is not an operator"));
+  }
+  if (!request.operator_().empty() && request.operator_() != name) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("this call is authenticated as operator ", name, "; it cannot act as ",
+                     PrintableText(request.operator_(), limits::kQuotedTextBytesMax)));
+  }
+  Request acting = request;
+  acting.set_operator_(std::string(name));
+  return acting;
 }
 
 }  // namespace
@@ -106,32 +137,43 @@ FXMESH_OPS_HANDLER(ListSagas, v1::ListSagasRequest, v1::ListSagasResponse,
                    engine_.ListSagas(*request))
 FXMESH_OPS_HANDLER(GetSagaHistory, v1::GetSagaHistoryRequest, v1::SagaHistory,
                    engine_.GetSagaHistory(*request))
-FXMESH_OPS_HANDLER(RetrySaga, v1::RetrySagaRequest, v1::Saga, engine_.RetrySaga(*request))
-FXMESH_OPS_HANDLER(PauseParticipant, v1::PauseParticipantRequest, v1::Participant,
-                   engine_.SetParticipantPaused(request->participant(), request->operator_(),
-                                                request->reason(), true))
-FXMESH_OPS_HANDLER(ResumeParticipant, v1::ResumeParticipantRequest, v1::Participant,
-                   engine_.SetParticipantPaused(request->participant(), request->operator_(), "",
-                                                false))
+// A handler of an operator action: `call` sees `acting`, the request as the authenticated operator.
+#define FXMESH_OPS_ACTION(Method, Request, Response, call)                                   \
+  grpc::ServerUnaryReactor* OpsService::Method(grpc::CallbackServerContext* context,         \
+                                               const Request* request, Response* response) { \
+    return Answer(executor_, context, response,                                              \
+                  [this, context, request]() -> absl::StatusOr<Response> {                   \
+                    ASSIGN_OR_RETURN(Request acting, ActingOperator(*context, *request));    \
+                    return call;                                                             \
+                  });                                                                        \
+  }
+
+FXMESH_OPS_ACTION(RetrySaga, v1::RetrySagaRequest, v1::Saga, engine_.RetrySaga(acting))
+FXMESH_OPS_ACTION(PauseParticipant, v1::PauseParticipantRequest, v1::Participant,
+                  engine_.SetParticipantPaused(acting.participant(), acting.operator_(),
+                                               acting.reason(), true))
+FXMESH_OPS_ACTION(ResumeParticipant, v1::ResumeParticipantRequest, v1::Participant,
+                  engine_.SetParticipantPaused(acting.participant(), acting.operator_(), "", false))
 FXMESH_OPS_HANDLER(ListParticipants, v1::ListParticipantsRequest, v1::ListParticipantsResponse,
                    ((void)request, engine_.ListParticipants()))
-FXMESH_OPS_HANDLER(ProposeResolution, v1::ProposeResolutionRequest, v1::Resolution,
-                   engine_.ProposeResolution(*request))
-FXMESH_OPS_HANDLER(ApproveResolution, v1::ApproveResolutionRequest, v1::Resolution,
-                   engine_.ApproveResolution(*request))
+FXMESH_OPS_ACTION(ProposeResolution, v1::ProposeResolutionRequest, v1::Resolution,
+                  engine_.ProposeResolution(acting))
+FXMESH_OPS_ACTION(ApproveResolution, v1::ApproveResolutionRequest, v1::Resolution,
+                  engine_.ApproveResolution(acting))
 FXMESH_OPS_HANDLER(ListAudit, v1::ListAuditRequest, v1::ListAuditResponse,
                    engine_.ListAudit(*request))
 FXMESH_OPS_HANDLER(GetAlerts, v1::GetAlertsRequest, v1::Alerts,
                    ((void)request, engine_.GetAlerts()))
 FXMESH_OPS_HANDLER(ListDeadLetters, v1::ListDeadLettersRequest, v1::ListDeadLettersResponse,
                    engine_.ListDeadLetters(*request))
-FXMESH_OPS_HANDLER(ReplayDeadLetters, v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse,
-                   engine_.ReplayDeadLetters(*request))
-FXMESH_OPS_HANDLER(ProposeDismissal, v1::ProposeDismissalRequest, v1::DeadLetter,
-                   engine_.ProposeDismissal(*request))
-FXMESH_OPS_HANDLER(ApproveDismissal, v1::ApproveDismissalRequest, v1::DeadLetter,
-                   engine_.ApproveDismissal(*request))
+FXMESH_OPS_ACTION(ReplayDeadLetters, v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse,
+                  engine_.ReplayDeadLetters(acting))
+FXMESH_OPS_ACTION(ProposeDismissal, v1::ProposeDismissalRequest, v1::DeadLetter,
+                  engine_.ProposeDismissal(acting))
+FXMESH_OPS_ACTION(ApproveDismissal, v1::ApproveDismissalRequest, v1::DeadLetter,
+                  engine_.ApproveDismissal(acting))
 
 #undef FXMESH_OPS_HANDLER
+#undef FXMESH_OPS_ACTION
 
 }  // namespace fxmesh::coordinator

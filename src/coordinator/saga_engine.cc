@@ -1041,10 +1041,11 @@ absl::StatusOr<v1::Resolution> SagaEngine::ApproveResolution(
     return absl::FailedPreconditionError(
         absl::StrCat("resolution ", request.resolution_id(), " was already approved"));
   }
-  if (resolution->proposed_by() == request.operator_()) {
-    return absl::PermissionDeniedError(
+  if (SameOperator(resolution->proposed_by(), request.operator_())) {
+    return RefuseSelfApproval(
+        request.operator_(), resolution->saga_id(),
         absl::StrCat("maker-checker: resolution ", request.resolution_id(), " was proposed by ",
-                     request.operator_(), "; a different operator must approve it"));
+                     resolution->proposed_by(), "; a different operator must approve it"));
   }
   // Apply while holding the saga as a driver does: no other replica (the lease) and no other
   // thread of this one (which holds the same lease) acts on it meanwhile, and the lease is

@@ -166,6 +166,10 @@ class SagaEngine {
   static v1::Exchange ToExchange(const v1::Saga& saga);
 
  private:
+  // Records in the audit log that `operator_name` tried to approve their own proposal about
+  // `saga_id`, and returns PERMISSION_DENIED with `why`.
+  absl::Status RefuseSelfApproval(absl::string_view operator_name, absl::string_view saga_id,
+                                  std::string why);
   struct DriveLimits {
     absl::Time respond_by;
     bool stop_at_cancel;

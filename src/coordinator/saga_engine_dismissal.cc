@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "coordinator/saga_engine.h"
 
@@ -38,14 +39,34 @@ absl::StatusOr<v1::DeadLetter> SagaEngine::ProposeDismissal(
   return Reread(store_, request.dead_letter_id());
 }
 
+absl::Status SagaEngine::RefuseSelfApproval(absl::string_view operator_name,
+                                            absl::string_view saga_id, std::string why) {
+  v1::AuditEntry audit;
+  *audit.mutable_at() = ToTimestamp(clock_.Now());
+  audit.set_operator_(std::string(operator_name));
+  audit.set_action("refused_self_approval");
+  audit.set_saga_id(std::string(saga_id));
+  audit.set_detail(why);
+  if (absl::Status audited = store_.AppendAudit(audit); !audited.ok()) {
+    LogError("cannot audit a refused self-approval").With("error", audited);
+  }
+  LogWarning("self-approval refused")
+      .With("operator", operator_name)
+      .With("saga_id", saga_id)
+      .With("why", why);
+  return absl::PermissionDeniedError(why);
+}
+
 absl::StatusOr<v1::DeadLetter> SagaEngine::ApproveDismissal(
     const v1::ApproveDismissalRequest& request) {
   RETURN_IF_ERROR(ValidateOperator(request.operator_()));
   ASSIGN_OR_RETURN(v1::DeadLetter dead_letter, Reread(store_, request.dead_letter_id()));
-  if (dead_letter.dismissal_proposed_by() == request.operator_()) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "maker-checker: the dismissal of dead letter ", request.dead_letter_id(),
-        " was proposed by ", request.operator_(), "; a different operator must approve it"));
+  if (SameOperator(dead_letter.dismissal_proposed_by(), request.operator_())) {
+    return RefuseSelfApproval(
+        request.operator_(), dead_letter.saga_id(),
+        absl::StrCat("maker-checker: the dismissal of dead letter ", request.dead_letter_id(),
+                     " was proposed by ", dead_letter.dismissal_proposed_by(),
+                     "; a different operator must approve it"));
   }
   RETURN_IF_ERROR(store_.ApproveDeadLetterDismissal(request.dead_letter_id(), request.operator_(),
                                                     clock_.Now()));

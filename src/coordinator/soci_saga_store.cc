@@ -905,7 +905,7 @@ class SociSagaStore final : public SagaStore {
           (sql.prepare << "UPDATE dead_letters SET dismissed_by = :by, dismissed_at_us = :at"
                           " WHERE dead_letter_id = :id AND replayed_at_us = 0"
                           " AND dismissed_at_us = 0 AND dismissal_proposed_by <> ''"
-                          " AND dismissal_proposed_by <> :by2",
+                          " AND LOWER(dismissal_proposed_by) <> LOWER(:by2)",
            soci::use(by), soci::use(now_us), soci::use(id), soci::use(by));
       update.execute(true);
       if (update.get_affected_rows() != 1) return DismissalRefused(sql, dead_letter_id);

@@ -466,7 +466,8 @@ TEST_CASE("a poison message of binary bytes is listed by every client and dismis
   REQUIRE(entries.ok());
   std::vector<std::string> actions;
   for (const v1::AuditEntry& entry : entries->entries()) actions.push_back(entry.action());
-  CHECK(actions == std::vector<std::string>{"propose_dismissal", "approve_dismissal"});
+  CHECK(actions == std::vector<std::string>{"propose_dismissal", "refused_self_approval",
+                                            "approve_dismissal"});
   loop.Stop();
 }
 

@@ -336,11 +336,14 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     history_request.set_saga_id(exchange->saga_id());
     absl::StatusOr<v1::SagaHistory> history = engine.GetSagaHistory(history_request);
     REQUIRE(history.ok());
-    REQUIRE(history->audit_size() == 2);
+    // The refused self-approval is audited too.
+    REQUIRE(history->audit_size() == 3);
     CHECK(history->audit(0).action() == "propose_resolution");
     CHECK(history->audit(0).operator_() == "maker");
-    CHECK(history->audit(1).action() == "approve_resolution");
-    CHECK(history->audit(1).operator_() == "checker");
+    CHECK(history->audit(1).action() == "refused_self_approval");
+    CHECK(history->audit(1).operator_() == "maker");
+    CHECK(history->audit(2).action() == "approve_resolution");
+    CHECK(history->audit(2).operator_() == "checker");
     CHECK_THAT(history->steps(history->steps_size() - 1).detail(),
                Catch::Contains("approved by checker"));
 
