@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/access_policy.h"
 #include "common/grpc_dispatch.h"
 #include "common/grpc_status.h"

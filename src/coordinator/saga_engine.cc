@@ -109,9 +109,13 @@ absl::StatusOr<v1::Quote> SagaEngine::GetQuote(const v1::GetQuoteRequest& reques
     default:
       return absl::InvalidArgumentError("set exactly one of sell_amount_minor or buy_amount_minor");
   }
+  if (!request.customer_id().empty()) {
+    RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  }
   ASSIGN_OR_RETURN(QuoteAmounts amounts, rates_.Price(input));
   const absl::Time now = clock_.Now();
   v1::Quote quote;
+  quote.set_customer_id(request.customer_id());
   quote.set_quote_id(absl::StrCat("q-", NewSagaId().substr(0, 20)));
   quote.mutable_sell()->set_currency(input.sell.code);
   quote.mutable_sell()->set_amount_minor(amounts.sell_minor);
@@ -152,7 +156,9 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
   if (earlier) return check_same(*earlier);
 
   ASSIGN_OR_RETURN(std::optional<v1::Quote> quote, store_.GetQuote(request.quote_id()));
-  if (!quote) return absl::NotFoundError(absl::StrCat("no quote ", request.quote_id()));
+  // Another customer's quote is answered as if it did not exist: its id tells a stranger nothing.
+  if (!quote || (!quote->customer_id().empty() && quote->customer_id() != request.customer_id()))
+    return absl::NotFoundError(absl::StrCat("no quote ", request.quote_id()));
   const absl::Time now = clock_.Now();
   if (now >= ToTime(quote->expires_at())) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -224,6 +230,10 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
     case CreateResult::Outcome::kExisting:
     case CreateResult::Outcome::kKeyConflict:
       return check_same(created.saga);
+    case CreateResult::Outcome::kQuoteUsed:
+      return absl::FailedPreconditionError(
+          absl::StrCat("quote ", quote->quote_id(),
+                       " was already used by another exchange; ask for a new quote"));
     case CreateResult::Outcome::kLimitExceeded:
       return absl::FailedPreconditionError(absl::StrCat(
           "daily limit exceeded: customer ", saga.customer_id(), " has exchanged ",

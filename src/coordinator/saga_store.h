@@ -40,6 +40,7 @@ struct CreateResult {
     kExisting,       // The key was used before for the same request: `saga` is that saga.
     kKeyConflict,    // The key was used before for a different request: `saga` is that saga.
     kLimitExceeded,  // Nothing written; `limit_used_krw_minor` is today's use so far.
+    kQuoteUsed,      // Nothing written: another exchange used the quote (or it is gone).
   };
   Outcome outcome = Outcome::kCreated;
   v1::Saga saga;
@@ -84,8 +85,9 @@ class SagaStore {
   virtual absl::Status InsertQuote(const v1::Quote& quote) = 0;
   virtual absl::StatusOr<std::optional<v1::Quote>> GetQuote(absl::string_view quote_id) = 0;
 
-  // In one transaction: finds the idempotency key, else reserves the daily limit and inserts the
-  // saga with a first step-log row.
+  // In one transaction: finds the idempotency key, else marks the quote used by this saga
+  // (kQuoteUsed if another saga used it), reserves the daily limit and inserts the saga with a
+  // first step-log row.
   virtual absl::StatusOr<CreateResult> CreateSaga(const NewSaga& request, absl::Time now) = 0;
 
   virtual absl::StatusOr<std::optional<v1::Saga>> GetSaga(absl::string_view saga_id) = 0;

@@ -163,12 +163,18 @@ CREATE TABLE replica_roles (
 INSERT INTO replica_roles (role, owner, lease_until_us) VALUES ('outbox_publisher', '', 0);
 )sql";
 
+// Quotes bound to the customer who asked, and used by one exchange at most.
+constexpr absl::string_view kSchemaV8 = R"sql(
+ALTER TABLE quotes ADD COLUMN customer_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE quotes ADD COLUMN used_by_saga_id TEXT NOT NULL DEFAULT '';
+)sql";
+
 // Optimistic fencing: a relay result is applied without taking the saga's lease.
 constexpr absl::string_view kSchemaV7 = R"sql(
 ALTER TABLE sagas ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<Migration, 7> kMigrations = {{
+constexpr std::array<Migration, 8> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
@@ -177,6 +183,7 @@ constexpr std::array<Migration, 7> kMigrations = {{
     {5, "dead letter dismissal", kSchemaV5},
     {6, "replica roles: one outbox publisher", kSchemaV6},
     {7, "saga revisions", kSchemaV7},
+    {8, "quotes bound to a customer, used once", kSchemaV8},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
@@ -285,11 +292,11 @@ class SociSagaStore final : public SagaStore {
                 rate = quote.rate_micros(), created = Micros(quote.created_at()),
                 expires = Micros(quote.expires_at());
       sql << "INSERT INTO quotes (quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
-             " rate_micros, created_at_us, expires_at_us) VALUES (:q, :sc, :s, :bc, :b, :r, :c, "
-             ":e)",
+             " rate_micros, created_at_us, expires_at_us, customer_id) VALUES (:q, :sc, :s, :bc,"
+             " :b, :r, :c, :e, :cu)",
           soci::use(quote.quote_id()), soci::use(quote.sell().currency()), soci::use(sell),
           soci::use(quote.buy().currency()), soci::use(buy), soci::use(rate), soci::use(created),
-          soci::use(expires);
+          soci::use(expires), soci::use(quote.customer_id());
       return Completion::kCommit;
     });
   }
@@ -299,9 +306,9 @@ class SociSagaStore final : public SagaStore {
     RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
       std::string id(quote_id);
       soci::rowset<soci::row> rows =
-          (sql.prepare
-               << "SELECT quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
-                  " rate_micros, created_at_us, expires_at_us FROM quotes WHERE quote_id = :q",
+          (sql.prepare << "SELECT quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
+                          " rate_micros, created_at_us, expires_at_us, customer_id FROM quotes"
+                          " WHERE quote_id = :q",
            soci::use(id));
       for (const soci::row& row : rows) {
         v1::Quote& found = quote.emplace();
@@ -313,6 +320,7 @@ class SociSagaStore final : public SagaStore {
         found.set_rate_micros(RowInt64(row, 5));
         *found.mutable_created_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 6));
         *found.mutable_expires_at() = TimeUtil::MicrosecondsToTimestamp(RowInt64(row, 7));
+        found.set_customer_id(RowString(row, 8));
       }
       return absl::OkStatus();
     }));
@@ -336,6 +344,29 @@ class SociSagaStore final : public SagaStore {
           result.saga = *existing;
           result.outcome = digest == request.request_digest ? CreateResult::Outcome::kExisting
                                                             : CreateResult::Outcome::kKeyConflict;
+          return Completion::kRollback;
+        }
+      }
+      // The quote, used once: a second exchange on it is refused, unless it is the same key's
+      // saga that a concurrent call committed first.
+      {
+        soci::statement claim = (sql.prepare << "UPDATE quotes SET used_by_saga_id = :s"
+                                                " WHERE quote_id = :q AND used_by_saga_id = ''",
+                                 soci::use(saga.saga_id()), soci::use(saga.quote_id()));
+        claim.execute(true);
+        if (claim.get_affected_rows() != 1) {
+          std::string used_by;
+          sql << "SELECT used_by_saga_id FROM quotes WHERE quote_id = :q",
+              soci::use(saga.quote_id()), soci::into(used_by);
+          std::optional<v1::Saga> user;
+          if (!used_by.empty()) {
+            ASSIGN_OR_RETURN(user, ReadSaga(sql, "saga_id", used_by));
+          }
+          result.outcome = CreateResult::Outcome::kQuoteUsed;
+          if (user && user->idempotency_key() == saga.idempotency_key()) {
+            result.saga = *user;
+            result.outcome = CreateResult::Outcome::kExisting;
+          }
           return Completion::kRollback;
         }
       }

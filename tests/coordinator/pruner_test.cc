@@ -43,10 +43,14 @@ class Fixture {
   FakeClock& clock() { return clock_; }
   MetricsRegistry& metrics() { return metrics_; }
 
-  // A saga on `quote_id`, created now and taken through the states to `final_state` (CREATED,
-  // TRYING, CONFIRMING, COMPLETED, CANCELLING or CANCELLED), one step-log row per state.
-  v1::Saga MakeSaga(const std::string& key, v1::SagaState final_state,
-                    const std::string& quote_id = "q-none") {
+  // A saga on `quote_id` (by default a quote of its own: each quote serves one exchange), created
+  // now and taken through the states to `final_state` (CREATED, TRYING, CONFIRMING, COMPLETED,
+  // CANCELLING or CANCELLED), one step-log row per state.
+  v1::Saga MakeSaga(const std::string& key, v1::SagaState final_state, std::string quote_id = "") {
+    if (quote_id.empty()) {
+      quote_id = "q-of-" + key;
+      NewQuote(quote_id);
+    }
     NewSaga request;
     v1::Saga& saga = request.saga;
     saga.set_saga_id(NewSagaId());
@@ -349,7 +353,7 @@ FXMESH_BACKEND_TEST("a pass deletes at most one batch of each kind and passes fi
     outbox += counts.outbox;
   }
   CHECK(sagas == 5);
-  CHECK(quotes == 7);
+  CHECK(quotes == 12);  // The 7 and the 5 sagas' own.
   CHECK(outbox == 20);
   CHECK(passes == 7);  // 20 outbox rows at 3 a pass.
   CHECK(f.OutboxRows() == 0);
