@@ -8,7 +8,7 @@ packages=(
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev grpc-proto libabsl-dev
   librdkafka-dev kcat
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev postgresql
-  catch2 tzdata openssl
+  catch2 tzdata openssl libssl-dev libjwt-dev
   faketime libfaketime
 )
 

@@ -52,6 +52,17 @@ inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 // certificate is served (and trusted) without a restart.
 inline constexpr int64_t kCertificateRefreshSecondsDefault = 60;
 
+// Customer tokens (JWT): a longer `authorization` value is refused unread; `exp` and `nbf` are
+// allowed this much clock difference between the token's issuer and the coordinator.
+inline constexpr size_t kCustomerTokenBytesMax = 8 * 1024;
+inline constexpr int64_t kCustomerTokenLeewaySeconds = 30;
+// The per-customer rate of GetQuote and Exchange calls one coordinator replica accepts (a token
+// bucket: this many per second, bursts up to kCustomerBurstDefault), and how many customers'
+// buckets it keeps (the least recently used are dropped first; a dropped bucket starts full).
+inline constexpr int kCustomerRequestsPerSecondDefault = 50;
+inline constexpr int kCustomerBurstDefault = 100;
+inline constexpr size_t kRateLimitedCustomersMax = 100'000;
+
 // Text that came from outside and is quoted back (a dead letter's payload and error, a rejected
 // id in a log line) is cut to this many bytes.
 inline constexpr size_t kDeadLetterPayloadBytesMax = 64 * 1024;
@@ -188,6 +199,8 @@ inline constexpr int64_t kMetricsAcceptRetryMs = 100;
 // its progress, redrawn every tick. Lists stop at a limit (--limit, at most the max).
 inline constexpr int64_t kCliTimeoutMsDefault = 10'000;
 inline constexpr int64_t kCliWatchTimeoutMsDefault = 300'000;
+// The customer tokens the tool signs in development (`fxmesh dev --tls`) hold this long.
+inline constexpr int64_t kCliCustomerTokenSeconds = 300;
 inline constexpr int64_t kCliTimeoutMsMax = 24 * 3'600'000;
 inline constexpr int64_t kCliProgressAfterMs = 1'000;
 inline constexpr int64_t kCliProgressTickMs = 100;

@@ -55,8 +55,15 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   // never queue behind customers' calls while holding leases.
   server->recovery_executor_ = std::make_unique<Executor>(
       "recovery", limits::kRecoveryWorkerThreads, limits::kRecoveryWorkerThreads);
-  server->exchange_service_ =
-      std::make_unique<ExchangeService>(*server->engine_, *server->executor_, clock);
+  ASSIGN_OR_RETURN(server->customer_gate_, CustomerGate::Create(options.customers));
+  if (!server->customer_gate_->authenticates() && !options.tls.certificate_file.empty()) {
+    LogError(
+        "customers are CLAIMED, not authenticated: mutual TLS is on but no customer token key is "
+        "configured (--customer_token_key); any gateway may act for any customer")
+        .With("listen", options.listen_address);
+  }
+  server->exchange_service_ = std::make_unique<ExchangeService>(
+      *server->engine_, *server->executor_, clock, *server->customer_gate_);
   server->ops_service_ = std::make_unique<OpsService>(*server->engine_, *server->executor_);
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address,

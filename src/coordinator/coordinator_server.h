@@ -44,6 +44,8 @@ struct CoordinatorServerOptions {
   std::map<std::string, std::string> participant_addresses;
   // Mutual TLS for the server (with the access table) and the ledger clients; no files: plaintext.
   TlsOptions tls;
+  // How customers are authenticated (a token key) and rate-limited.
+  CustomerAccessOptions customers;
   std::map<std::string, ParticipantClient*> participant_clients;
   EngineOptions engine;
   absl::Duration recovery_interval = absl::Milliseconds(limits::kRecoveryIntervalMsDefault);
@@ -104,6 +106,7 @@ class CoordinatorServer {
   std::unique_ptr<SagaEngine> engine_;
   std::unique_ptr<Executor> executor_;           // Customers' and operators' calls.
   std::unique_ptr<Executor> recovery_executor_;  // Drives started by the recovery loop.
+  std::unique_ptr<CustomerGate> customer_gate_;
   std::unique_ptr<ExchangeService> exchange_service_;
   std::unique_ptr<OpsService> ops_service_;
   std::unique_ptr<GrpcServer> server_;

@@ -55,13 +55,29 @@ absl::StatusOr<Request> ActingOperator(const grpc::CallbackServerContext& contex
   return acting;
 }
 
+// `request` as the customer the call acts for (see CustomerGate::Customer).
+template <typename Request>
+absl::StatusOr<Request> ActingCustomer(CustomerGate& gate, const grpc::ServerContextBase& context,
+                                       const Request& request, absl::Time now) {
+  ASSIGN_OR_RETURN(std::string customer, gate.Customer(context, request.customer_id(), now));
+  Request acting = request;
+  acting.set_customer_id(std::move(customer));
+  return acting;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ExchangeService::GetQuote(grpc::CallbackServerContext* context,
                                                     const v1::GetQuoteRequest* request,
                                                     v1::Quote* response) {
   return Answer(executor_, context, response,
-                [this, request] { return engine_.GetQuote(*request); });
+                [this, context, request]() -> absl::StatusOr<v1::Quote> {
+                  const absl::Time now = clock_.Now();
+                  ASSIGN_OR_RETURN(v1::GetQuoteRequest acting,
+                                   ActingCustomer(gate_, *context, *request, now));
+                  RETURN_IF_ERROR(gate_.Admit(acting.customer_id(), now));
+                  return engine_.GetQuote(acting);
+                });
 }
 
 grpc::ServerUnaryReactor* ExchangeService::Exchange(grpc::CallbackServerContext* context,
@@ -73,26 +89,39 @@ grpc::ServerUnaryReactor* ExchangeService::Exchange(grpc::CallbackServerContext*
   if (context->deadline() != std::chrono::system_clock::time_point::max()) {
     respond_by = std::min(respond_by, absl::FromChrono(context->deadline()));
   }
-  return RunOnExecutor(executor_, context, [this, request, response, respond_by]() -> absl::Status {
-    absl::StatusOr<v1::Exchange> exchange = engine_.Exchange(*request, respond_by);
-    if (!exchange.ok()) return exchange.status();
-    *response->mutable_exchange() = std::move(*exchange);
-    return absl::OkStatus();
-  });
+  return RunOnExecutor(
+      executor_, context, [this, context, request, response, respond_by]() -> absl::Status {
+        const absl::Time now = clock_.Now();
+        ASSIGN_OR_RETURN(v1::ExchangeRequest acting,
+                         ActingCustomer(gate_, *context, *request, now));
+        RETURN_IF_ERROR(gate_.Admit(acting.customer_id(), now));
+        absl::StatusOr<v1::Exchange> exchange = engine_.Exchange(acting, respond_by);
+        if (!exchange.ok()) return exchange.status();
+        *response->mutable_exchange() = std::move(*exchange);
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ExchangeService::GetExchange(grpc::CallbackServerContext* context,
                                                        const v1::GetExchangeRequest* request,
                                                        v1::Exchange* response) {
   return Answer(executor_, context, response,
-                [this, request] { return engine_.GetExchange(*request); });
+                [this, context, request]() -> absl::StatusOr<v1::Exchange> {
+                  ASSIGN_OR_RETURN(v1::GetExchangeRequest acting,
+                                   ActingCustomer(gate_, *context, *request, clock_.Now()));
+                  return engine_.GetExchange(acting);
+                });
 }
 
 grpc::ServerUnaryReactor* ExchangeService::ListExchanges(grpc::CallbackServerContext* context,
                                                          const v1::ListExchangesRequest* request,
                                                          v1::ListExchangesResponse* response) {
   return Answer(executor_, context, response,
-                [this, request] { return engine_.ListExchanges(*request); });
+                [this, context, request]() -> absl::StatusOr<v1::ListExchangesResponse> {
+                  ASSIGN_OR_RETURN(v1::ListExchangesRequest acting,
+                                   ActingCustomer(gate_, *context, *request, clock_.Now()));
+                  return engine_.ListExchanges(acting);
+                });
 }
 
 grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
@@ -100,6 +129,9 @@ grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
                                             grpc::ServerWriter<v1::Exchange>* writer) {
   absl::Status valid = ValidateSagaId(request->saga_id());
   if (!valid.ok()) return ToGrpcStatus(valid);
+  absl::StatusOr<v1::WatchExchangeRequest> acting =
+      ActingCustomer(gate_, *context, *request, clock_.Now());
+  if (!acting.ok()) return ToGrpcStatus(acting.status());
   if (++watches_ > limits::kWatchStreamsMax) {
     --watches_;
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -107,6 +139,7 @@ grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
   }
   v1::GetExchangeRequest get;
   get.set_saga_id(request->saga_id());
+  get.set_customer_id(acting->customer_id());
   std::string last_sent;
   grpc::Status result = grpc::Status::OK;
   while (!context->IsCancelled()) {

@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "common/executor.h"
+#include "coordinator/customer_gate.h"
 #include "coordinator/saga_engine.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
@@ -24,8 +25,9 @@ using ExchangeServiceBase = v1::ExchangeService::WithCallbackMethod_GetQuote<
 
 class ExchangeService final : public ExchangeServiceBase {
  public:
-  ExchangeService(SagaEngine& engine, Executor& executor, const Clock& clock)
-      : engine_(engine), executor_(executor), clock_(clock) {}
+  // `gate` says which customer each call acts for, and rate-limits quotes and exchanges.
+  ExchangeService(SagaEngine& engine, Executor& executor, const Clock& clock, CustomerGate& gate)
+      : engine_(engine), executor_(executor), clock_(clock), gate_(gate) {}
 
   grpc::ServerUnaryReactor* GetQuote(grpc::CallbackServerContext* context,
                                      const v1::GetQuoteRequest* request,
@@ -46,6 +48,7 @@ class ExchangeService final : public ExchangeServiceBase {
   SagaEngine& engine_;
   Executor& executor_;
   const Clock& clock_;
+  CustomerGate& gate_;
   std::atomic<int> watches_{0};
 };
 

@@ -63,6 +63,18 @@ ABSL_FLAG(int64_t, outbox_retention_ms, fxmesh::limits::kOutboxRetentionMsDefaul
 ABSL_FLAG(int64_t, dead_letter_retention_ms, fxmesh::limits::kDeadLetterRetentionMsDefault,
           "dead letters are deleted this long after an operator replayed them (never before); 0 "
           "keeps them forever");
+ABSL_FLAG(std::string, customer_token_key, "",
+          "PEM file of the public key(s) customer tokens (JWT, RS256 or ES256, in metadata "
+          "'authorization: Bearer <JWT>') are signed with; the customer is the token's sub. Empty: "
+          "customers are claimed in requests, not authenticated (development only)");
+ABSL_FLAG(std::string, customer_token_issuer, "", "when set, a customer token's iss must be this");
+ABSL_FLAG(std::string, customer_token_audience, "",
+          "when set, a customer token's aud must be or contain this");
+ABSL_FLAG(int, customer_rate_per_second, fxmesh::limits::kCustomerRequestsPerSecondDefault,
+          "GetQuote and Exchange calls each customer may make per second on this replica (0: no "
+          "limit)");
+ABSL_FLAG(int, customer_burst, fxmesh::limits::kCustomerBurstDefault,
+          "how many calls beyond the rate a customer may make at once");
 ABSL_FLAG(int, crash_after_saves, 0,
           "TESTING ONLY: SIGKILL this process right after its Nth durable saga write");
 
@@ -122,6 +134,11 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
+  options.customers.token = {.public_key_file = absl::GetFlag(FLAGS_customer_token_key),
+                             .issuer = absl::GetFlag(FLAGS_customer_token_issuer),
+                             .audience = absl::GetFlag(FLAGS_customer_token_audience)};
+  options.customers.requests_per_second = absl::GetFlag(FLAGS_customer_rate_per_second);
+  options.customers.burst = absl::GetFlag(FLAGS_customer_burst);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
   options.relay_group = absl::GetFlag(FLAGS_relay_group);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
@@ -167,9 +184,10 @@ int RunCoordinatorMain(int argc, char** argv) {
                                "stuck_after_ms", "recovery_interval_ms", "log_level",
                                "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
   if (status.ok()) {
-    status =
-        ApplyEnvironmentToFlags({"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",
-                                 "dead_letter_retention_ms", "relay_group"});
+    status = ApplyEnvironmentToFlags(
+        {"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",
+         "dead_letter_retention_ms", "relay_group", "customer_token_key", "customer_token_issuer",
+         "customer_token_audience", "customer_rate_per_second", "customer_burst"});
   }
   if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
   if (!status.ok()) {

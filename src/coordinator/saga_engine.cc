@@ -141,8 +141,10 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
   const std::string digest = ExchangeDigest(request.customer_id(), request.source_account_id(),
                                             request.target_account_id(), request.quote_id());
 
-  // A repeated key answers with its saga, even after the quote has expired.
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> earlier, store_.GetSagaByKey(request.idempotency_key()));
+  // A repeated key answers with its saga, even after the quote has expired. Keys are each
+  // customer's own: another customer's same key is another exchange, and never revealed.
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> earlier,
+                   store_.GetSagaByKey(request.customer_id(), request.idempotency_key()));
   auto check_same = [&](const v1::Saga& saga) -> absl::StatusOr<v1::Saga> {
     if (digest == ExchangeDigest(saga.customer_id(), saga.source_account_id(),
                                  saga.target_account_id(), saga.quote_id())) {
@@ -254,6 +256,9 @@ absl::StatusOr<v1::Exchange> SagaEngine::Exchange(const v1::ExchangeRequest& req
 }
 
 absl::StatusOr<v1::Exchange> SagaEngine::GetExchange(const v1::GetExchangeRequest& request) {
+  if (!request.customer_id().empty()) {
+    RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  }
   std::optional<v1::Saga> saga;
   if (request.key_case() == v1::GetExchangeRequest::kSagaId) {
     RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
@@ -261,11 +266,18 @@ absl::StatusOr<v1::Exchange> SagaEngine::GetExchange(const v1::GetExchangeReques
   } else if (request.key_case() == v1::GetExchangeRequest::kIdempotencyKey) {
     RETURN_IF_ERROR(
         ValidateKey(request.idempotency_key(), "idempotency_key", limits::kRequestIdLengthMax));
-    ASSIGN_OR_RETURN(saga, store_.GetSagaByKey(request.idempotency_key()));
+    if (request.customer_id().empty()) {
+      return absl::InvalidArgumentError(
+          "an idempotency_key is the customer's own: set customer_id to look one up");
+    }
+    ASSIGN_OR_RETURN(saga, store_.GetSagaByKey(request.customer_id(), request.idempotency_key()));
   } else {
     return absl::InvalidArgumentError("set saga_id or idempotency_key");
   }
-  if (!saga) return absl::NotFoundError("no such exchange");
+  // Another customer's exchange is answered exactly as one that does not exist.
+  if (!saga || (!request.customer_id().empty() && saga->customer_id() != request.customer_id())) {
+    return absl::NotFoundError("no such exchange");
+  }
   return ToExchange(*saga);
 }
 

@@ -91,7 +91,9 @@ class SagaStore {
   virtual absl::StatusOr<CreateResult> CreateSaga(const NewSaga& request, absl::Time now) = 0;
 
   virtual absl::StatusOr<std::optional<v1::Saga>> GetSaga(absl::string_view saga_id) = 0;
-  virtual absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view key) = 0;
+  // Idempotency keys are each customer's own: `customer`'s saga for `key`, never another's.
+  virtual absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view customer,
+                                                               absl::string_view key) = 0;
   // Sagas in creation order; `sequence` receives each one's paging position.
   virtual absl::StatusOr<std::vector<v1::Saga>> ListSagas(const SagaFilter& filter,
                                                           std::vector<int64_t>* sequences) = 0;

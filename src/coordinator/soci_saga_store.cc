@@ -174,7 +174,13 @@ constexpr absl::string_view kSchemaV7 = R"sql(
 ALTER TABLE sagas ADD COLUMN revision BIGINT NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<Migration, 8> kMigrations = {{
+// Idempotency keys scoped to their customer: stored as "<customer>/<key>" (see SagaEngine).
+constexpr absl::string_view kSchemaV9 = R"sql(
+UPDATE sagas SET idempotency_key = customer_id || '/' || idempotency_key
+  WHERE idempotency_key NOT LIKE '%/%';
+)sql";
+
+constexpr std::array<Migration, 9> kMigrations = {{
     {1, "quotes, sagas, step log, limits, participants, resolutions, audit", kSchemaV1,
      kAuditTriggersSqlite, kAuditTriggersPostgres},
     {2, "outbox", kSchemaV2},
@@ -184,6 +190,7 @@ constexpr std::array<Migration, 8> kMigrations = {{
     {6, "replica roles: one outbox publisher", kSchemaV6},
     {7, "saga revisions", kSchemaV7},
     {8, "quotes bound to a customer, used once", kSchemaV8},
+    {9, "idempotency keys scoped to their customer", kSchemaV9},
 }};
 
 constexpr absl::string_view kDeadLetterColumns =
@@ -237,13 +244,25 @@ std::string ParticipantsColumn(const v1::Saga& saga) {
   return absl::StrCat(",", absl::StrJoin(names, ","), ",");
 }
 
+// Idempotency keys are each customer's own: two customers may use the same key, and neither learns
+// of the other's. The column holds "<customer>/<key>" ('/' is not a key character); a Saga carries
+// the customer's key.
+std::string StoredKey(absl::string_view customer, absl::string_view key) {
+  return absl::StrCat(customer, "/", key);
+}
+
+absl::string_view CustomerKey(absl::string_view stored) {
+  const size_t slash = stored.find('/');
+  return slash == absl::string_view::npos ? stored : stored.substr(slash + 1);
+}
+
 // A saga row. The branches column is read forward-compatibly (fields a newer version added are
 // ignored); a column that does not parse at all is DATA_LOSS, never a saga without branches, which
 // would look settled and move on with no ledger call.
 absl::StatusOr<v1::Saga> SagaFromRow(const soci::row& row, int64_t* sequence) {
   v1::Saga saga;
   saga.set_saga_id(RowString(row, 0));
-  saga.set_idempotency_key(RowString(row, 1));
+  saga.set_idempotency_key(std::string(CustomerKey(RowString(row, 1))));
   saga.set_customer_id(RowString(row, 2));
   saga.set_quote_id(RowString(row, 3));
   saga.set_source_account_id(RowString(row, 4));
@@ -332,15 +351,16 @@ class SociSagaStore final : public SagaStore {
     RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       result = CreateResult();
       const v1::Saga& saga = request.saga;
+      const std::string stored_key = StoredKey(saga.customer_id(), saga.idempotency_key());
       // The idempotency key first: a repeat returns the saga it made.
       {
         std::string digest;
         soci::indicator digest_indicator;
-        sql << "SELECT request_digest FROM sagas WHERE idempotency_key = :k",
-            soci::use(saga.idempotency_key()), soci::into(digest, digest_indicator);
+        sql << "SELECT request_digest FROM sagas WHERE idempotency_key = :k", soci::use(stored_key),
+            soci::into(digest, digest_indicator);
         if (sql.got_data()) {
           ASSIGN_OR_RETURN(std::optional<v1::Saga> existing,
-                           ReadSaga(sql, "idempotency_key", saga.idempotency_key()));
+                           ReadSaga(sql, "idempotency_key", stored_key));
           result.saga = *existing;
           result.outcome = digest == request.request_digest ? CreateResult::Outcome::kExisting
                                                             : CreateResult::Outcome::kKeyConflict;
@@ -363,7 +383,8 @@ class SociSagaStore final : public SagaStore {
             ASSIGN_OR_RETURN(user, ReadSaga(sql, "saga_id", used_by));
           }
           result.outcome = CreateResult::Outcome::kQuoteUsed;
-          if (user && user->idempotency_key() == saga.idempotency_key()) {
+          if (user && user->customer_id() == saga.customer_id() &&
+              user->idempotency_key() == saga.idempotency_key()) {
             result.saga = *user;
             result.outcome = CreateResult::Outcome::kExisting;
           }
@@ -403,15 +424,14 @@ class SociSagaStore final : public SagaStore {
              " lease_until_us, participants, branches, limit_day, limit_krw_minor, limit_released)"
              " VALUES (:id, :k, :dg, :c, :q, :src, :dst, :sc, :s, :bc, :b, :r, :st, :fr, :fd, :a,"
              " :n, :dl, :ct, :ut, :lo, :lu, :p, :br, :ld, :la, :rl)",
-          soci::use(saga.saga_id()), soci::use(saga.idempotency_key()),
-          soci::use(request.request_digest), soci::use(saga.customer_id()),
-          soci::use(saga.quote_id()), soci::use(saga.source_account_id()),
-          soci::use(saga.target_account_id()), soci::use(saga.sell().currency()), soci::use(sell),
-          soci::use(saga.buy().currency()), soci::use(buy), soci::use(rate), soci::use(state),
-          soci::use(empty), soci::use(empty), soci::use(attempt), soci::use(next),
-          soci::use(deadline), soci::use(now_us), soci::use(now_us), soci::use(empty),
-          soci::use(lease_until), soci::use(participants), soci::use(branches),
-          soci::use(request.limit_day), soci::use(amount), soci::use(released);
+          soci::use(saga.saga_id()), soci::use(stored_key), soci::use(request.request_digest),
+          soci::use(saga.customer_id()), soci::use(saga.quote_id()),
+          soci::use(saga.source_account_id()), soci::use(saga.target_account_id()),
+          soci::use(saga.sell().currency()), soci::use(sell), soci::use(saga.buy().currency()),
+          soci::use(buy), soci::use(rate), soci::use(state), soci::use(empty), soci::use(empty),
+          soci::use(attempt), soci::use(next), soci::use(deadline), soci::use(now_us),
+          soci::use(now_us), soci::use(empty), soci::use(lease_until), soci::use(participants),
+          soci::use(branches), soci::use(request.limit_day), soci::use(amount), soci::use(released);
       InsertStep(sql, saga,
                  StepRecord{v1::SAGA_STATE_UNSPECIFIED, v1::SAGA_STATE_CREATED,
                             absl::StrCat("created; ", amount, " KRW of the daily limit reserved")},
@@ -432,10 +452,11 @@ class SociSagaStore final : public SagaStore {
     return saga;
   }
 
-  absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view key) override {
+  absl::StatusOr<std::optional<v1::Saga>> GetSagaByKey(absl::string_view customer,
+                                                       absl::string_view key) override {
     std::optional<v1::Saga> saga;
     RETURN_IF_ERROR(database_.Read([&](soci::session& sql) -> absl::Status {
-      ASSIGN_OR_RETURN(saga, ReadSaga(sql, "idempotency_key", key));
+      ASSIGN_OR_RETURN(saga, ReadSaga(sql, "idempotency_key", StoredKey(customer, key)));
       return absl::OkStatus();
     }));
     return saga;

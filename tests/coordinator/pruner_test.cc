@@ -228,7 +228,7 @@ FXMESH_BACKEND_TEST("terminal sagas past retention go with their steps and the r
   for (const v1::Saga* gone : {&old_completed, &old_cancelled}) {
     CHECK_FALSE(f.SagaExists(gone->saga_id()));
     CHECK(f.Steps(gone->saga_id()) == 0);
-    CHECK_FALSE(f.store().GetSagaByKey(gone->idempotency_key())->has_value());
+    CHECK_FALSE(f.store().GetSagaByKey(gone->customer_id(), gone->idempotency_key())->has_value());
   }
   CHECK(f.store().ListResolutions(old_completed.saga_id())->empty());
   // The audit log keeps what operators did to a saga that is gone.

@@ -64,12 +64,19 @@ FXMESH_BACKEND_TEST("an exchange KRW to USD and back moves exactly the quoted am
   CHECK(mesh.Available("alice-usd") == 100'000 + 10'000 - 5'000);
 
   // Customers find their exchanges by key, and list them page by page.
+  // Keys are each customer's own: looking one up needs the customer, and another's is not found.
   v1::GetExchangeRequest by_key;
   by_key.set_idempotency_key("alice-1");
+  CHECK(absl::IsInvalidArgument(mesh.engine().GetExchange(by_key).status()));
+  by_key.set_customer_id("alice");
   absl::StatusOr<v1::Exchange> found = mesh.engine().GetExchange(by_key);
   REQUIRE(found.ok());
   CHECK(found->saga_id() == bought->saga_id());
+  CHECK(found->idempotency_key() == "alice-1");
   by_key.set_idempotency_key("never-used");
+  CHECK(absl::IsNotFound(mesh.engine().GetExchange(by_key).status()));
+  by_key.set_idempotency_key("alice-1");
+  by_key.set_customer_id("bob");
   CHECK(absl::IsNotFound(mesh.engine().GetExchange(by_key).status()));
   v1::ListExchangesRequest list;
   list.set_customer_id("alice");

@@ -2,7 +2,11 @@
 // rather than its exchanges.
 #pragma once
 
+#include <string>
+
 #include "common/participant_client.h"
+#include "coordinator/coordinator_server.h"
+#include "tests/coordinator/coordinator_harness.h"
 
 namespace fxmesh::coordinator {
 
@@ -18,5 +22,17 @@ class UnreachableLedger final : public ParticipantClient {
     return absl::UnavailableError("no ledger in this test");
   }
 };
+
+// A coordinator over `database_url` with the test rates, whose ledgers are both `ledger`.
+inline CoordinatorServerOptions UnreachableLedgerOptions(const std::string& database_url,
+                                                         UnreachableLedger& ledger) {
+  CoordinatorServerOptions options;
+  options.database.url = database_url;
+  options.rates_text = kTestRates;
+  options.spread_bps = 50;
+  options.participant_clients = {{std::string(kKrwParticipant), &ledger},
+                                 {std::string(kFxParticipant), &ledger}};
+  return options;
+}
 
 }  // namespace fxmesh::coordinator

@@ -42,4 +42,13 @@ TlsOptions TestPki::Issue(const std::string& file_name, const std::string& spiff
   return options;
 }
 
+TestPki::SigningKey TestPki::MakeSigningKey(const std::string& name, const std::string& algorithm) {
+  const std::string base = absl::StrCat(dir_, "/", name);
+  const std::string options = algorithm == "rsa" ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+                                                 : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
+  Run(absl::StrCat("openssl genpkey ", options, " -out '", base, ".key'"));
+  Run(absl::StrCat("openssl pkey -in '", base, ".key' -pubout -out '", base, ".pub'"));
+  return {base + ".key", base + ".pub"};
+}
+
 }  // namespace fxmesh::testing

@@ -18,6 +18,14 @@ class TestPki {
   TlsOptions Issue(const std::string& file_name, const std::string& spiffe_id,
                    const std::string& common_name = "fxmesh-test");
 
+  // A key pair for signing customer tokens: `algorithm` "ec" (P-256, ES256) or "rsa" (2048 bits,
+  // RS256). Returns the private key's file; the public key is beside it, `name`.pub.
+  struct SigningKey {
+    std::string private_file;
+    std::string public_file;
+  };
+  SigningKey MakeSigningKey(const std::string& name, const std::string& algorithm = "ec");
+
   const std::string& dir() const { return dir_; }
   std::string ca_file() const { return dir_ + "/ca.crt"; }
 
