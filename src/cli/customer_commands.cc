@@ -8,8 +8,10 @@
 #include "cli/internal/command_support.h"
 #include "cli/progress.h"
 #include "cli/views.h"
+#include "common/ids.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
+#include "google/protobuf/wrappers.pb.h"
 
 namespace fxmesh::cli::internal {
 namespace {
@@ -125,6 +127,18 @@ absl::StatusOr<ExitCode> Transfer(const CommandLine& line, Session& session, boo
   return code;
 }
 
+// The customer a quote, get or watch acts for: --customer. Over TLS with customer tokens the
+// call carries that customer's token, so it must be named.
+absl::Status ActForCustomer(const CommandLine& line, Session& session, bool required) {
+  if (!line.Has("customer")) {
+    if (!required) return absl::OkStatus();
+    return UsageError(
+        "name the customer with --customer ID: over TLS each call carries the customer's token");
+  }
+  session.ActFor(line.Get("customer"));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ExitCode> Quote(const CommandLine& line, Session& session) {
   ASSIGN_OR_RETURN(Currency sell, AsUsage(ParseCurrency(line.arguments[0])));
   ASSIGN_OR_RETURN(Currency buy, AsUsage(ParseCurrency(line.arguments[1])));
@@ -134,6 +148,8 @@ absl::StatusOr<ExitCode> Quote(const CommandLine& line, Session& session) {
         "receive)");
   }
   v1::GetQuoteRequest request;
+  RETURN_IF_ERROR(ActForCustomer(line, session, /*required=*/session.SignsCustomerTokens()));
+  request.set_customer_id(line.Get("customer"));
   request.set_sell_currency(sell.code);
   request.set_buy_currency(buy.code);
   if (line.Has("sell")) {
@@ -151,7 +167,8 @@ absl::StatusOr<ExitCode> Quote(const CommandLine& line, Session& session) {
   Printer& printer = session.printer();
   printer.Print(QuoteFields(quote, absl::Now()));
   printer.Text(absl::StrCat("\nExchange on it before it expires:\n  fxmesh exchange --quote ",
-                            quote.quote_id(), " --from ACCOUNT --to ACCOUNT --customer ID\n"));
+                            quote.quote_id(), " --from ACCOUNT --to ACCOUNT --customer ",
+                            quote.customer_id().empty() ? "ID" : quote.customer_id(), "\n"));
   return ExitCode::kOk;
 }
 
@@ -160,6 +177,7 @@ absl::StatusOr<ExitCode> Exchange(const CommandLine& line, Session& session) {
   v1::ExchangeRequest request;
   request.set_idempotency_key(generated ? NewClientKey() : line.Get("key"));
   request.set_customer_id(line.Get("customer"));
+  session.ActFor(request.customer_id());
   request.set_source_account_id(line.Get("from"));
   request.set_target_account_id(line.Get("to"));
   request.set_quote_id(line.Get("quote"));
@@ -168,7 +186,8 @@ absl::StatusOr<ExitCode> Exchange(const CommandLine& line, Session& session) {
       "key, which never exchanges twice:\n  fxmesh exchange --quote ",
       request.quote_id(), " --from ", request.source_account_id(), " --to ",
       request.target_account_id(), " --customer ", request.customer_id(), " --key ",
-      request.idempotency_key(), "\nor look it up: fxmesh get --key ", request.idempotency_key()));
+      request.idempotency_key(), "\nor look it up: fxmesh get --key ", request.idempotency_key(),
+      " --customer ", request.customer_id()));
   // As for deposits: with --json the generated key is also noted where a script's log keeps it.
   if (generated && session.printer().json()) {
     session.printer().Note(absl::StrCat("idempotency key ", request.idempotency_key()));
@@ -187,7 +206,12 @@ absl::StatusOr<ExitCode> Get(const CommandLine& line, Session& session) {
   if (line.arguments.empty() == !line.Has("key")) {
     return UsageError("give either a SAGA_ID or --key KEY");
   }
+  if (line.Has("key") && !line.Has("customer")) {
+    return UsageError("--key needs --customer: idempotency keys are each customer's own");
+  }
+  RETURN_IF_ERROR(ActForCustomer(line, session, /*required=*/session.SignsCustomerTokens()));
   v1::GetExchangeRequest request;
+  request.set_customer_id(line.Get("customer"));
   if (line.Has("key")) {
     request.set_idempotency_key(line.Get("key"));
   } else {
@@ -208,11 +232,14 @@ absl::StatusOr<ExitCode> Watch(const CommandLine& line, Session& session) {
   Printer& printer = session.printer();
   v1::WatchExchangeRequest request;
   request.set_saga_id(absl::AsciiStrToLower(line.arguments[0]));
+  RETURN_IF_ERROR(ActForCustomer(line, session, /*required=*/session.SignsCustomerTokens()));
+  request.set_customer_id(line.Get("customer"));
   session.SetNoAnswerHint(absl::StrCat(
       "the exchange goes on without a watcher; watch it again: fxmesh watch ", request.saga_id()));
   grpc::ClientContext context;
   const int64_t timeout_ms = session.TimeoutMs(limits::kCliWatchTimeoutMsDefault);
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
+  RETURN_IF_ERROR(session.AddCustomerToken(context));
   std::unique_ptr<grpc::ClientReader<v1::Exchange>> reader =
       session.exchange().WatchExchange(&context, request);
   const absl::Time started = absl::Now();
@@ -249,6 +276,25 @@ absl::StatusOr<ExitCode> Watch(const CommandLine& line, Session& session) {
   }
   printer.Text("\n");
   return ReportExchange(session, *last);
+}
+
+absl::StatusOr<ExitCode> PrintToken(const CommandLine& line, Session& session) {
+  if (!session.SignsCustomerTokens()) {
+    return UsageError(
+        "no customer-token key: give --tls-dir with the folder 'fxmesh dev --tls' made "
+        "(it holds customer-tokens.key)");
+  }
+  if (absl::Status valid = ValidateKey(line.arguments[0], "CUSTOMER", limits::kAccountIdLengthMax);
+      !valid.ok()) {
+    return UsageError(valid.message());
+  }
+  session.ActFor(line.arguments[0]);
+  ASSIGN_OR_RETURN(std::string token, session.CustomerToken());
+  session.printer().Text(absl::StrCat(token, "\n"));
+  google::protobuf::StringValue json;  // With --json: the token as one JSON string.
+  json.set_value(token);
+  session.printer().Json(json);
+  return ExitCode::kOk;
 }
 
 }  // namespace
@@ -301,10 +347,13 @@ std::vector<CommandSpec> CustomerCommands() {
       .name = "quote",
       .arguments = {"SELL_CURRENCY", "BUY_CURRENCY"},
       .options = {{"sell", "AMOUNT", "how much SELL_CURRENCY to sell"},
-                  {"buy", "AMOUNT", "how much BUY_CURRENCY to receive"}},
-      .synopsis = "SELL_CURRENCY BUY_CURRENCY (--sell AMOUNT | --buy AMOUNT)",
+                  {"buy", "AMOUNT", "how much BUY_CURRENCY to receive"},
+                  {"customer", "ID", "the customer the quote is for (only they may use it)"}},
+      .synopsis = "SELL_CURRENCY BUY_CURRENCY (--sell AMOUNT | --buy AMOUNT) [--customer ID]",
       .summary = "price an exchange and lock its rate for a while",
-      .details = "One side of every exchange is KRW. The quote id is what 'exchange' needs.",
+      .details = "One side of every exchange is KRW. The quote id is what 'exchange' needs;\n"
+                 "with --customer, only that customer's exchange may use it (over TLS with\n"
+                 "customer tokens, --customer is required).",
       .example = "fxmesh quote KRW USD --buy 100.00",
       .run = Quote,
   });
@@ -326,22 +375,34 @@ std::vector<CommandSpec> CustomerCommands() {
   commands.push_back({
       .name = "get",
       .arguments = {"[SAGA_ID]"},
-      .options = {{"key", "KEY", "find the exchange by its idempotency key instead"}},
-      .synopsis = "(SAGA_ID | --key KEY)",
+      .options = {{"key", "KEY", "find the exchange by its idempotency key instead"},
+                  {"customer", "ID", "whose exchange (needed with --key)"}},
+      .synopsis = "(SAGA_ID | --key KEY --customer ID)",
       .summary = "show an exchange",
       .details = "Exits as 'exchange' does: 0 COMPLETED, 1 FAILED, 5 PENDING.",
-      .example = "fxmesh get --key ex-1",
+      .example = "fxmesh get --key ex-1 --customer alice",
       .run = Get,
   });
   commands.push_back({
       .name = "watch",
       .arguments = {"SAGA_ID"},
+      .options = {{"customer", "ID", "whose exchange (required over TLS with customer tokens)"}},
       .summary = "follow an exchange until it is final",
       .details = "Prints a line at every change, then the final exchange; exits 0 COMPLETED\n"
                  "or 1 FAILED. Gives up after --timeout (default 300 s) with exit 4; the\n"
                  "exchange itself goes on.",
       .example = "fxmesh watch 0123456789abcdef0123456789abcdef",
       .run = Watch,
+  });
+  commands.push_back({
+      .name = "token",
+      .arguments = {"CUSTOMER"},
+      .summary = "print a customer token for other gRPC clients (development, with --tls-dir)",
+      .details = "Signs a token for CUSTOMER with the local identity provider's key that\n"
+                 "'fxmesh dev --tls' made, valid for 5 minutes, as a bank's gateway would get\n"
+                 "one. Send it as metadata: -H \"authorization: Bearer $(fxmesh token alice)\".",
+      .example = "fxmesh --tls-dir .fxmesh/tls token alice",
+      .run = PrintToken,
   });
   return commands;
 }

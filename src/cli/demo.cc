@@ -26,7 +26,10 @@ std::string Money(int64_t minor, const std::string& code) {
 class Demo {
  public:
   explicit Demo(Session& session)
-      : session_(session), customer_(absl::StrCat("demo-", NewSagaId().substr(0, 6))) {}
+      : session_(session), customer_(absl::StrCat("demo-", NewSagaId().substr(0, 6))) {
+    // Over TLS, every exchange call carries this customer's token, as a gateway's would.
+    session_.ActFor(customer_);
+  }
 
   absl::StatusOr<ExitCode> Run() {
     Step(absl::StrCat("1. A customer, ", customer_,
@@ -155,6 +158,7 @@ class Demo {
   absl::StatusOr<v1::Quote> Quote(const std::string& sell, const std::string& buy,
                                   int64_t sell_minor, int64_t buy_minor) {
     v1::GetQuoteRequest request;
+    request.set_customer_id(customer_);
     request.set_sell_currency(sell);
     request.set_buy_currency(buy);
     if (sell_minor > 0) request.set_sell_amount_minor(sell_minor);
@@ -206,6 +210,7 @@ class Demo {
   absl::StatusOr<v1::Exchange> AwaitState(const std::string& saga_id, v1::SagaState state) {
     v1::GetExchangeRequest request;
     request.set_saga_id(saga_id);
+    request.set_customer_id(customer_);
     v1::Exchange found;
     RETURN_IF_ERROR(Await(limits::kCliDemoSettleWaitMsMax, [&]() -> absl::StatusOr<bool> {
                       RETURN_IF_ERROR(session_.Call(Service::kCoordinator, "waiting for the saga",

@@ -313,6 +313,11 @@ int RunDev(const DevOptions& options) {
     specs.back().args.push_back(absl::StrCat("--tier_delays_ms=", options.tier_delays_ms));
   for (ServiceSpec& spec : specs) {
     for (std::string& flag : tls_flags(spec.name)) spec.args.push_back(std::move(flag));
+    // Over TLS customers are authenticated too: by tokens the tool signs with the local key.
+    if (options.tls && spec.name == "coordinator") {
+      spec.args.push_back(
+          absl::StrCat("--customer_token_key=", tls_dir, "/", kDevCustomerTokenKey, ".pub"));
+    }
   }
   for (const ServiceSpec& spec : specs) {
     if (!start(spec)) {
@@ -342,13 +347,16 @@ int RunDev(const DevOptions& options) {
         tty ? "\033[1;32m" : "", tty ? "\033[0m" : "", port(50051), port(9051), port(50061),
         port(9061), port(50062), port(9062), port(50081), port(9081), brokers.c_str(), port(50071),
         data.c_str(),
-        options.tls ? absl::StrCat("  mutual TLS  certificates in ", tls_dir, "\n",
-                                   "              fxmesh --tls-dir ", tls_dir, " ...\n",
-                                   "              buf curl --cert ", tls_dir,
-                                   "/operator.crt --key ", tls_dir, "/operator.key --cacert ",
-                                   tls_dir, "/ca.crt https://localhost:", port(50051), "/...\n")
-                          .c_str()
-                    : "",
+        options.tls
+            ? absl::StrCat("  mutual TLS  certificates in ", tls_dir, "\n",
+                           "              fxmesh --tls-dir ", tls_dir, " ...\n",
+                           "              buf curl --cert ", tls_dir, "/operator.crt --key ",
+                           tls_dir, "/operator.key --cacert ", tls_dir,
+                           "/ca.crt https://localhost:", port(50051), "/...\n",
+                           "  customers   tokens signed with ", tls_dir, "/", kDevCustomerTokenKey,
+                           ".key: fxmesh --tls-dir ", tls_dir, " token alice\n")
+                  .c_str()
+            : "",
         brokers.c_str());
     fflush(stdout);
   }

@@ -82,6 +82,22 @@ absl::Status MakeDevCertificates(const std::string& dir) {
     std::filesystem::remove(base + ".csr", error);
     std::filesystem::remove(base + ".ext", error);
   }
+  // The local identity provider's key: the tool signs customer tokens with it as a gateway would,
+  // and the coordinator verifies them with the public half.
+  const std::string tokens = absl::StrCat(dir, "/", kDevCustomerTokenKey);
+  if (!std::filesystem::exists(tokens + ".pub")) {
+    if (absl::Status made =
+            Openssl(absl::StrCat("genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ",
+                                 Quoted(tokens + ".key")));
+        !made.ok()) {
+      return made;
+    }
+    if (absl::Status made = Openssl(absl::StrCat("pkey -in ", Quoted(tokens + ".key"),
+                                                 " -pubout -out ", Quoted(tokens + ".pub")));
+        !made.ok()) {
+      return made;
+    }
+  }
   return absl::OkStatus();
 }
 

@@ -14,6 +14,10 @@ namespace fxmesh::cli {
 // coordinator, relay, krw-ledger, fx-ledger, kafka, gateway, operator and core-banking, and
 // operator-<name> for the operators the docs and `fxmesh demo` name (kim, lee, ops-kim, alice,
 // bob), so that maker-checker can be tried with two of them.
+// Also the local identity provider's key pair for customer tokens, <kDevCustomerTokenKey>.key
+// and .pub: the tool signs a customer's token with it, the coordinator verifies with the .pub.
 absl::Status MakeDevCertificates(const std::string& dir);
+
+inline constexpr char kDevCustomerTokenKey[] = "customer-tokens";
 
 }  // namespace fxmesh::cli

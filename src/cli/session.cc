@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cli/dev_certificates.h"
 #include "cli/progress.h"
+#include "common/customer_token.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
+#include "common/status_macros.h"
 #include "common/tls.h"
 
 namespace fxmesh::cli {
@@ -91,11 +96,41 @@ v1::LedgerFaultService::Stub& Session::faults(Service ledger) {
   return *stub;
 }
 
+bool Session::SignsCustomerTokens() const {
+  return !options_.tls_dir.empty() &&
+         std::filesystem::exists(absl::StrCat(options_.tls_dir, "/", kDevCustomerTokenKey, ".key"));
+}
+
+absl::StatusOr<std::string> Session::CustomerToken() const {
+  const std::string key_file = absl::StrCat(options_.tls_dir, "/", kDevCustomerTokenKey, ".key");
+  std::ifstream in(key_file);
+  std::ostringstream key;
+  key << in.rdbuf();
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::string> token = SignCustomerToken(
+      key.str(), {.customer = customer_,
+                  .issued_at = now,
+                  .expires = now + absl::Seconds(limits::kCliCustomerTokenSeconds)});
+  if (!token.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("cannot sign a customer token with ", key_file,
+                                                   ": ", token.status().message()));
+  }
+  return token;
+}
+
+absl::Status Session::AddCustomerToken(grpc::ClientContext& context) const {
+  if (customer_.empty() || !SignsCustomerTokens()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::string token, CustomerToken());
+  context.AddMetadata(kAuthorizationMetadata, absl::StrCat("Bearer ", token));
+  return absl::OkStatus();
+}
+
 absl::Status Session::Call(Service service, absl::string_view doing,
                            absl::FunctionRef<grpc::Status(grpc::ClientContext&)> call) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::milliseconds(TimeoutMs(limits::kCliTimeoutMsDefault)));
+  if (service == Service::kCoordinator) RETURN_IF_ERROR(AddCustomerToken(context));
   grpc::Status status;
   {
     Progress progress(printer_.err(), printer_.options().progress, std::string(doing));

@@ -12,6 +12,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cli/command_line.h"
 #include "cli/output.h"
@@ -50,6 +51,17 @@ class Session {
   // A ledger's dev fault switch: served only by ledgers started with --dev_faults (`fxmesh dev`).
   v1::LedgerFaultService::Stub& faults(Service ledger);
 
+  // The customer this run's ExchangeService calls act for. With a customer-token key in
+  // --tls-dir (`fxmesh dev --tls` makes one), each such call carries a token for them, signed as
+  // the bank's gateway would; otherwise the customer is only named in the request.
+  void ActFor(std::string customer) { customer_ = std::move(customer); }
+  // Adds that token to `context` (nothing without a key or a customer).
+  absl::Status AddCustomerToken(grpc::ClientContext& context) const;
+  // A fresh token for that customer.
+  absl::StatusOr<std::string> CustomerToken() const;
+  // Whether calls carry customer tokens: then a command must name its customer.
+  bool SignsCustomerTokens() const;
+
   // The deadline of each call: --timeout, or `default_ms` for this command.
   int64_t TimeoutMs(int64_t default_ms) const { return options_.timeout_ms.value_or(default_ms); }
 
@@ -78,6 +90,7 @@ class Session {
   std::unique_ptr<v1::LedgerService::Stub> krw_, fx_;
   std::unique_ptr<v1::LedgerFaultService::Stub> krw_faults_, fx_faults_;
   std::string no_answer_hint_;
+  std::string customer_;
 };
 
 }  // namespace fxmesh::cli

@@ -133,7 +133,7 @@ TEST_CASE("A customer opens accounts deposits quotes and exchanges with the tool
   CHECK(mesh.Available(mesh.krw(), "alice-krw") == 1'000'000 - quote.sell().amount_minor());
 
   // The same exchange looked up by key, and the accounts as the tool shows them.
-  CommandResult got = mesh.Ok({"get", "--key", "ex-1"});
+  CommandResult got = mesh.Ok({"get", "--key", "ex-1", "--customer", "alice"});
   CHECK(absl::StrContains(got.out, exchange.saga_id()));
   CHECK(absl::StrContains(got.out, "COMPLETED"));
   CommandResult shown = mesh.Ok({"accounts", "show", "alice-usd"});
@@ -170,7 +170,8 @@ TEST_CASE("A failing exchange and a rejected withdrawal exit 1 with the reason",
 
   // Watching the failed exchange ends when its saga is final, with the same verdict.
   const std::string saga_id =
-      Parse<v1::Exchange>(mesh.Run({"get", "--key", "ex-poor", "--json"}).out).saga_id();
+      Parse<v1::Exchange>(mesh.Run({"get", "--key", "ex-poor", "--customer", "bob", "--json"}).out)
+          .saga_id();
   CommandResult watched = mesh.Run({"watch", saga_id, "--json"});
   INFO(Describe(watched));
   CHECK(watched.exit_code == 1);

@@ -203,7 +203,9 @@ TEST_CASE("fxmesh dev restarts a killed coordinator and keeps Kafka's bootstrap 
     while (cancelled.find("CANCELLED") == std::string::npos &&
            std::chrono::steady_clock::now() < settle_by) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      cancelled = Fxmesh(offset, {"get", "--key", "ex-2"}, /*expected_exit_code=*/1).out;
+      cancelled =
+          Fxmesh(offset, {"get", "--key", "ex-2", "--customer", "alice"}, /*expected_exit_code=*/1)
+              .out;
     }
     INFO(cancelled);
     CHECK(cancelled.find("CANCELLED") != std::string::npos);

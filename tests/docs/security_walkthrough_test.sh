@@ -3,7 +3,7 @@
 # `fxmesh dev --tls` on free ports), then its commands in order in one shell. The tool without
 # certificates is refused with exit 4; with --tls-dir the demo completes and the sagas are listed;
 # buf curl with the operator's certificate lists a saga, and with the gateway's is refused with
-# permission_denied.
+# permission_denied; with the gateway's and a token from `fxmesh token alice` it gets alice a quote.
 # Usage: security_walkthrough_test.sh BIN_DIR SOURCE_DIR [CACHE_DIR]
 set -euo pipefail
 bin=$1
@@ -13,7 +13,7 @@ source "$source_dir/tests/docs/walkthrough_lib.sh"
 doc=docs/security.md
 mapfile -d '' -t start < <(doc_commands $doc '## Try it with `make run`' 1)
 mapfile -d '' -t commands < <(doc_commands $doc '## Try it with `make run`' 2)
-((${#start[@]} == 1 && ${#commands[@]} == 9)) ||
+((${#start[@]} == 1 && ${#commands[@]} == 11)) ||
   fail "$doc's walkthrough blocks changed shape: update this test with them"
 read -ra make_run <<<"${start[0]%%#*}"
 [[ ${make_run[*]} == "make run DEV_ARGS=--tls" ]] || fail "no 'make run DEV_ARGS=--tls' in $doc"
@@ -30,6 +30,7 @@ for command in "${commands[@]}"; do
     *"|| echo \"refused: exit \$?\""*) expect "$out" "refused: exit 4" "the tool without certificates" ;;
     "fxmesh demo"*) expect "$out" "Done." "the demo over mutual TLS" ;;
     "fxmesh sagas"*) expect "$out" "COMPLETED" "fxmesh sagas over mutual TLS" ;;
+    *'$TOKEN'*) expect "$out" '"customerId": "alice"' "buf curl as a gateway with alice's token" ;;
     *'$GATEWAY'*) expect "$out" "gateway/dev may not call /fxmesh.v1.OpsService/ListSagas" "buf curl as a gateway" ;;
   esac
 done
