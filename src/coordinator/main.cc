@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "common/tls_flags.h"
 #include "coordinator/coordinator_server.h"
+#include "kafka/kafka_flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on");
 ABSL_FLAG(std::string, db, "sqlite:.fxmesh/data/coordinator.db",
@@ -126,6 +127,8 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
   options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  ASSIGN_OR_RETURN(options.kafka_properties,
+                   kafka::KafkaPropertiesFromFlags(options.kafka_brokers));
   options.relay_group = absl::GetFlag(FLAGS_relay_group);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
@@ -176,6 +179,7 @@ int RunCoordinatorMain(int argc, char** argv) {
   }
   if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
   if (status.ok()) status = ApplyEnvironmentToFlags(kDatabaseFlagNames);
+  if (status.ok()) status = ApplyEnvironmentToFlags(kafka::kKafkaFlagNames);
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;
