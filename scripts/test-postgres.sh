@@ -2,7 +2,9 @@
 # Starts or stops a throw-away PostgreSQL server for the tests: initdb into DIR, listen on a free
 # loopback port, write the connection url to DIR/url. As root it runs the server as the postgres
 # user (PostgreSQL refuses to run as root). Used as a CTest fixture; see tests/CMakeLists.txt.
-#   test-postgres.sh start DIR | stop DIR
+#   test-postgres.sh start DIR [PASSWORD_FILE] | stop DIR
+#     With PASSWORD_FILE the user postgres has the password on its first line, and every
+#     connection must give it (scram-sha-256); without, the server trusts every local connection.
 #   test-postgres.sh stop-server DIR | start-server DIR   (keep the data and the port: an outage)
 set -euo pipefail
 action=$1
@@ -21,8 +23,16 @@ case "$action" in
     rm -rf "$dir"
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -A trust -U postgres -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
-      { cat "$dir/initdb.log" >&2; exit 1; }
+    auth=(-A trust)
+    if [ -n "${3:-}" ]; then
+      # initdb runs as the server's owner, who may not read the caller's folders: give it a copy.
+      cp "$3" "$dir/initdb-password"
+      [ "$(id -u)" -eq 0 ] && chown postgres "$dir/initdb-password"
+      auth=(-A scram-sha-256 --pwfile "$dir/initdb-password")
+    fi
+    as_owner "$bin/initdb" -D "$dir/data" "${auth[@]}" -U postgres -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
+      { rm -f "$dir/initdb-password"; cat "$dir/initdb.log" >&2; exit 1; }
+    rm -f "$dir/initdb-password"
     # A port nobody answers on is free; a lost race shows up as a failed start, so try a few.
     for attempt in 1 2 3 4 5 6 7 8; do
       port=$((20000 + RANDOM % 40000))

@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "cli/dev_certificates.h"
 #include "cli/internal/restart_policy.h"
+#include "common/grpc_channel.h"
 #include "common/limits.h"
 #include "common/tls.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -148,8 +149,8 @@ struct Supervised {
 };
 
 bool Serving(int port, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), credentials));
+  auto health =
+      grpc::health::v1::Health::NewStub(NewChannel(absl::StrCat("127.0.0.1:", port), credentials));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
   grpc::health::v1::HealthCheckResponse response;

@@ -13,6 +13,7 @@
 #include "cli/output.h"
 #include "cli/session.h"
 #include "cli/waterfall.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_server.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
@@ -73,8 +74,7 @@ std::vector<std::pair<std::string, std::string>> MeshServices(const CommandLine&
 // A stub over a new channel to `address`, for one call, as an operator.
 template <typename Service>
 auto StubFor(const std::string& address, const Session& session) {
-  return Service::NewStub(
-      grpc::CreateChannel(address, CredentialsFor(session.options(), Role::kOperator)));
+  return Service::NewStub(NewChannel(address, CredentialsFor(session.options(), Role::kOperator)));
 }
 
 // Gives a call the deadline Session::Call would give it: --timeout, or the tool's default.

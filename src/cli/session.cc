@@ -9,6 +9,7 @@
 #include "cli/dev_certificates.h"
 #include "cli/progress.h"
 #include "common/customer_token.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
@@ -54,8 +55,7 @@ std::shared_ptr<grpc::ChannelCredentials> CredentialsFor(const GlobalOptions& op
 
 std::shared_ptr<grpc::Channel> Session::Channel(Service service, Role role) {
   std::shared_ptr<grpc::Channel>& channel = channels_[{service, role}];
-  if (channel == nullptr)
-    channel = grpc::CreateChannel(Address(service), CredentialsFor(options_, role));
+  if (channel == nullptr) channel = NewChannel(Address(service), CredentialsFor(options_, role));
   return channel;
 }
 
@@ -74,10 +74,9 @@ v1::OpsService::Stub& Session::ops(absl::string_view as) {
   std::unique_ptr<v1::OpsService::Stub>& stub = ops_[certificate];
   if (stub == nullptr) {
     stub = v1::OpsService::NewStub(
-        certificate.empty()
-            ? Channel(Service::kCoordinator, Role::kOperator)
-            : grpc::CreateChannel(Address(Service::kCoordinator),
-                                  CredentialsFor(options_, Role::kOperator, certificate)));
+        certificate.empty() ? Channel(Service::kCoordinator, Role::kOperator)
+                            : NewChannel(Address(Service::kCoordinator),
+                                         CredentialsFor(options_, Role::kOperator, certificate)));
   }
   return *stub;
 }

@@ -149,8 +149,17 @@ std::string RowString(const soci::row& row, std::size_t column) {
 }
 
 std::string RedactDatabaseUrl(absl::string_view url) {
-  static const std::regex kPassword("(://[^:/@]+:)[^@]*@");
-  return std::regex_replace(std::string(url), kPassword, "$1***@");
+  static const std::regex kPassword("(://[^:/@]*:)[^@]*@");
+  static const std::regex kPasswordParameter("([?&]password=)[^&]*");
+  return std::regex_replace(std::regex_replace(std::string(url), kPassword, "$1***@"),
+                            kPasswordParameter, "$1***");
+}
+
+bool DatabaseUrlHasPassword(absl::string_view url) {
+  static const std::regex kPassword("^postgres(?:ql)?://[^:@/]*:[^@/]+@.*");
+  static const std::regex kPasswordParameter("^postgres(?:ql)?://[^?]*\\?(?:.*&)?password=.*");
+  const std::string text(url);
+  return std::regex_match(text, kPassword) || std::regex_match(text, kPasswordParameter);
 }
 
 absl::StatusOr<std::string> PostgresConninfo(absl::string_view url) {
@@ -228,12 +237,24 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     connect = std::string(absl::StripPrefix(options.url, kSqlitePrefix));
     if (connect.empty()) return absl::InvalidArgumentError("sqlite: url needs a file path");
     connect = absl::StrCat("db=", connect, " timeout=", limits::kSqliteBusyTimeoutMs / 1000);
+    if (!options.password.empty()) {
+      return absl::InvalidArgumentError("a password was given, but a SQLite database has none");
+    }
   } else if (absl::StartsWith(options.url, "postgresql://") ||
              absl::StartsWith(options.url, "postgres://")) {
     kind = DbKind::kPostgres;
     ASSIGN_OR_RETURN(std::string from_url, PostgresConninfo(options.url));
     // fxmesh's session defaults first: a parameter given in the url comes later and wins.
     connect = absl::StrCat(PostgresSessionDefaults(), " ", from_url);
+    if (!options.password.empty()) {
+      if (DatabaseUrlHasPassword(options.url)) {
+        return absl::InvalidArgumentError(
+            "the database url has a password, and a password file gives one too: give it once");
+      }
+      // First: SOCI reads the connect string itself before libpq does, and garbles what follows
+      // a value with an escaped quote in it (a password may well have one).
+      connect = absl::StrCat("password=", QuoteConninfoValue(options.password), " ", connect);
+    }
   } else {
     return absl::InvalidArgumentError(
         absl::StrCat("database url must start with sqlite: or postgresql://; got '",

@@ -29,10 +29,14 @@ enum class DbKind { kSqlite, kPostgres };
 
 struct DatabaseOptions {
   // "sqlite:PATH" (file created if missing; WAL, fsync on commit) or a libpq URI
-  // "postgresql://user:password@host:port/dbname" (also "postgres://...").
+  // "postgresql://user@host:port/dbname" (also "postgres://..."; a password in the url works, but a
+  // service refuses one on its command line, see db_flags.h).
   std::string url;
   // Sessions in the pool; 0 picks the kind's default from limits.h.
   size_t pool_size = 0;
+  // PostgreSQL's password, when not in the url. Empty: libpq finds it (PGPASSWORD, PGPASSFILE or
+  // ~/.pgpass), or the server asks for none.
+  std::string password;
 };
 
 // One schema version. `sql` holds statements, each ended by a ';' at the end of a line (a ';'
@@ -52,6 +56,9 @@ enum class Completion { kCommit, kRollback };
 
 // `url` with any password replaced by ***, for logs and error messages.
 std::string RedactDatabaseUrl(absl::string_view url);
+
+// Whether a postgresql:// `url` carries a password (after "user:", or as a password= parameter).
+bool DatabaseUrlHasPassword(absl::string_view url);
 
 // The libpq keyword form ("host=... port=... dbname=...") of a postgresql:// url, which is what
 // SOCI's PostgreSQL backend accepts. INVALID_ARGUMENT says what is malformed.

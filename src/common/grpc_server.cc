@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 
 #include "absl/strings/str_cat.h"
+#include "common/limits.h"
 #include "common/rpc_metrics.h"
 #include "common/trace_service.h"
 #include "grpc/health/v1/health.pb.h"
@@ -25,6 +26,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
   if (absl::Status checked = CheckTlsOptions(tls); !checked.ok()) return checked;
   WarnIfExposedInPlaintext(tls, address);
   builder.AddListeningPort(address, NewServerCredentials(tls), &port);
+  // A request over the size is refused with RESOURCE_EXHAUSTED before any handler runs; streams
+  // past the cap are not opened on that connection until others end (limits.h says why).
+  builder.SetMaxReceiveMessageSize(limits::kGrpcRequestBytesMax);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits::kGrpcConcurrentStreamsMax);
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (tracer != nullptr) {
     server->trace_service_ = std::make_unique<TraceService>(*tracer);

@@ -1,5 +1,6 @@
 // Starts a gRPC server the way every fxmesh service needs it: the given services, the standard
-// health service, server reflection, and a port that may be chosen by the OS ("127.0.0.1:0").
+// health service, server reflection, a port that may be chosen by the OS ("127.0.0.1:0"), and the
+// request size and per-connection stream limits of limits.h.
 #pragma once
 
 #include <grpcpp/grpcpp.h>

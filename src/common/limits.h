@@ -48,6 +48,21 @@ inline constexpr int kShutdownGraceMs = 10'000;
 // How often each service checks it can reach its database (and reports NOT_SERVING if not).
 inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 
+// gRPC. Every request is a handful of ids, amounts and short texts (each capped above), a few KiB
+// at most: a server takes messages of at most kGrpcRequestBytesMax (gRPC's default, 4 MiB, would
+// let any caller make it buffer that much per call) and at most kGrpcConcurrentStreamsMax calls at
+// once on one connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS; gRPC's default is unlimited).
+// So one connection holds at most their product of request bytes in a server. A gRPC client queues
+// calls beyond the cap until one of its calls on that connection ends; other HTTP/2 clients are
+// refused the extra streams. The cap is far above what fxmesh's own clients run at once on one
+// connection (the coordinator's saga and recovery workers, one command at a time in the relay).
+inline constexpr int kGrpcRequestBytesMax = 256 * 1024;
+inline constexpr int kGrpcConcurrentStreamsMax = 100;
+// Answers can be long lists. The longest is a page of dead letters, each quoting up to
+// kDeadLetterPayloadBytesMax of its payload; every client channel takes answers up to this size,
+// so a wrong or hostile server cannot make a client buffer without limit either.
+inline constexpr int kGrpcResponseBytesMax = 128 * 1024 * 1024;
+
 // Transport security. Certificate, key and CA files are read again this often, so a rotated
 // certificate is served (and trusted) without a restart.
 inline constexpr int64_t kCertificateRefreshSecondsDefault = 60;
@@ -266,6 +281,13 @@ static_assert(kDevRestartDelayMsMin < kDevRestartDelayMsMax &&
                   kDevRestartDelayMsMax < kDevStableUptimeMs,
               "a service restarted after the longest delay can still prove itself stable");
 static_assert(kDevSupervisePollMs < kDevRestartDelayMsMin);
+static_assert(static_cast<int64_t>(kGrpcConcurrentStreamsMax) * kGrpcRequestBytesMax <=
+                  64 * 1024 * 1024,
+              "one connection cannot make a server buffer more than 64 MiB of requests");
+static_assert(static_cast<int64_t>(kListPageSizeMax) *
+                      (kDeadLetterPayloadBytesMax + 4 * kQuotedTextBytesMax + 1'024) <
+                  kGrpcResponseBytesMax,
+              "a full page of dead letters fits in one answer");
 static_assert(kCliDemoPollMs < kCliDemoStepWaitMsMax &&
               kCliDemoStepWaitMsMax <= kCliDemoSettleWaitMsMax);
 

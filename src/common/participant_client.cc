@@ -1,6 +1,7 @@
 #include "common/participant_client.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/grpc_channel.h"
 #include "common/grpc_status.h"
 #include "common/ids.h"
 #include "common/limits.h"
@@ -79,7 +80,7 @@ std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address, cons
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMax));
-  return grpc::CreateCustomChannel(address, NewChannelCredentials(tls), arguments);
+  return NewChannel(address, NewChannelCredentials(tls), std::move(arguments));
 }
 
 }  // namespace fxmesh

@@ -73,26 +73,28 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->health_ = std::make_unique<HealthWatcher>(
       *server->server_, [database = server->database_.get()] { return database->Ping(); },
       absl::Milliseconds(limits::kHealthProbeIntervalMs));
+  kafka::ClientConfig kafka_config(options.kafka_brokers);
+  kafka_config.properties = options.kafka_properties;
   if (!options.kafka_brokers.empty()) {
     ASSIGN_OR_RETURN(server->producer_, kafka::KafkaProducer::Create(
-                                            options.kafka_brokers, options.engine.owner_id,
+                                            kafka_config, options.engine.owner_id,
                                             absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs)));
     server->publisher_ = std::make_unique<OutboxPublisher>(*server->store_, *server->producer_,
                                                            clock, options.engine.owner_id);
     server->publishing_ = std::thread([raw = server.get()] { raw->PublishLoop(); });
-    ASSIGN_OR_RETURN(
-        server->results_consumer_,
-        kafka::KafkaConsumer::Create(
-            options.kafka_brokers, std::string(kCoordinatorGroup),
-            {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)}));
+    ASSIGN_OR_RETURN(server->results_consumer_,
+                     kafka::KafkaConsumer::Create(kafka_config, std::string(kCoordinatorGroup),
+                                                  {std::string(kafka::kBranchResultsTopic),
+                                                   std::string(kafka::kDeadLetterTopic)}));
     server->results_ = std::make_unique<RelayResultConsumer>(
         *server->results_consumer_, *server->engine_, clock, server->metrics_, &server->tracer_);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
     server->backlog_watching_ =
-        std::thread([raw = server.get(), brokers = options.kafka_brokers,
-                     group = options.relay_group] { raw->RelayBacklogLoop(brokers, group); });
+        std::thread([raw = server.get(), kafka_config, group = options.relay_group] {
+          raw->RelayBacklogLoop(kafka_config, group);
+        });
   }
-  server->AddScrapeGauges(options.kafka_brokers);
+  server->AddScrapeGauges(kafka_config);
   if (!options.metrics_listen.empty()) {
     ASSIGN_OR_RETURN(server->metrics_server_,
                      MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
@@ -107,7 +109,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   return server;
 }
 
-void CoordinatorServer::AddScrapeGauges(const std::string& kafka_brokers) {
+void CoordinatorServer::AddScrapeGauges(const kafka::ClientConfig& kafka_config) {
   metrics_.AddGaugeCallback(
       "fxmesh_sagas", "Sagas in each state, now.", {"state"},
       [this](GaugeSink& sink) -> absl::Status {
@@ -131,13 +133,13 @@ void CoordinatorServer::AddScrapeGauges(const std::string& kafka_brokers) {
         sink.Set({"dead_letters_pending"}, static_cast<double>(alerts.dead_letters_pending()));
         return absl::OkStatus();
       });
-  if (kafka_brokers.empty()) return;
+  if (kafka_config.bootstrap_servers.empty()) return;
   metrics_.AddGaugeCallback(
       "fxmesh_consumer_lag",
       "Messages of the relay's results and dead letters not yet applied by the coordinators.",
-      {"group"}, [kafka_brokers](GaugeSink& sink) -> absl::Status {
+      {"group"}, [kafka_config](GaugeSink& sink) -> absl::Status {
         ASSIGN_OR_RETURN(int64_t lag,
-                         kafka::ConsumerGroupLag(kafka_brokers, std::string(kCoordinatorGroup),
+                         kafka::ConsumerGroupLag(kafka_config, std::string(kCoordinatorGroup),
                                                  {std::string(kafka::kBranchResultsTopic),
                                                   std::string(kafka::kDeadLetterTopic)},
                                                  absl::Milliseconds(limits::kLagQueryTimeoutMs)));
@@ -192,10 +194,11 @@ void CoordinatorServer::PublishLoop() {
   }
 }
 
-void CoordinatorServer::RelayBacklogLoop(const std::string& brokers, const std::string& group) {
+void CoordinatorServer::RelayBacklogLoop(const kafka::ClientConfig& kafka_config,
+                                         const std::string& group) {
   while (!Stopping()) {
     absl::StatusOr<int64_t> lag =
-        kafka::ConsumerGroupLag(brokers, group, {std::string(kafka::kBranchCommandsTopic)},
+        kafka::ConsumerGroupLag(kafka_config, group, {std::string(kafka::kBranchCommandsTopic)},
                                 absl::Milliseconds(limits::kLagQueryTimeoutMs));
     // Unknown is not "behind": a lost command must still be sent again.
     relay_backlog_ = lag.ok() && *lag > 0;

@@ -57,6 +57,9 @@ struct CoordinatorServerOptions {
   // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
   // wait in the outbox (a growing backlog).
   std::string kafka_brokers;
+  // librdkafka properties for every Kafka client of the coordinator (TLS, SASL; see
+  // kafka/client_config.h).
+  kafka::KafkaProperties kafka_properties;
   // The relays' consumer group, whose lag on the commands topic tells a slow relay from a lost
   // command.
   std::string relay_group = std::string(kafka::kRelayGroupDefault);
@@ -85,13 +88,13 @@ class CoordinatorServer {
   void PublishLoop();
   void ResultLoop();
   // Keeps relay_backlog_ current: whether the relays have unread branch commands.
-  void RelayBacklogLoop(const std::string& brokers, const std::string& group);
+  void RelayBacklogLoop(const kafka::ClientConfig& kafka_config, const std::string& group);
   void PruneLoop();
   bool Stopping();
   void Wake();
 
   // Registers the gauges computed when scraped (sagas by state, backlogs, consumer lag).
-  void AddScrapeGauges(const std::string& kafka_brokers);
+  void AddScrapeGauges(const kafka::ClientConfig& kafka_config);
 
   CoordinatorServer() : tracer_("coordinator", limits::kSpansKeptMax) {}
 

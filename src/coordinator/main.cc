@@ -12,15 +12,18 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/db_flags.h"
 #include "common/log.h"
 #include "common/service_main.h"
 #include "common/status_macros.h"
 #include "common/tls_flags.h"
 #include "coordinator/coordinator_server.h"
+#include "kafka/kafka_flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on");
 ABSL_FLAG(std::string, db, "sqlite:.fxmesh/data/coordinator.db",
-          "database: sqlite:PATH or postgresql://user:password@host:port/dbname");
+          "database: sqlite:PATH or postgresql://user@host:port/dbname (the password: "
+          "--db_password_file)");
 ABSL_FLAG(std::string, rates, "config/rates.txt",
           "rates file: lines 'USD 1370.25' (KRW per unit, mid rate)");
 ABSL_FLAG(int, spread_bps, 50, "the bank's spread around the mid rate, in basis points");
@@ -112,6 +115,7 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.tls = TlsOptionsFromFlags();
   RETURN_IF_ERROR(CheckTlsOptions(options.tls));
   options.database.url = absl::GetFlag(FLAGS_db);
+  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(options.database));
   absl::string_view sqlite_path = options.database.url;
   if (absl::ConsumePrefix(&sqlite_path, "sqlite:")) {
     std::error_code ignored;
@@ -140,6 +144,8 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.customers.requests_per_second = absl::GetFlag(FLAGS_customer_rate_per_second);
   options.customers.burst = absl::GetFlag(FLAGS_customer_burst);
   options.kafka_brokers = absl::GetFlag(FLAGS_kafka_brokers);
+  ASSIGN_OR_RETURN(options.kafka_properties,
+                   kafka::KafkaPropertiesFromFlags(options.kafka_brokers));
   options.relay_group = absl::GetFlag(FLAGS_relay_group);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
@@ -190,11 +196,17 @@ int RunCoordinatorMain(int argc, char** argv) {
          "customer_token_audience", "customer_rate_per_second", "customer_burst"});
   }
   if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
+  if (status.ok()) status = ApplyEnvironmentToFlags(kDatabaseFlagNames);
+  if (status.ok()) status = ApplyEnvironmentToFlags(kafka::kKafkaFlagNames);
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;
   }
   AcceptDashedFlagNames(argc, argv);
+  if (absl::Status arguments = RefuseDatabasePasswordInArguments(argc, argv); !arguments.ok()) {
+    LogError("bad configuration").With("error", arguments);
+    return 2;
+  }
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<CoordinatorServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {

@@ -26,13 +26,12 @@ struct PartitionList {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
-    const std::string& bootstrap_servers, const std::string& group_id,
+    const ClientConfig& config, const std::string& group_id,
     const std::vector<std::string>& topics) {
   std::unique_ptr<KafkaConsumer> consumer(new KafkaConsumer());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char error[512];
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", bootstrap_servers},
+  const KafkaProperties settings = {
       {"group.id", group_id},
       // Offsets move only when the relay has published a message's outcome: at least once.
       {"enable.auto.commit", "false"},
@@ -42,11 +41,9 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"heartbeat.interval.ms", "500"},
       {"log_level", "3"},
   };
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat("kafka setting ", key, ": ", error));
-    }
+  if (absl::Status applied = ApplyClientConfig(conf, config, settings); !applied.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return applied;
   }
   consumer->handle_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error));
   if (consumer->handle_ == nullptr) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "kafka/client_config.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 
@@ -31,9 +32,10 @@ struct IncomingMessage {
 
 class KafkaConsumer {
  public:
-  // Joins `group_id` and subscribes to `topics`; a new group starts from the earliest offsets.
+  // Connects as `config` says, joins `group_id` and subscribes to `topics`; a new group starts
+  // from the earliest offsets. INVALID_ARGUMENT for a bad property, with librdkafka's message.
   static absl::StatusOr<std::unique_ptr<KafkaConsumer>> Create(
-      const std::string& bootstrap_servers, const std::string& group_id,
+      const ClientConfig& config, const std::string& group_id,
       const std::vector<std::string>& topics);
   // Leaves the group cleanly (its partitions go to the other members at once).
   ~KafkaConsumer();

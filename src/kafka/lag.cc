@@ -15,19 +15,16 @@ absl::Status KafkaError(absl::string_view what, rd_kafka_resp_err_t err) {
 
 }  // namespace
 
-absl::StatusOr<int64_t> ConsumerGroupLag(const std::string& bootstrap_servers,
-                                         const std::string& group,
+absl::StatusOr<int64_t> ConsumerGroupLag(const ClientConfig& config, const std::string& group,
                                          const std::vector<std::string>& topics,
                                          absl::Duration timeout) {
   char error[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap_servers.c_str(), error,
-                        sizeof(error)) != RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "group.id", group.c_str(), error, sizeof(error)) !=
-          RD_KAFKA_CONF_OK ||
-      rd_kafka_conf_set(conf, "log_level", "2", error, sizeof(error)) != RD_KAFKA_CONF_OK) {
+  if (absl::Status applied =
+          ApplyClientConfig(conf, config, {{"group.id", group}, {"log_level", "2"}});
+      !applied.ok()) {
     rd_kafka_conf_destroy(conf);
-    return absl::InvalidArgumentError(error);
+    return applied;
   }
   std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> client(
       rd_kafka_new(RD_KAFKA_CONSUMER, conf, error, sizeof(error)), &rd_kafka_destroy);

@@ -7,13 +7,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "kafka/client_config.h"
 
 namespace fxmesh::kafka {
 
 // The sum over every partition of `topics` of (end offset − `group`'s committed offset); a
 // partition the group never committed counts from its first offset. Does not join the group.
-absl::StatusOr<int64_t> ConsumerGroupLag(const std::string& bootstrap_servers,
-                                         const std::string& group,
+absl::StatusOr<int64_t> ConsumerGroupLag(const ClientConfig& config, const std::string& group,
                                          const std::vector<std::string>& topics,
                                          absl::Duration timeout);
 

@@ -7,13 +7,12 @@
 namespace fxmesh::kafka {
 
 absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
-    const std::string& bootstrap_servers, const std::string& client_id,
-    absl::Duration delivery_timeout, absl::Duration linger) {
+    const ClientConfig& config, const std::string& client_id, absl::Duration delivery_timeout,
+    absl::Duration linger) {
   std::unique_ptr<KafkaProducer> producer(new KafkaProducer());
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char error[512];
-  const std::pair<const char*, std::string> settings[] = {
-      {"bootstrap.servers", bootstrap_servers},
+  const KafkaProperties settings = {
       {"client.id", client_id},
       // Idempotence: the broker drops the producer's own retried duplicates and keeps order.
       {"enable.idempotence", "true"},
@@ -22,11 +21,9 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
       {"linger.ms", absl::StrCat(absl::ToInt64Milliseconds(linger))},
       {"log_level", "3"},
   };
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key, value.c_str(), error, sizeof(error)) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return absl::InvalidArgumentError(absl::StrCat("kafka setting ", key, ": ", error));
-    }
+  if (absl::Status applied = ApplyClientConfig(conf, config, settings); !applied.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return applied;
   }
   rd_kafka_conf_set_opaque(conf, producer.get());
   rd_kafka_conf_set_dr_msg_cb(conf, [](rd_kafka_t* handle, const rd_kafka_message_t* message,
@@ -38,6 +35,8 @@ absl::StatusOr<std::unique_ptr<KafkaProducer>> KafkaProducer::Create(
   }
   return producer;
 }
+
+std::string KafkaProducer::Name() const { return rd_kafka_name(handle_); }
 
 KafkaProducer::~KafkaProducer() {
   if (handle_ == nullptr) return;

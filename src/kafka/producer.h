@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/limits.h"
+#include "kafka/client_config.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 
@@ -32,12 +33,12 @@ struct DeliveryReport {
 
 class KafkaProducer {
  public:
-  // `bootstrap_servers` as in librdkafka's bootstrap.servers. Messages not delivered within
-  // `delivery_timeout` are reported as failed (UNAVAILABLE). Each message waits up to `linger` to
-  // be sent in a batch with others.
+  // Connects as `config` says, with client.id `client_id` unless its properties name another.
+  // Messages not delivered within `delivery_timeout` are reported as failed (UNAVAILABLE). Each
+  // message waits up to `linger` to be sent in a batch with others. INVALID_ARGUMENT for a bad
+  // property or one librdkafka cannot use (a missing CA file), with librdkafka's message.
   static absl::StatusOr<std::unique_ptr<KafkaProducer>> Create(
-      const std::string& bootstrap_servers, const std::string& client_id,
-      absl::Duration delivery_timeout,
+      const ClientConfig& config, const std::string& client_id, absl::Duration delivery_timeout,
       absl::Duration linger = absl::Milliseconds(limits::kProducerLingerMsDefault));
   ~KafkaProducer();
   KafkaProducer(const KafkaProducer&) = delete;
@@ -49,6 +50,8 @@ class KafkaProducer {
   std::vector<DeliveryReport> Poll(absl::Duration timeout);
   // Messages queued or in flight.
   int Pending() const;
+  // librdkafka's name for this client, as its log lines show it: "<client.id>#producer-<n>".
+  std::string Name() const;
 
  private:
   KafkaProducer() = default;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/db_flags.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/service_main.h"
@@ -17,7 +18,8 @@
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default: the binary's own port)");
 ABSL_FLAG(std::string, db, "",
-          "database: sqlite:PATH or postgresql://user:password@host:port/dbname");
+          "database: sqlite:PATH or postgresql://user@host:port/dbname (the password: "
+          "--db_password_file)");
 ABSL_FLAG(std::string, currencies, "",
           "comma-separated ISO 4217 codes this ledger serves; XXX:N declares a new one with N "
           "decimals");
@@ -58,6 +60,7 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
   };
   options.listen_address = or_default(absl::GetFlag(FLAGS_listen), binary.listen_default);
   options.database.url = or_default(absl::GetFlag(FLAGS_db), binary.database_default);
+  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(options.database));
   RETURN_IF_ERROR(PrepareSqliteFolder(options.database.url));
   ASSIGN_OR_RETURN(options.currencies, ParseCurrencyList(or_default(absl::GetFlag(FLAGS_currencies),
                                                                     binary.currencies_default)));
@@ -88,11 +91,16 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
   absl::Status status = ApplyEnvironmentToFlags(
       {"listen", "db", "currencies", "log_level", "workers", "metrics_listen", "otlp_endpoint"});
   if (status.ok()) status = ApplyEnvironmentToFlags(kTlsFlagNames);
+  if (status.ok()) status = ApplyEnvironmentToFlags(kDatabaseFlagNames);
   if (!status.ok()) {
     LogError("bad environment").With("error", status);
     return 2;
   }
   AcceptDashedFlagNames(argc, argv);
+  if (absl::Status arguments = RefuseDatabasePasswordInArguments(argc, argv); !arguments.ok()) {
+    LogError("bad configuration").With("error", arguments);
+    return 2;
+  }
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<LedgerServerOptions> options = OptionsFromFlags(binary);
   if (!options.ok()) {
@@ -103,7 +111,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
       LedgerServer::Start(*options, SystemClock::Get());
   if (!server.ok()) {
     LogError("cannot start").With("error", server.status());
-    return 1;
+    return absl::IsInvalidArgument(server.status()) ? 2 : 1;
   }
   std::vector<std::string> codes;
   for (const Currency& currency : options->currencies) codes.push_back(currency.code);

@@ -18,6 +18,7 @@
 #include "common/service_main.h"
 #include "common/status_macros.h"
 #include "common/tls_flags.h"
+#include "kafka/kafka_flags.h"
 #include "kafka/lag.h"
 #include "relay/relay.h"
 
@@ -69,7 +70,8 @@ int Main(int argc, char** argv) {
   if (absl::Status env =
           ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger", "fx_ledger",
                                    "tier_delays_ms", "log_level", "metrics_listen"});
-      !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok()) {
+      !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok() ||
+      !(env = ApplyEnvironmentToFlags(kafka::kKafkaFlagNames)).ok()) {
     LogError("bad environment").With("error", env);
     return 2;
   }
@@ -84,20 +86,28 @@ int Main(int argc, char** argv) {
   if (config.ok() && absl::GetFlag(FLAGS_kafka_brokers).empty()) {
     config = absl::InvalidArgumentError("--kafka_brokers is required");
   }
+  kafka::ClientConfig kafka_config(absl::GetFlag(FLAGS_kafka_brokers));
+  if (config.ok()) {
+    absl::StatusOr<kafka::KafkaProperties> properties =
+        kafka::KafkaPropertiesFromFlags(kafka_config.bootstrap_servers);
+    if (properties.ok()) kafka_config.properties = std::move(*properties);
+    config = properties.status();
+  }
   if (!config.ok()) {
     LogError("bad configuration").With("error", config);
     return 2;
   }
   SetLogLevel(level);
-  auto producer = kafka::KafkaProducer::Create(absl::GetFlag(FLAGS_kafka_brokers), "fxmesh-relay",
+  auto producer = kafka::KafkaProducer::Create(kafka_config, "fxmesh-relay",
                                                absl::Milliseconds(limits::kOutboxDeliveryTimeoutMs),
                                                absl::Milliseconds(limits::kRelayProducerLingerMs));
-  auto consumer = kafka::KafkaConsumer::Create(
-      absl::GetFlag(FLAGS_kafka_brokers), absl::GetFlag(FLAGS_group), ConsumedTopics(*options));
+  auto consumer = kafka::KafkaConsumer::Create(kafka_config, absl::GetFlag(FLAGS_group),
+                                               ConsumedTopics(*options));
   if (!producer.ok() || !consumer.ok()) {
-    LogError("cannot connect to Kafka")
-        .With("error", producer.ok() ? consumer.status() : producer.status());
-    return 1;
+    const absl::Status error = producer.ok() ? consumer.status() : producer.status();
+    LogError("cannot connect to Kafka").With("error", error);
+    // A property librdkafka refuses is a configuration error, like a bad flag.
+    return absl::IsInvalidArgument(error) ? 2 : 1;
   }
   Tracer tracer("relay", limits::kSpansKeptMax);
   absl::StatusOr<std::unique_ptr<OtlpExporter>> exporter =
@@ -113,15 +123,14 @@ int Main(int argc, char** argv) {
   MetricsRegistry metrics;
   Relay relay(**consumer, **producer, {{"krw-ledger", krw.get()}, {"fx-ledger", fx.get()}},
               SystemClock::Get(), *options, metrics, &tracer);
-  const std::string brokers = absl::GetFlag(FLAGS_kafka_brokers),
-                    group = absl::GetFlag(FLAGS_group);
+  const std::string group = absl::GetFlag(FLAGS_group);
   const std::vector<std::string> topics = ConsumedTopics(*options);
   metrics.AddGaugeCallback(
       "fxmesh_consumer_lag",
       "Branch commands (with their retry tiers) not yet handled by the relays.", {"group"},
-      [brokers, group, topics](GaugeSink& sink) -> absl::Status {
+      [kafka_config, group, topics](GaugeSink& sink) -> absl::Status {
         ASSIGN_OR_RETURN(int64_t lag,
-                         kafka::ConsumerGroupLag(brokers, group, topics,
+                         kafka::ConsumerGroupLag(kafka_config, group, topics,
                                                  absl::Milliseconds(limits::kLagQueryTimeoutMs)));
         sink.Set({group}, static_cast<double>(lag));
         return absl::OkStatus();
@@ -154,6 +163,7 @@ int Main(int argc, char** argv) {
       .With("port", (*server)->port())
       .With("metrics_port", metrics_server ? metrics_server->port() : 0)
       .With("kafka_brokers", absl::GetFlag(FLAGS_kafka_brokers))
+      .With("kafka_client", (*producer)->Name())
       .With("group", absl::GetFlag(FLAGS_group));
   absl::string_view signal = WaitForTerminationSignal();
   LogInfo("shutting down").With("signal", signal);

@@ -85,6 +85,16 @@ TEST_CASE("database urls are parsed and never leak passwords", "[unit]") {
   CHECK(absl::IsInvalidArgument(PostgresConninfo("postgresql://app:bad%zz@h/d").status()));
   CHECK(RedactDatabaseUrl("postgresql://app:s3cr3t@db:5432/ledger") ==
         "postgresql://app:***@db:5432/ledger");
+  CHECK(RedactDatabaseUrl("postgresql://app@db/ledger?sslmode=require&password=s3cr3t&x=1") ==
+        "postgresql://app@db/ledger?sslmode=require&password=***&x=1");
+  CHECK(DatabaseUrlHasPassword("postgresql://app:s3cr3t@db:5432/ledger"));
+  CHECK(DatabaseUrlHasPassword("postgres://app@db/ledger?password=s3cr3t"));
+  CHECK(DatabaseUrlHasPassword("postgres://app@db/ledger?sslmode=require&password=s3cr3t"));
+  CHECK_FALSE(DatabaseUrlHasPassword("postgresql://app@db:5432/ledger?sslmode=require"));
+  CHECK_FALSE(DatabaseUrlHasPassword("postgresql://db:5432/ledger"));
+  CHECK_FALSE(DatabaseUrlHasPassword("sqlite:/var/lib/fxmesh/x.db"));
+  CHECK(absl::IsInvalidArgument(
+      Database::Open({.url = "sqlite:/nonexistent/x.db", .password = "s3cr3t"}).status()));
   absl::StatusOr<std::unique_ptr<Database>> bad = Database::Open({.url = "mysql://x"});
   CHECK(absl::IsInvalidArgument(bad.status()));
   CHECK_THAT(std::string(bad.status().message()), Catch::Contains("sqlite: or postgresql://"));
