@@ -14,6 +14,8 @@ SEEDS ?= 10
 DURATION ?= 120
 # BACKEND=postgres: the production shape (PostgreSQL, two replicas of each service).
 BACKEND ?= sqlite
+# TLS=1: every gRPC call of the mesh and of the harness over mutual TLS.
+TLS ?=
 
 all: build
 
@@ -38,7 +40,7 @@ bench: configure
 
 chaos: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
-	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --backend=$(BACKEND) --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION)
+	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --backend=$(BACKEND) --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION) $(if $(filter 1,$(TLS)),--tls)
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i

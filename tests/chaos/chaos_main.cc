@@ -4,6 +4,7 @@
 //   fxmesh-chaos --seed=7 --duration=120     one run (replays seed 7 exactly)
 //   fxmesh-chaos --seed=1 --seeds=30         seeds 1..30, one after the other, and a summary
 //   fxmesh-chaos --backend=postgres          the production shape: PostgreSQL and replicas
+//   fxmesh-chaos --tls                       every gRPC call over mutual TLS
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -24,6 +25,9 @@ ABSL_FLAG(std::string, bin, FXMESH_BIN_DIR, "folder of the fxmesh-* service bina
 ABSL_FLAG(std::string, rates, FXMESH_SOURCE_DIR "/config/rates.txt",
           "the coordinator's rates file");
 ABSL_FLAG(std::string, work_dir, "", "where run folders go (default: $TMPDIR or /tmp)");
+ABSL_FLAG(bool, tls, false,
+          "mutual TLS between every caller and every service: a CA and a certificate per "
+          "identity are made in the run's folder");
 ABSL_FLAG(bool, keep, false, "keep the run folder (logs, databases) even when the run passes");
 
 int main(int argc, char** argv) {
@@ -54,6 +58,7 @@ int main(int argc, char** argv) {
   options.rates_path = absl::GetFlag(FLAGS_rates);
   options.work_dir = absl::GetFlag(FLAGS_work_dir);
   options.keep = absl::GetFlag(FLAGS_keep);
+  options.tls = absl::GetFlag(FLAGS_tls);
   options.replay_prefix = absl::StrCat(argv[0], " --relays=", options.relays);
   options.progress = &std::cout;
 

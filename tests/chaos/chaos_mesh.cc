@@ -65,8 +65,10 @@ std::string LogTail(const std::string& path) {
   return all.size() <= kLogTailBytes ? all : all.substr(all.size() - kLogTailBytes);
 }
 
-std::shared_ptr<grpc::Channel> Channel(int port) {
-  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
+// Dialled as 127.0.0.1, one of the names in every certificate of the run (chaos_tls.h).
+std::shared_ptr<grpc::Channel> Channel(int port,
+                                       std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  return grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), std::move(credentials));
 }
 
 bool HealthSaysServing(grpc::health::v1::Health::Stub& health) {
@@ -87,12 +89,13 @@ std::unique_ptr<grpc::ClientContext> ContextWithin(absl::Duration timeout) {
 }
 
 Service::Service(std::string name, std::string path, std::vector<std::string> args,
-                 std::string log_path, int port)
+                 std::string log_path, int port, std::shared_ptr<grpc::ChannelCredentials> health)
     : name_(std::move(name)),
       path_(std::move(path)),
       args_(std::move(args)),
       log_path_(std::move(log_path)),
-      port_(port) {}
+      port_(port),
+      health_(std::move(health)) {}
 
 Service::~Service() {
   if (pid_ > 0) Kill();
@@ -122,7 +125,7 @@ absl::Status Service::Spawn() {
 
 bool Service::Serving() {
   if (served_) return true;
-  auto health = grpc::health::v1::Health::NewStub(Channel(port_));
+  auto health = grpc::health::v1::Health::NewStub(Channel(port_, health_));
   served_ = HealthSaysServing(*health);
   return served_;
 }
@@ -250,14 +253,21 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   shape_ = {options.relays, options.brokers, options.backend};
   const bool postgres = options.backend == Backend::kPostgres;
   const std::string& dir = options.run_dir;
+  if (options.tls) {
+    ASSIGN_OR_RETURN(tls_, ChaosTls::Make(absl::StrCat(dir, "/tls")));
+  }
+  const ChaosCredentials& as = tls_.credentials();
   auto add = [&](const std::string& name, const std::string& binary,
                  std::vector<std::string> args) -> absl::StatusOr<Service*> {
     absl::StatusOr<int> port = FreePort();
     if (!port.ok()) return port.status();
     args.insert(args.begin(), absl::StrCat("--listen=127.0.0.1:", *port));
+    // A service presents the certificate named as its binary is: fxmesh-krw-ledger, krw-ledger.
+    for (std::string& flag : tls_.ServiceFlags(binary.substr(binary.find('-') + 1)))
+      args.push_back(std::move(flag));
     auto service =
         std::make_unique<Service>(name, absl::StrCat(options.bin_dir, "/", binary), std::move(args),
-                                  absl::StrCat(dir, "/", name, ".log"), *port);
+                                  absl::StrCat(dir, "/", name, ".log"), *port, as.operator_role);
     Service* raw = service.get();
     // On PostgreSQL a service may be started while its database is away, and exit: it is
     // started again, as its supervisor would. Kafka keeps its log in memory, so it never is.
@@ -283,7 +293,7 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
   if (!kafka.ok()) return kafka.status();
   std::ifstream(bootstrap_file) >> kafka_brokers_;
   if (kafka_brokers_.empty()) return absl::InternalError("the embedded Kafka wrote no bootstrap");
-  kafka_control_ = v1::KafkaControlService::NewStub(Channel((*kafka)->port()));
+  kafka_control_ = v1::KafkaControlService::NewStub(Channel((*kafka)->port(), as.operator_role));
   if (postgres) {
     absl::Status launched = LaunchPostgres(options);
     if (!launched.ok()) return launched;
@@ -295,7 +305,8 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
       absl::StatusOr<Service*> started =
           add(name, absl::StrCat("fxmesh-", ledger, "-ledger"), {db_flag(ledger)});
       if (!started.ok()) return started.status();
-      ledgers_[ledger].push_back(v1::LedgerService::NewStub(Channel((*started)->port())));
+      ledgers_[ledger].push_back(
+          v1::LedgerService::NewStub(Channel((*started)->port(), as.core_banking)));
       ports.push_back((*started)->port());
     }
     absl::StatusOr<std::unique_ptr<TcpProxy>> proxy = TcpProxy::Start(0, "127.0.0.1", ports);
@@ -319,8 +330,9 @@ absl::Status ChaosMesh::Launch(const MeshOptions& options) {
     absl::StatusOr<Service*> coordinator =
         add(coordinators[replica], "fxmesh-coordinator", coordinator_flags);
     if (!coordinator.ok()) return coordinator.status();
-    exchanges_.push_back(v1::ExchangeService::NewStub(Channel((*coordinator)->port())));
-    if (replica == 0) ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port()));
+    exchanges_.push_back(v1::ExchangeService::NewStub(Channel((*coordinator)->port(), as.gateway)));
+    if (replica == 0)
+      ops_ = v1::OpsService::NewStub(Channel((*coordinator)->port(), as.operator_role));
   }
 
   for (int relay = 0; relay < options.relays; ++relay) {

@@ -29,6 +29,7 @@
 #include "fxmesh/v1/kafka_control.grpc.pb.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
+#include "tests/chaos/chaos_tls.h"
 #include "tests/chaos/fault_plan.h"
 #include "tests/chaos/postgres_server.h"
 #include "tests/chaos/tcp_proxy.h"
@@ -39,8 +40,9 @@ namespace fxmesh::chaos {
 // keeps each service's whole story across kills.
 class Service {
  public:
+  // `health` are the credentials its health checks call with.
   Service(std::string name, std::string path, std::vector<std::string> args, std::string log_path,
-          int port);
+          int port, std::shared_ptr<grpc::ChannelCredentials> health);
   ~Service();  // SIGKILL if still running
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;
@@ -90,6 +92,7 @@ class Service {
   std::vector<std::string> environment_;
   std::string log_path_;
   int port_;
+  std::shared_ptr<grpc::ChannelCredentials> health_;
   pid_t pid_ = -1;
   bool paused_ = false;
   bool supervised_ = false;
@@ -116,6 +119,9 @@ struct MeshOptions {
   std::string tier_delays_ms;
   // Extra flags for the coordinator.
   std::vector<std::string> coordinator_flags;
+  // Mutual TLS between every caller and every service, with a CA made in the run's folder
+  // (chaos_tls.h); plaintext otherwise. Kafka's protocol and PostgreSQL's stay plaintext.
+  bool tls = false;
 };
 
 class ChaosMesh {
@@ -132,8 +138,14 @@ class ChaosMesh {
   TcpProxy& proxy(const std::string& target) { return *proxies_.at(target); }
   const std::string& kafka_brokers() const { return kafka_brokers_; }
   const MeshShape& shape() const { return shape_; }
+  // The run's certificates and the harness's credentials (plaintext ones without TLS).
+  const ChaosTls& tls() const { return tls_; }
   // The PostgreSQL server; null with SQLite.
   PostgresServer* postgres() { return postgres_.get(); }
+
+  // The stubs call as the role their RPCs need under mutual TLS: the ledgers' as core-banking
+  // (open, fund and read accounts), the coordinators' ExchangeService as a gateway, OpsService
+  // and KafkaControlService as the operator kChaosOperator.
 
   // A ledger ("krw", "fx") read directly: its first replica. Every replica serves the same
   // database, so the checker reads each ledger through this one replica for a consistent view.
@@ -180,6 +192,7 @@ class ChaosMesh {
   std::map<std::string, std::unique_ptr<TcpProxy>> proxies_;
   std::string kafka_brokers_;
   MeshShape shape_;
+  ChaosTls tls_;
   std::map<std::string, std::vector<std::unique_ptr<v1::LedgerService::Stub>>> ledgers_;
   std::vector<std::unique_ptr<v1::ExchangeService::Stub>> exchanges_;
   std::unique_ptr<v1::OpsService::Stub> ops_;

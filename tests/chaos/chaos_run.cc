@@ -49,11 +49,13 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   report.plan =
       MakeFaultPlan(options.seed, options.duration, {options.relays, kBrokers, options.backend});
   report.quiescence_bound = kQuiescenceBound + kChaosLongestTier;
-  report.replay_command = absl::StrCat(
-      options.replay_prefix, " --backend=", BackendName(options.backend), " --seed=", options.seed,
-      " --duration=", absl::ToInt64Seconds(options.duration));
+  report.tls = options.tls;
+  report.replay_command =
+      absl::StrCat(options.replay_prefix, " --backend=", BackendName(options.backend),
+                   options.tls ? " --tls" : "", " --seed=", options.seed,
+                   " --duration=", absl::ToInt64Seconds(options.duration));
   Say(options, report.plan.Describe());
-  Say(options, absl::StrCat("plan digest ", report.plan.Digest()));
+  Say(options, absl::StrCat("plan digest ", report.plan.Digest(), ", ", report.Transport()));
 
   std::string work_dir = options.work_dir;
   if (work_dir.empty()) work_dir = getenv("TMPDIR") != nullptr ? getenv("TMPDIR") : "/tmp";
@@ -71,6 +73,7 @@ absl::StatusOr<RunReport> RunChaos(const RunOptions& options) {
   mesh_options.brokers = kBrokers;
   mesh_options.backend = options.backend;
   mesh_options.postgres_script = options.postgres_script;
+  mesh_options.tls = options.tls;
   mesh_options.tier_delays_ms = kChaosTierDelaysMs;
   // The daily limit would refuse most of the workload's exchanges by the end of a long run; this
   // test is about money moving under faults, so it is lifted.

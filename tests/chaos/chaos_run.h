@@ -32,6 +32,8 @@ struct RunOptions {
   // scripts/test-postgres.sh (PostgreSQL backend only).
   std::string postgres_script;
   std::string rates_path;
+  // Mutual TLS between every caller and every service, the harness included (chaos_tls.h).
+  bool tls = false;
   // The run's folder is made under this one (empty: $TMPDIR, or /tmp). It is removed after a run
   // that passed unless `keep` is set; a failed run's folder always stays, for its logs.
   std::string work_dir;

@@ -16,7 +16,6 @@ constexpr int kPageSize = 1'000;
 constexpr absl::Duration kCallTimeout = absl::Seconds(10);
 constexpr absl::Duration kLagTimeout = absl::Seconds(10);
 constexpr absl::Duration kQuiescePoll = absl::Milliseconds(500);
-constexpr char kOperator[] = "chaos-operator";
 
 // Every page of a listing, concatenated. `call` fills a response for a page token.
 template <typename Request, typename Response, typename Item, typename Call, typename Items>
@@ -122,7 +121,7 @@ Quiescence AwaitQuiescence(ChaosMesh& mesh, absl::Duration bound) {
         if (!replayed.insert(letter.dead_letter_id()).second) continue;
         v1::ReplayDeadLettersRequest replay;
         replay.set_dead_letter_id(letter.dead_letter_id());
-        replay.set_operator_(kOperator);
+        replay.set_operator_(kChaosOperator);
         replay.set_reason("chaos run healed");
         v1::ReplayDeadLettersResponse response;
         if (mesh.ops().ReplayDeadLetters(ContextWithin(kCallTimeout).get(), replay, &response).ok())

@@ -30,6 +30,10 @@ enum class FaultKind {
                    // restarted with the true time when the fault ends
 };
 
+// How far a kClockSkew fault moves a clock, at most, either way: several seconds, as an NTP-less
+// node drifts, and more than the leases' and quotes' margins are likely to absorb.
+inline constexpr int64_t kClockSkewMsMax = 8'000;
+
 // The name used in plans and reports, e.g. "proxy-latency".
 std::string FaultKindName(FaultKind kind);
 const std::vector<FaultKind>& AllFaultKinds();

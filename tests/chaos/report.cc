@@ -30,12 +30,16 @@ std::vector<Violation> RunReport::AllViolations() const {
   return all;
 }
 
+std::string RunReport::Transport() const {
+  return tls ? "gRPC over mutual TLS" : "gRPC in plaintext";
+}
+
 std::string RunReport::Format() const {
   std::string text;
   const absl::Duration run = plan.duration;
   absl::StrAppend(&text, "chaos run: seed ", plan.seed, ", backend ",
-                  BackendName(plan.shape.backend), ", commit ", commit, ", plan ", plan.Digest(),
-                  ", ", Seconds(run), " of workload\n");
+                  BackendName(plan.shape.backend), ", ", Transport(), ", commit ", commit,
+                  ", plan ", plan.Digest(), ", ", Seconds(run), " of workload\n");
 
   // What the clients saw.
   int64_t sent = 0, resubmitted = 0, same_saga = 0, timeouts = 0, unavailable = 0, refused = 0;
@@ -143,10 +147,11 @@ std::string RunReport::Summary() const {
   const std::vector<Violation> violations = AllViolations();
   return absl::StrFormat(
       "seed %4d  plan %s  faults %3d  sagas %5d  completed %5d  cancelled %5d"
-      "  parked %3d  quiet %6s  %s",
+      "  parked %3d  quiet %6s  %s%s",
       plan.seed, plan.Digest(), faults.size(), findings.sagas, findings.completed,
       findings.cancelled, findings.parked, quiescence.reached ? Seconds(quiescence.took) : "never",
-      violations.empty() ? "ok" : absl::StrCat(violations.size(), " VIOLATIONS"));
+      violations.empty() ? "ok" : absl::StrCat(violations.size(), " VIOLATIONS"),
+      tls ? "  (mTLS)" : "");
 }
 
 }  // namespace fxmesh::chaos

@@ -28,6 +28,11 @@ struct RunReport {
   std::vector<std::string> failed_starts;
   std::string replay_command;
   std::string run_dir;
+  // Whether every gRPC call of the run went over mutual TLS.
+  bool tls = false;
+
+  // "over mutual TLS" or "in plaintext": how the services and the harness called each other.
+  std::string Transport() const;
 
   // Every violation, including the run's own (no quiescence in time, a crash).
   std::vector<Violation> AllViolations() const;

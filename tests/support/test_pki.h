@@ -1,5 +1,5 @@
-// A throw-away public key infrastructure for TLS tests, made with the openssl command: a CA, and
-// certificates it issues for a SPIFFE ID, valid for 127.0.0.1 and localhost.
+// A throw-away public key infrastructure for TLS tests (pki.h, failing the test on an error): a CA,
+// and certificates it issues for a SPIFFE ID, valid for 127.0.0.1 and localhost.
 #pragma once
 
 #include <string>
