@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
+#include "common/malformed_request.h"
 #include "common/rpc_metrics.h"
 #include "common/trace_service.h"
 #include "grpc/health/v1/health.pb.h"
@@ -35,11 +36,10 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
     server->trace_service_ = std::make_unique<TraceService>(*tracer);
     builder.RegisterService(server->trace_service_.get());
   }
-  if (metrics != nullptr) {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(NewRpcMetricsInterceptorFactory(*metrics));
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+  creators.push_back(NewMalformedRequestInterceptorFactory());
+  if (metrics != nullptr) creators.push_back(NewRpcMetricsInterceptorFactory(*metrics));
+  builder.experimental().SetInterceptorCreators(std::move(creators));
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || port == 0) {
     return absl::UnavailableError(

@@ -87,6 +87,14 @@ absl::Status ValidateOperator(absl::string_view operator_name) {
   return ValidateKey(operator_name, "operator", limits::kAccountIdLengthMax);
 }
 
+absl::Status ValidateNote(absl::string_view text, absl::string_view field) {
+  if (text.size() > limits::kQuotedTextBytesMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is ", text.size(), " bytes long; the maximum is ", limits::kQuotedTextBytesMax));
+  }
+  return absl::OkStatus();
+}
+
 bool SameOperator(absl::string_view a, absl::string_view b) { return absl::EqualsIgnoreCase(a, b); }
 
 }  // namespace fxmesh

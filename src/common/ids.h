@@ -13,6 +13,9 @@ namespace fxmesh {
 absl::Status ValidateSagaId(absl::string_view saga_id);
 // An operator's name, recorded in the audit log: required, printable, bounded.
 absl::Status ValidateOperator(absl::string_view operator_name);
+// Free text an operator gives that is stored and audited (a reason, a note): at most
+// limits::kQuotedTextBytesMax bytes. May be empty; a caller that requires it checks that itself.
+absl::Status ValidateNote(absl::string_view text, absl::string_view field);
 // Whether two operator names are one person's: compared without case ("Kim" is "kim"), so that
 // maker-checker cannot be passed by spelling one's own name differently.
 bool SameOperator(absl::string_view a, absl::string_view b);

@@ -238,6 +238,9 @@ inline constexpr size_t kEmbeddedKafkaBootstrapConnectionsMax = 256;
 inline constexpr size_t kEmbeddedKafkaBootstrapBufferBytes = 64 * 1024;
 inline constexpr int kEmbeddedKafkaBootstrapPollMs = 200;
 inline constexpr int kEmbeddedKafkaBootstrapBacklog = 64;
+// Its fault injection: a broker's added latency, and the requests failed by one call, at most.
+inline constexpr int32_t kEmbeddedKafkaLatencyMsMax = 600'000;
+inline constexpr int32_t kEmbeddedKafkaFailedRequestsMax = 10'000;
 
 // `fxmesh dev` supervises its services. A service that exits on its own is started again after a
 // delay that doubles from the min to the max with each crash in a row; one that stayed up for the

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/check.h"
+#include "common/ids.h"
 #include "common/limits.h"
 #include "common/status_macros.h"
 
@@ -241,8 +242,8 @@ absl::StatusOr<RateEntry> RateTable::Find(absl::string_view code) const {
   for (const RateEntry& entry : entries_) {
     if (entry.currency.code == code) return entry;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("no rate for ", code, "; rates exist for ", absl::StrJoin(Codes(), ", ")));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "no rate for ", QuoteForMessage(code), "; rates exist for ", absl::StrJoin(Codes(), ", ")));
 }
 
 std::vector<std::string> RateTable::Codes() const {

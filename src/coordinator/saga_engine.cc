@@ -138,6 +138,11 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
   RETURN_IF_ERROR(
       ValidateKey(request.target_account_id(), "target_account_id", limits::kAccountIdLengthMax));
   RETURN_IF_ERROR(ValidateKey(request.quote_id(), "quote_id", limits::kRequestIdLengthMax));
+  if (request.source_account_id() == request.target_account_id()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "source_account_id and target_account_id are both ", request.source_account_id(),
+        "; an exchange moves money between two accounts"));
+  }
   const std::string digest = ExchangeDigest(request.customer_id(), request.source_account_id(),
                                             request.target_account_id(), request.quote_id());
 
@@ -286,6 +291,10 @@ absl::StatusOr<v1::ListExchangesResponse> SagaEngine::ListExchanges(
   SagaFilter filter;
   if (!request.customer_id().empty()) {
     RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  }
+  if (!v1::ExchangeStatus_IsValid(request.status())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("status ", request.status(), " is not an exchange status"));
   }
   filter.customer_id = request.customer_id();
   ASSIGN_OR_RETURN(filter.limit, PageSize(request.page_size()));
@@ -904,6 +913,12 @@ absl::StatusOr<v1::ListSagasResponse> SagaEngine::ListSagas(const v1::ListSagasR
   if (request.state() != v1::SAGA_STATE_UNSPECIFIED && !v1::SagaState_IsValid(request.state())) {
     return absl::InvalidArgumentError("state is not a saga state");
   }
+  if (!request.customer_id().empty()) {
+    RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
+  }
+  if (!request.participant().empty()) {
+    RETURN_IF_ERROR(ValidateKey(request.participant(), "participant", limits::kAccountIdLengthMax));
+  }
   filter.state = request.state();
   filter.customer_id = request.customer_id();
   filter.participant = request.participant();
@@ -979,6 +994,7 @@ absl::StatusOr<v1::Participant> SagaEngine::SetParticipantPaused(absl::string_vi
                                             "; participants are ", absl::StrJoin(known, ", ")));
   }
   RETURN_IF_ERROR(ValidateOperator(operator_name));
+  RETURN_IF_ERROR(ValidateNote(reason, "reason"));
   v1::Participant record;
   record.set_participant(std::string(participant));
   record.set_paused(paused);
@@ -1017,6 +1033,7 @@ absl::StatusOr<v1::Resolution> SagaEngine::ProposeResolution(
   RETURN_IF_ERROR(ValidateSagaId(request.saga_id()));
   RETURN_IF_ERROR(ValidateOperator(request.operator_()));
   RETURN_IF_ERROR(ValidateKey(request.reason_code(), "reason_code", limits::kAccountIdLengthMax));
+  RETURN_IF_ERROR(ValidateNote(request.note(), "note"));
   ASSIGN_OR_RETURN(std::optional<v1::Saga> saga, store_.GetSaga(request.saga_id()));
   if (!saga) return absl::NotFoundError(absl::StrCat("no saga ", request.saga_id()));
   const v1::SagaState state = saga->state();

@@ -25,11 +25,7 @@ absl::StatusOr<v1::DeadLetter> SagaEngine::ProposeDismissal(
   if (request.reason().empty()) {
     return absl::InvalidArgumentError("say why the dead letter must not be replayed (reason)");
   }
-  if (request.reason().size() > limits::kQuotedTextBytesMax) {
-    return absl::InvalidArgumentError(absl::StrCat("reason is ", request.reason().size(),
-                                                   " bytes long; the maximum is ",
-                                                   limits::kQuotedTextBytesMax));
-  }
+  RETURN_IF_ERROR(ValidateNote(request.reason(), "reason"));
   RETURN_IF_ERROR(store_.ProposeDeadLetterDismissal(request.dead_letter_id(), request.operator_(),
                                                     request.reason(), clock_.Now()));
   LogWarning("dead letter proposed for dismissal")

@@ -278,6 +278,11 @@ absl::StatusOr<v1::ListDeadLettersResponse> SagaEngine::ListDeadLetters(
 absl::StatusOr<v1::ReplayDeadLettersResponse> SagaEngine::ReplayDeadLetters(
     const v1::ReplayDeadLettersRequest& request) {
   RETURN_IF_ERROR(ValidateOperator(request.operator_()));
+  RETURN_IF_ERROR(ValidateNote(request.reason(), "reason"));
+  if (request.target_case() == v1::ReplayDeadLettersRequest::kAll && !request.all()) {
+    return absl::InvalidArgumentError(
+        "all must be true to replay every dead letter; or name a dead_letter_id or saga_id");
+  }
   std::vector<v1::DeadLetter> targets;
   switch (request.target_case()) {
     case v1::ReplayDeadLettersRequest::kDeadLetterId: {

@@ -242,7 +242,10 @@ absl::Status EmbeddedKafka::SetBrokerLatency(int32_t broker_id, int32_t latency_
     return absl::NotFoundError(
         absl::StrCat("no broker ", broker_id, "; brokers are 1..", brokers_.size()));
   }
-  if (latency_ms < 0) return absl::InvalidArgumentError("latency_ms must not be negative");
+  if (latency_ms < 0 || latency_ms > limits::kEmbeddedKafkaLatencyMsMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "latency_ms must be 0..", limits::kEmbeddedKafkaLatencyMsMax, "; got ", latency_ms));
+  }
   rd_kafka_resp_err_t result = rd_kafka_mock_broker_set_rtt(cluster_, broker_id, latency_ms);
   if (result != RD_KAFKA_RESP_ERR_NO_ERROR) return absl::InternalError(rd_kafka_err2str(result));
   brokers_[broker_id - 1].set_latency_ms(latency_ms);
@@ -250,8 +253,19 @@ absl::Status EmbeddedKafka::SetBrokerLatency(int32_t broker_id, int32_t latency_
 }
 
 absl::Status EmbeddedKafka::FailRequests(int32_t api_key, int32_t error_code, int32_t count) {
-  if (api_key < 0 || count < 1 || count > 10'000) {
-    return absl::InvalidArgumentError("api_key must be >= 0 and count 1..10000");
+  // Kafka's protocol carries API keys and error codes in 16 bits; a larger number would be cut
+  // to another one silently. -1 is UNKNOWN_SERVER_ERROR.
+  if (api_key < 0 || api_key > INT16_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("api_key must be a Kafka API key, 0..", INT16_MAX, "; got ", api_key));
+  }
+  if (error_code < -1 || error_code > INT16_MAX) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "error_code must be a Kafka protocol error number, -1..", INT16_MAX, "; got ", error_code));
+  }
+  if (count < 1 || count > limits::kEmbeddedKafkaFailedRequestsMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "count 1..", limits::kEmbeddedKafkaFailedRequestsMax, " requests may fail; got ", count));
   }
   std::vector<rd_kafka_resp_err_t> errors(count, static_cast<rd_kafka_resp_err_t>(error_code));
   rd_kafka_mock_push_request_errors_array(cluster_, static_cast<int16_t>(api_key), errors.size(),

@@ -585,7 +585,10 @@ absl::Status LedgerEngine::ListHolds(const v1::ListHoldsRequest& request,
     return absl::InvalidArgumentError("older_than_seconds must not be negative");
   }
   if (request.older_than_seconds() > 0) {
-    filter.created_at_or_before_us = NowMicros() - request.older_than_seconds() * 1'000'000;
+    // In absl::Time, which saturates: an age beyond any clock is the infinite past, not an
+    // overflow that wraps around into the future.
+    filter.created_at_or_before_us =
+        absl::ToUnixMicros(clock_.Now() - absl::Seconds(request.older_than_seconds()));
   }
   filter.account_id = request.account_id();
   filter.saga_id = request.saga_id();

@@ -10,19 +10,21 @@ namespace fxmesh::coordinator {
 
 const char kTestRates[] = "USD 1370.25\nEUR 1482.60\nJPY 9.1234\n";
 
-namespace {
-
-std::unique_ptr<ledger::LedgerServer> StartLedger(const testing::TestDatabase& database,
-                                                  const std::string& currencies) {
+std::unique_ptr<ledger::LedgerServer> StartTestLedger(const testing::TestDatabase& database,
+                                                      const std::string& currencies,
+                                                      bool dev_faults) {
   ledger::LedgerServerOptions options;
   options.database.url = database.url();
   options.currencies = *ParseCurrencyList(currencies);
+  options.dev_faults = dev_faults;
   absl::StatusOr<std::unique_ptr<ledger::LedgerServer>> server =
       ledger::LedgerServer::Start(options, SystemClock::Get());
   INFO(server.status().ToString());
   REQUIRE(server.ok());
   return std::move(*server);
 }
+
+namespace {
 
 template <typename Response>
 void RequireApplied(const absl::Status& status, const Response& response) {
@@ -39,8 +41,8 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
       krw_database_(backend),
       fx_database_(backend),
       coordinator_database_(backend) {
-  krw_server_ = StartLedger(krw_database_, "KRW");
-  fx_server_ = StartLedger(fx_database_, "USD,EUR,JPY,CNY");
+  krw_server_ = StartTestLedger(krw_database_, "KRW");
+  fx_server_ = StartTestLedger(fx_database_, "USD,EUR,JPY,CNY");
   krw_client_ = NewGrpcParticipantClient(grpc::CreateChannel(
       absl::StrCat("127.0.0.1:", krw_server_->port()), grpc::InsecureChannelCredentials()));
   fx_client_ = NewGrpcParticipantClient(grpc::CreateChannel(

@@ -94,6 +94,12 @@ class CoordinatorHarness {
   int request_counter_ = 0;
 };
 
+// A ledger server on loopback port 0 over `database`, serving `currencies` ("KRW", "USD,EUR"),
+// with LedgerFaultService if `dev_faults`. REQUIREs it to start.
+std::unique_ptr<ledger::LedgerServer> StartTestLedger(const testing::TestDatabase& database,
+                                                      const std::string& currencies,
+                                                      bool dev_faults = false);
+
 // The rates every coordinator test uses: USD 1370.25, EUR 1482.60, JPY 9.1234 (mid), spread 50 bp.
 extern const char kTestRates[];
 

@@ -85,7 +85,7 @@ TEST_CASE("a rates file parses exactly, skipping blank lines and comments", "[un
 
   absl::StatusOr<RateEntry> gbp = table.Find("GBP");
   CHECK(absl::IsInvalidArgument(gbp.status()));
-  CHECK(gbp.status().message() == "no rate for GBP; rates exist for USD, JPY, EUR");
+  CHECK(gbp.status().message() == "no rate for 'GBP'; rates exist for USD, JPY, EUR");
 
   // Leading zeros, all six fractional digits, tabs and the smallest and largest rates are exact.
   CHECK(MustParse("USD 0001370.250001", 0).Find("USD")->mid_micros == 1'370'250'001);
@@ -321,7 +321,7 @@ TEST_CASE("bad amounts, bad pairs and amounts beyond the maximum are refused", "
   CHECK_THAT(PriceError(table, {kKrw, kKrw, Side::kSell, 100}),
              Catch::StartsWith("fxmesh exchanges between KRW and another currency"));
   CHECK(PriceError(table, {kKrw, Currency{"GBP", 2}, Side::kSell, 100}) ==
-        "no rate for GBP; rates exist for USD, JPY, EUR");
+        "no rate for 'GBP'; rates exist for USD, JPY, EUR");
   CHECK(PriceError(table, {kKrw, Currency{"USD", 3}, Side::kSell, 100}) ==
         "currency USD has 2 decimals in fxmesh's table, not 3");
   CHECK(PriceError(table, {Currency{"KRW", 2}, kUsd, Side::kSell, 100}) ==
@@ -375,7 +375,7 @@ TEST_CASE("amounts convert to KRW at the mid rate, rounded up, for daily limits"
   CHECK(*table.ToKrwMinor(kJpy, 1'000) == 9'124);
 
   CHECK(table.ToKrwMinor(Currency{"GBP", 2}, 1).status().message() ==
-        "no rate for GBP; rates exist for USD, JPY, EUR");
+        "no rate for 'GBP'; rates exist for USD, JPY, EUR");
   CHECK(absl::IsInvalidArgument(table.ToKrwMinor(kUsd, 0).status()));
   CHECK(absl::IsInvalidArgument(table.ToKrwMinor(kKrw, -5).status()));
   CHECK(absl::IsInvalidArgument(table.ToKrwMinor(Currency{"JPY", 2}, 1).status()));
