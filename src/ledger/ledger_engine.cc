@@ -585,7 +585,10 @@ absl::Status LedgerEngine::ListHolds(const v1::ListHoldsRequest& request,
     return absl::InvalidArgumentError("older_than_seconds must not be negative");
   }
   if (request.older_than_seconds() > 0) {
-    filter.created_at_or_before_us = NowMicros() - request.older_than_seconds() * 1'000'000;
+    // In absl::Time, which saturates: an age of up to INT64_MAX seconds (a client's choice) must
+    // not overflow int64 microseconds and wrap into a cutoff in the future.
+    filter.created_at_or_before_us =
+        absl::ToUnixMicros(clock_.Now() - absl::Seconds(request.older_than_seconds()));
   }
   filter.account_id = request.account_id();
   filter.saga_id = request.saga_id();
