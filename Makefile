@@ -5,7 +5,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test run bench chaos format clean
+.PHONY: all deps configure build test run bench chaos configure-sanitizers fuzz test-asan format clean
 
 # make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each,
 # on BACKEND (sqlite or postgres).
@@ -16,6 +16,22 @@ DURATION ?= 120
 BACKEND ?= sqlite
 # TLS=1: every gRPC call of the mesh and of the harness over mutual TLS.
 TLS ?=
+
+# make fuzz and make test-asan share one clang build, SANITIZER_BUILD_DIR, with AddressSanitizer
+# and UndefinedBehaviorSanitizer on everything (and libFuzzer's coverage): a cold sanitizer build
+# is the expensive part, so it is paid once (docs/testing.md).
+SANITIZER_BUILD_DIR ?= build-sanitizers
+# make fuzz: every fuzz target (tests/fuzz/) for FUZZ_SECONDS each, or only FUZZ_TARGETS.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+# make test-asan: the tests under the sanitizers. ASAN_TESTS picks tests by CTest regex (all by
+# default); ASAN_EXCLUDE leaves out the docs walkthroughs (shell scripts over the same binaries,
+# and npm) and the bank-test runs (minutes of faults each; `make chaos` is their place).
+ASAN_TESTS ?= .
+ASAN_EXCLUDE ?= ^docs\.|bank test
+SANITIZER_OPTIONS = ASAN_OPTIONS=detect_leaks=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp:print_suppressions=0 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 all: build
 
@@ -42,8 +58,24 @@ chaos: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
 	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --backend=$(BACKEND) --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION) $(if $(filter 1,$(TLS)),--tls)
 
+configure-sanitizers:
+	@bash scripts/install-deps.sh fuzz
+	@CC=clang-14 CXX=clang++-14 cmake -S . -B $(SANITIZER_BUILD_DIR) -G Ninja \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFXMESH_FUZZ=ON -DFXMESH_SANITIZERS=address,undefined \
+	  >/dev/null
+
+fuzz: configure-sanitizers
+	@cmake --build $(SANITIZER_BUILD_DIR) --target fxmesh-fuzz -j $(JOBS)
+	@$(SANITIZER_OPTIONS) bash scripts/run-fuzzers.sh $(SANITIZER_BUILD_DIR) $(FUZZ_SECONDS) \
+	  $(FUZZ_TARGETS)
+
+test-asan: configure-sanitizers
+	@$(SANITIZER_OPTIONS) cmake --build $(SANITIZER_BUILD_DIR) -j $(JOBS)
+	@cd $(SANITIZER_BUILD_DIR) && $(SANITIZER_OPTIONS) ctest --output-on-failure -j $(JOBS) \
+	  --timeout 1200 -R '$(ASAN_TESTS)' -E '$(ASAN_EXCLUDE)'
+
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZER_BUILD_DIR)

@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/printable.h"
 #include "common/tracing.h"
 
 namespace fxmesh {
@@ -54,7 +55,24 @@ absl::Status ParseLogLevel(absl::string_view text, LogLevel* level) {
 
 std::string JsonQuote(absl::string_view text) {
   std::string out = "\"";
-  for (unsigned char c : text) {
+  size_t at = 0;
+  while (at < text.size()) {
+    const unsigned char c = static_cast<unsigned char>(text[at]);
+    // JSON text is UTF-8 (RFC 8259 §8.1): a byte that starts no valid UTF-8 sequence (a Kafka
+    // key, a client's id) is written as the text \xNN, as common/printable.h does, so the line
+    // stays JSON that any reader accepts and still shows which bytes they were.
+    const size_t length = c < 0x80 ? 1 : Utf8SequenceLength(text, at);
+    if (length == 0) {
+      out += absl::StrFormat("\\\\x%02x", c);
+      ++at;
+      continue;
+    }
+    if (length > 1) {
+      out.append(text.data() + at, length);
+      at += length;
+      continue;
+    }
+    ++at;
     switch (c) {
       case '"':
         out += "\\\"";

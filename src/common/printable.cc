@@ -4,9 +4,7 @@
 #include "absl/strings/str_format.h"
 
 namespace fxmesh {
-namespace {
 
-// The length of the valid UTF-8 sequence starting at `text[at]`, or 0 if none starts there.
 size_t Utf8SequenceLength(absl::string_view text, size_t at) {
   const auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(at);
@@ -35,8 +33,6 @@ size_t Utf8SequenceLength(absl::string_view text, size_t at) {
   }
   return length;
 }
-
-}  // namespace
 
 std::string PrintableText(absl::string_view bytes, size_t max_bytes) {
   std::string text;

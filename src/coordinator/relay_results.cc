@@ -21,6 +21,27 @@ std::string Header(const kafka::IncomingMessage& message, const std::string& nam
 
 }  // namespace
 
+v1::DeadLetter DecodeDeadLetter(const kafka::IncomingMessage& message, absl::Time now) {
+  // Anything may sit in the topic: bytes that are not text never reach a proto string or a TEXT
+  // column as they are.
+  v1::DeadLetter dead_letter;
+  dead_letter.set_saga_id(PrintableText(message.key, limits::kQuotedTextBytesMax));
+  dead_letter.set_payload(PrintableText(message.value, limits::kDeadLetterPayloadBytesMax));
+  v1::BranchCommand command;
+  if (ParseProtoJson(message.value, command).ok()) *dead_letter.mutable_command() = command;
+  dead_letter.set_error(
+      PrintableText(Header(message, "fxmesh-error"), limits::kQuotedTextBytesMax));
+  dead_letter.set_source_topic(
+      PrintableText(Header(message, "fxmesh-source-topic"), limits::kQuotedTextBytesMax));
+  int attempts = 0;
+  if (absl::SimpleAtoi(Header(message, "fxmesh-attempts"), &attempts))
+    dead_letter.set_attempts(attempts);
+  dead_letter.set_partition(message.partition);
+  dead_letter.set_offset(message.offset);
+  *dead_letter.mutable_dead_lettered_at() = ToTimestamp(now);
+  return dead_letter;
+}
+
 RelayResultConsumer::RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEngine& engine,
                                          const Clock& clock, MetricsRegistry& metrics,
                                          Tracer* tracer)
@@ -78,24 +99,7 @@ absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
                  parent->trace_id, parent->span_id);
   }
   if (message.topic == kafka::kDeadLetterTopic) {
-    // Anything may sit in the topic: bytes that are not text never reach a proto string or a
-    // TEXT column as they are.
-    v1::DeadLetter dead_letter;
-    dead_letter.set_saga_id(PrintableText(message.key, limits::kQuotedTextBytesMax));
-    dead_letter.set_payload(PrintableText(message.value, limits::kDeadLetterPayloadBytesMax));
-    v1::BranchCommand command;
-    if (ParseProtoJson(message.value, command).ok()) *dead_letter.mutable_command() = command;
-    dead_letter.set_error(
-        PrintableText(Header(message, "fxmesh-error"), limits::kQuotedTextBytesMax));
-    dead_letter.set_source_topic(
-        PrintableText(Header(message, "fxmesh-source-topic"), limits::kQuotedTextBytesMax));
-    int attempts = 0;
-    if (absl::SimpleAtoi(Header(message, "fxmesh-attempts"), &attempts))
-      dead_letter.set_attempts(attempts);
-    dead_letter.set_partition(message.partition);
-    dead_letter.set_offset(message.offset);
-    *dead_letter.mutable_dead_lettered_at() = ToTimestamp(clock_.Now());
-    return engine_.ApplyDeadLetter(dead_letter);
+    return engine_.ApplyDeadLetter(DecodeDeadLetter(message, clock_.Now()));
   }
   v1::BranchResult result;
   // A newer relay's fields are ignored (a rolling upgrade).

@@ -20,6 +20,11 @@ namespace fxmesh::coordinator {
 // The consumer group of the coordinator replicas.
 inline constexpr absl::string_view kCoordinatorGroup = "fxmesh-coordinator";
 
+// A message of the dead-letter topic as the coordinator records it: key, payload and headers made
+// printable and bounded (common/printable.h), the command parsed from the payload when it is one,
+// and `now` as the time it was dead-lettered. A pure function of its inputs.
+v1::DeadLetter DecodeDeadLetter(const kafka::IncomingMessage& message, absl::Time now);
+
 class RelayResultConsumer {
  public:
   // `consumer` (subscribed to the results and dead-letter topics), `engine`, `clock`, `metrics` and
