@@ -39,6 +39,12 @@ class MalformedRequestInterceptorFactory final
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
+    // Only where one request message is expected: on a client stream (reflection's), no message
+    // is also how the stream ends.
+    using Type = grpc::experimental::ServerRpcInfo::Type;
+    if (info->type() == Type::CLIENT_STREAMING || info->type() == Type::BIDI_STREAMING) {
+      return nullptr;
+    }
     return new MalformedRequestInterceptor(info->method());
   }
 };

@@ -29,9 +29,9 @@ std::vector<Row<Request>> OperatorRows() {
 template <typename Request>
 std::vector<Row<Request>> TextRows(const std::string& field, Setter<Request> set) {
   return {
-      {field + " of 1 MiB",
+      {field + " of 200 KiB",
        [set](Request& r) { set(r, Huge()); },
-       {kInvalid, field + " is 1048576 bytes long; the maximum is 1024"}},
+       {kInvalid, field + " is 204800 bytes long; the maximum is 1024"}},
       {field + " not UTF-8", [set](Request& r) { set(r, kInvalidUtf8); }, kMalformed},
   };
 }
@@ -116,17 +116,18 @@ TEST_CASE("hostile input to every OpsService RPC is refused and changes nothing"
     auto with = [](std::string value) { return [value](Request& r) { r.set_participant(value); }; };
     std::vector<Row<Request>> rows = OperatorRows<Request>();
     Add(rows, DeadlineRows<Request>(std::nullopt));
-    Add(rows, {
-                  {"participant missing", with(""), {StatusCode::NOT_FOUND, "no participant ''"}},
-                  {"participant unknown",
-                   with("fee-ledger"),
-                   {StatusCode::NOT_FOUND, "participants are fx-ledger, krw-ledger"}},
-                  {"participant of 1 MiB", with(Huge()), {StatusCode::NOT_FOUND, "no participant"}},
-                  {"participant with a newline",
-                   with("krw-ledger\n"),
-                   {StatusCode::NOT_FOUND, "no participant"}},
-                  {"participant not UTF-8", with(kInvalidUtf8), kMalformed},
-              });
+    Add(rows,
+        {
+            {"participant missing", with(""), {StatusCode::NOT_FOUND, "no participant ''"}},
+            {"participant unknown",
+             with("fee-ledger"),
+             {StatusCode::NOT_FOUND, "participants are fx-ledger, krw-ledger"}},
+            {"participant of 200 KiB", with(Huge()), {StatusCode::NOT_FOUND, "no participant"}},
+            {"participant with a newline",
+             with("krw-ledger\n"),
+             {StatusCode::NOT_FOUND, "no participant"}},
+            {"participant not UTF-8", with(kInvalidUtf8), kMalformed},
+        });
     return rows;
   };
   v1::PauseParticipantRequest pause;
