@@ -1,9 +1,12 @@
 #include "tests/chaos/chaos_tls.h"
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/customer_token.h"
 #include "common/status_macros.h"
 #include "common/tls.h"
 #include "tests/support/pki.h"
@@ -17,6 +20,10 @@ constexpr std::pair<const char*, const char*> kServiceIdentities[] = {
     {"coordinator", "coordinator"}, {"relay", "relay"},       {"krw-ledger", "ledger/krw"},
     {"fx-ledger", "ledger/fx"},     {"kafka", "kafka/chaos"},
 };
+
+// The identity provider's key pair, and how long a token it signs holds (longer than any call).
+constexpr char kTokenKey[] = "customer-tokens";
+constexpr absl::Duration kTokenLifetime = absl::Minutes(5);
 
 std::string SpiffeId(const std::string& path) {
   return absl::StrCat("spiffe://", kDefaultTrustDomain, "/", path);
@@ -50,8 +57,13 @@ absl::StatusOr<ChaosTls> ChaosTls::Make(const std::string& dir) {
   ASSIGN_OR_RETURN(TlsOptions core_banking,
                    testing::IssueCertificate(dir, "core-banking", SpiffeId("core-banking/chaos"),
                                              "core-banking", options));
+  RETURN_IF_ERROR(testing::MakeSigningKey(dir, kTokenKey));
   ChaosTls tls;
   tls.dir_ = dir;
+  std::ifstream key(absl::StrCat(dir, "/", kTokenKey, ".key"));
+  std::ostringstream pem;
+  pem << key.rdbuf();
+  tls.token_key_pem_ = pem.str();
   tls.credentials_ = {NewChannelCredentials(gateway), NewChannelCredentials(operator_role),
                       NewChannelCredentials(core_banking)};
   return tls;
@@ -60,8 +72,22 @@ absl::StatusOr<ChaosTls> ChaosTls::Make(const std::string& dir) {
 std::vector<std::string> ChaosTls::ServiceFlags(const std::string& identity) const {
   if (!enabled()) return {};
   const std::string base = absl::StrCat(dir_, "/", identity);
-  return {absl::StrCat("--tls_cert=", base, ".crt"), absl::StrCat("--tls_key=", base, ".key"),
-          absl::StrCat("--tls_ca=", dir_, "/ca.crt")};
+  std::vector<std::string> flags = {absl::StrCat("--tls_cert=", base, ".crt"),
+                                    absl::StrCat("--tls_key=", base, ".key"),
+                                    absl::StrCat("--tls_ca=", dir_, "/ca.crt")};
+  if (identity == "coordinator") {
+    flags.push_back(absl::StrCat("--customer_token_key=", dir_, "/", kTokenKey, ".pub"));
+  }
+  return flags;
+}
+
+void ChaosTls::AddCustomerToken(grpc::ClientContext& context, const std::string& customer) const {
+  if (!enabled()) return;
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::string> token = SignCustomerToken(
+      token_key_pem_, {.customer = customer, .issued_at = now, .expires = now + kTokenLifetime});
+  // Sent without one, the call is refused UNAUTHENTICATED, which the checker reports.
+  if (token.ok()) context.AddMetadata(kAuthorizationMetadata, absl::StrCat("Bearer ", *token));
 }
 
 }  // namespace fxmesh::chaos

@@ -7,6 +7,8 @@
 //   operator       operator/chaos-operator                 OpsService, KafkaControlService, health
 //   core-banking   core-banking/chaos                      opening, funding, reading accounts
 //
+// and an identity provider's key (customer-tokens.key) that signs each customer's token.
+//
 // Every certificate is valid for 127.0.0.1 and localhost, the names the harness and the services
 // dial (the ledgers' TCP proxies forward bytes, so a caller sees the ledger's own certificate).
 #pragma once
@@ -51,9 +53,14 @@ class ChaosTls {
   // "coordinator", "relay", "krw-ledger", "fx-ledger" or "kafka". None without TLS.
   std::vector<std::string> ServiceFlags(const std::string& identity) const;
   const ChaosCredentials& credentials() const { return credentials_; }
+  // Over TLS customers are authenticated too, as a bank's gateway does it: the coordinator
+  // verifies tokens signed with the run's identity-provider key, and the workload's calls carry
+  // their customer's token. Adds it to `context`; nothing without TLS.
+  void AddCustomerToken(grpc::ClientContext& context, const std::string& customer) const;
 
  private:
   std::string dir_;
+  std::string token_key_pem_;
   ChaosCredentials credentials_;
 };
 

@@ -155,7 +155,9 @@ void Workload::Exchange(int client, std::mt19937_64& draw, absl::Time start, int
   }
   ExchangeCall call;
   call.client = client;
-  if (!CoordinatorOf(client).GetQuote(ContextWithin(kReadTimeout).get(), ask, &call.quote).ok()) {
+  std::unique_ptr<grpc::ClientContext> quoting = ContextWithin(kReadTimeout);
+  mesh_.tls().AddCustomerToken(*quoting, customer.id);
+  if (!CoordinatorOf(client).GetQuote(quoting.get(), ask, &call.quote).ok()) {
     {
       absl::MutexLock lock(&mu_);
       ++history_.quotes_failed;
@@ -196,8 +198,10 @@ void Workload::Send(ExchangeCall call, std::mt19937_64& draw, absl::Time start) 
     v1::ExchangeResponse response;
     call.coordinator = static_cast<int>(coordinator_of_[call.client]);
     call.sent = absl::Now() - start;
+    std::unique_ptr<grpc::ClientContext> context = ContextWithin(deadline);
+    mesh_.tls().AddCustomerToken(*context, call.request.customer_id());
     const grpc::Status status =
-        CoordinatorOf(call.client).Exchange(ContextWithin(deadline).get(), call.request, &response);
+        CoordinatorOf(call.client).Exchange(context.get(), call.request, &response);
     call.answered = absl::Now() - start;
     call.code = status.error_code();
     call.error = status.error_message();

@@ -88,4 +88,17 @@ absl::StatusOr<TlsOptions> IssueCertificate(const std::string& dir, const std::s
   return tls;
 }
 
+absl::Status MakeSigningKey(const std::string& dir, const std::string& name,
+                            const std::string& algorithm) {
+  if (absl::Status ok = CheckFolder(dir); !ok.ok()) return ok;
+  const std::string base = absl::StrCat(dir, "/", name);
+  const std::string key = algorithm == "rsa" ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
+                                             : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
+  if (absl::Status made = Openssl(dir, absl::StrCat("genpkey ", key, " -out '", base, ".key'"), {});
+      !made.ok()) {
+    return made;
+  }
+  return Openssl(dir, absl::StrCat("pkey -in '", base, ".key' -pubout -out '", base, ".pub'"), {});
+}
+
 }  // namespace fxmesh::testing

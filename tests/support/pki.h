@@ -34,4 +34,9 @@ absl::StatusOr<TlsOptions> IssueCertificate(const std::string& dir, const std::s
                                             const std::string& common_name,
                                             const PkiOptions& options = {});
 
+// Makes a key pair for signing customer tokens in `dir`: `name`.key (private) and `name`.pub,
+// `algorithm` "ec" (P-256, ES256) or "rsa" (2048 bits, RS256).
+absl::Status MakeSigningKey(const std::string& dir, const std::string& name,
+                            const std::string& algorithm = "ec");
+
 }  // namespace fxmesh::testing

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "tests/support/pki.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,12 +23,10 @@ TlsOptions TestPki::Issue(const std::string& file_name, const std::string& spiff
 }
 
 TestPki::SigningKey TestPki::MakeSigningKey(const std::string& name, const std::string& algorithm) {
-  const std::string base = absl::StrCat(dir_, "/", name);
-  const std::string options = algorithm == "rsa" ? "-algorithm RSA -pkeyopt rsa_keygen_bits:2048"
-                                                 : "-algorithm EC -pkeyopt ec_paramgen_curve:P-256";
-  Run(absl::StrCat("openssl genpkey ", options, " -out '", base, ".key'"));
-  Run(absl::StrCat("openssl pkey -in '", base, ".key' -pubout -out '", base, ".pub'"));
-  return {base + ".key", base + ".pub"};
+  const absl::Status made = testing::MakeSigningKey(dir_, name, algorithm);
+  INFO(made.ToString());
+  REQUIRE(made.ok());
+  return {absl::StrCat(dir_, "/", name, ".key"), absl::StrCat(dir_, "/", name, ".pub")};
 }
 
 }  // namespace fxmesh::testing
