@@ -133,13 +133,14 @@ absl::StatusOr<std::unique_ptr<CustomerTokenVerifier>> CustomerTokenVerifier::Lo
   if (!keys.ok()) return keys.status();
   std::unique_ptr<CustomerTokenVerifier> verifier(new CustomerTokenVerifier(options));
   absl::MutexLock lock(&verifier->mu_);
-  verifier->keys_ = std::move(*keys);
+  verifier->keys_ = std::make_shared<const std::vector<Key>>(std::move(*keys));
   verifier->file_text_ = std::move(*text);
   verifier->looked_at_ = absl::Now();
   return verifier;
 }
 
-std::vector<CustomerTokenVerifier::Key> CustomerTokenVerifier::CurrentKeys(absl::Time now) {
+std::shared_ptr<const std::vector<CustomerTokenVerifier::Key>> CustomerTokenVerifier::CurrentKeys(
+    absl::Time now) {
   absl::MutexLock lock(&mu_);
   if (now - looked_at_ < absl::Seconds(limits::kCertificateRefreshSecondsDefault)) return keys_;
   looked_at_ = now;
@@ -155,7 +156,7 @@ std::vector<CustomerTokenVerifier::Key> CustomerTokenVerifier::CurrentKeys(absl:
     return keys_;
   }
   LogInfo("customer token keys reloaded").With("keys", static_cast<int64_t>(keys->size()));
-  keys_ = std::move(*keys);
+  keys_ = std::make_shared<const std::vector<Key>>(std::move(*keys));
   file_text_ = std::move(*text);
   return keys_;
 }
@@ -179,7 +180,8 @@ absl::StatusOr<std::string> CustomerTokenVerifier::Verify(absl::string_view toke
 
   Jwt jwt;
   bool algorithm_known = false;
-  for (const Key& key : CurrentKeys(now)) {
+  const std::shared_ptr<const std::vector<Key>> keys = CurrentKeys(now);
+  for (const Key& key : *keys) {
     if (key.algorithm != claimed) continue;
     algorithm_known = true;
     raw = nullptr;

@@ -54,11 +54,12 @@ class CustomerTokenVerifier {
   explicit CustomerTokenVerifier(CustomerTokenOptions options) : options_(std::move(options)) {}
   // The keys, re-read when the file changed and limits::kCertificateRefreshSecondsDefault
   // have passed since the last look.
-  std::vector<Key> CurrentKeys(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<const std::vector<Key>> CurrentKeys(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   const CustomerTokenOptions options_;
   absl::Mutex mu_;
-  std::vector<Key> keys_ ABSL_GUARDED_BY(mu_);
+  // Shared with the calls verifying against them, so a call copies no key.
+  std::shared_ptr<const std::vector<Key>> keys_ ABSL_GUARDED_BY(mu_);
   absl::Time looked_at_ ABSL_GUARDED_BY(mu_);
   std::string file_text_ ABSL_GUARDED_BY(mu_);
 };
