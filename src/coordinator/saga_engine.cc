@@ -20,29 +20,6 @@
 namespace fxmesh::coordinator {
 namespace {
 
-// Codes that say the participant refused the request itself, as opposed to "no answer".
-bool IsDefiniteRefusal(const absl::Status& status) {
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kUnimplemented:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// The reject reason without its enum prefix: "INSUFFICIENT_FUNDS".
-std::string ReasonName(v1::RejectReason reason) {
-  std::string name = v1::RejectReason_Name(reason);
-  constexpr absl::string_view kPrefix = "REJECT_REASON_";
-  if (absl::StartsWith(name, kPrefix)) name = name.substr(kPrefix.size());
-  return name;
-}
-
 // What an idempotency key stands for: the same key must always mean these same four values.
 std::string ExchangeDigest(absl::string_view customer, absl::string_view source,
                            absl::string_view target, absl::string_view quote) {
@@ -82,6 +59,9 @@ SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
       rates_(std::move(rates)),
       participants_(std::move(participants)),
       options_(std::move(options)),
+      rule_options_{options_.ledger_call_timeout, options_.settle_through_kafka,
+                    WordTimings{options_.relay_first_word_after, options_.relay_word_after_due,
+                                options_.redispatch_after}},
       metrics_(metrics) {}
 
 // --- Customer API -------------------------------------------------------------------------------
@@ -216,8 +196,7 @@ absl::StatusOr<v1::Saga> SagaEngine::StartExchange(const v1::ExchangeRequest& re
     add_branch("fx", kFxParticipant, foreign, request.source_account_id(), foreign_position);
     add_branch("krw", kKrwParticipant, krw, krw_position, request.target_account_id());
   }
-  std::vector<int> all_branches = {0, 1};
-  if (std::string paused = PausedParticipant(saga, all_branches); !paused.empty()) {
+  if (std::string paused = PausedParticipant(saga); !paused.empty()) {
     return absl::UnavailableError(absl::StrCat(
         "participant ", paused, " is paused by an operator; retry later with the same key"));
   }
@@ -438,229 +417,84 @@ absl::StatusOr<v1::Saga> SagaEngine::DriveLeased(absl::string_view saga_id,
     // call at all.
     return absl::DataLossError(absl::StrCat("saga ", saga_id, " has no branches"));
   }
+  if (saga.state() == v1::SAGA_STATE_UNSPECIFIED || !v1::SagaState_IsValid(saga.state()))
+    return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
   saga.set_attempt(saga.attempt() + 1);
   ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga_id);
   span.SetAttribute("attempt", absl::StrCat(saga.attempt()));
-  while (!IsTerminal(saga.state())) {
-    absl::StatusOr<bool> moved_on;
-    switch (saga.state()) {
-      case v1::SAGA_STATE_CREATED:
-        moved_on = DriveCreated(saga, limits);
-        break;
-      case v1::SAGA_STATE_TRYING:
-        moved_on = DriveTrying(saga, limits);
-        break;
-      case v1::SAGA_STATE_CONFIRMING:
-      case v1::SAGA_STATE_CANCELLING:
-        moved_on = DriveSettling(saga, limits);
-        break;
-      default:
-        return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
+  bool answered = false;
+  for (;;) {
+    const v1::SagaState from = saga.state();
+    const Decision decision = Decide(saga, InputFor(limits, answered), rule_options_);
+    if (decision.kind == Decision::Kind::kWait) break;
+    if (decision.kind == Decision::Kind::kCall) {
+      SendCalls(saga, decision.call, decision.branches, decision.deadline);
+      answered = true;
+      continue;
     }
-    if (!moved_on.ok()) {
-      span.SetStatus(moved_on.status());
-      return moved_on.status();
+    if (absl::Status written = Write(saga, from, decision); !written.ok()) {
+      span.SetStatus(written);
+      return written;
     }
-    if (!*moved_on) break;
+    answered = false;
+    if (!decision.drive_on) break;
   }
   span.SetAttribute("state", StateName(saga.state()));
   Annotate(saga);
   return saga;
 }
 
-absl::StatusOr<bool> SagaEngine::DriveCreated(v1::Saga& saga, const DriveLimits& limits) {
-  if (clock_.Now() >= ToTime(saga.try_deadline())) {
-    saga.set_failure_reason("QUOTE_EXPIRED");
-    saga.set_failure_detail("the quote expired before any Try was sent");
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING, "quote expired before the Trys"));
-    return !limits.stop_at_cancel;
-  }
-  RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_TRYING, "sending the Trys"));
-  return true;
+DriveInput SagaEngine::InputFor(const DriveLimits& limits, bool answered) const {
+  DriveInput input;
+  input.now = clock_.Now();
+  input.respond_by = limits.respond_by;
+  input.stop_at_cancel = limits.stop_at_cancel;
+  input.answered = answered;
+  input.relay_behind = options_.relay_has_backlog && options_.relay_has_backlog();
+  absl::MutexLock lock(&mu_);
+  for (const auto& [name, participant] : paused_) input.paused.insert(name);
+  return input;
 }
 
-absl::StatusOr<bool> SagaEngine::DriveTrying(v1::Saga& saga, const DriveLimits& limits) {
-  const absl::Time now = clock_.Now();
-  const absl::Time try_deadline = ToTime(saga.try_deadline());
-  // Each unanswered Try has its own retry time; a drive that comes earlier (a resubmission, a
-  // recovery pass) sends only the Trys that are due.
-  std::vector<int> pending;
-  absl::Time next_try = absl::InfiniteFuture();
-  for (int i = 0; i < saga.branches_size(); ++i) {
-    const v1::Branch& branch = saga.branches(i);
-    if (branch.try_status() != v1::CALL_STATUS_NOT_SENT &&
-        branch.try_status() != v1::CALL_STATUS_UNKNOWN) {
-      continue;
-    }
-    const absl::Time due = branch.has_next_try_at() ? ToTime(branch.next_try_at()) : now;
-    if (due <= now || now >= try_deadline) {
-      pending.push_back(i);
-    } else {
-      next_try = std::min(next_try, due);
-    }
-  }
-  auto cancel_for_timeout = [&](std::string detail) -> absl::StatusOr<bool> {
-    saga.set_failure_reason("TIMEOUT");
-    saga.set_failure_detail(detail);
-    RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING, std::move(detail)));
-    Wake();
-    return !limits.stop_at_cancel;
-  };
-  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
-    if (now >= try_deadline) {
-      return cancel_for_timeout(
-          absl::StrCat("participant ", paused, " stayed paused past the quote's deadline"));
-    }
-    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
-                                  absl::Milliseconds(limits::kPausedRecheckMs)));
-    return false;
-  }
-  if (pending.empty() && next_try != absl::InfiniteFuture()) {
-    // Nothing is due yet: the saga keeps its schedule, and nothing is written.
-    return false;
-  }
-  const absl::Time deadline =
-      std::min({now + options_.ledger_call_timeout, try_deadline,
-                limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs)});
-  if (deadline <= now && !pending.empty()) {
-    if (now >= try_deadline)
-      return cancel_for_timeout("the Trys were not all answered before the quote expired");
-    // The customer's deadline is up: the background takes over at once.
-    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
-    return false;
-  }
-  SendCalls(saga, Call::kTry, pending, deadline);
-  // An unanswered Try is sent again after its own backoff, never later than the quote's deadline
-  // (where the saga cancels instead).
-  std::vector<std::string> schedule;
-  for (int index : pending) {
-    v1::Branch& branch = *saga.mutable_branches(index);
-    if (branch.try_status() != v1::CALL_STATUS_UNKNOWN) {
-      branch.clear_next_try_at();
-      continue;
-    }
-    const absl::Time due = std::min(clock_.Now() + Backoff(branch.calls()), try_deadline);
-    *branch.mutable_next_try_at() = ToTimestamp(due);
-    next_try = std::min(next_try, due);
-    schedule.push_back(absl::StrCat(branch.branch(), " after call ", branch.calls(), " in ",
-                                    absl::FormatDuration(due - clock_.Now())));
-  }
-
-  for (const v1::Branch& branch : saga.branches()) {
-    if (branch.try_status() == v1::CALL_STATUS_REJECTED) {
-      saga.set_failure_reason(branch.last_error().substr(0, branch.last_error().find(':')));
-      saga.set_failure_detail(absl::StrCat(branch.participant(), ": ", branch.last_error()));
-      RETURN_IF_ERROR(Transition(saga, v1::SAGA_STATE_CANCELLING,
-                                 absl::StrCat("Try of ", branch.branch(), " rejected: ",
-                                              branch.last_error(), "; decision: cancel")));
-      Wake();
-      return !limits.stop_at_cancel;
-    }
-  }
-  std::vector<std::string> unknown;
-  for (const v1::Branch& branch : saga.branches()) {
-    if (branch.try_status() != v1::CALL_STATUS_APPLIED) {
-      unknown.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
-    }
-  }
-  if (unknown.empty()) {
-    RETURN_IF_ERROR(
-        Transition(saga, v1::SAGA_STATE_CONFIRMING, "every Try applied; decision: confirm"));
-    return true;
-  }
-  if (clock_.Now() >= try_deadline) {
-    return cancel_for_timeout(absl::StrCat("no answer to the Try of ", absl::StrJoin(unknown, ", "),
-                                           " before the quote expired"));
-  }
-  RETURN_IF_ERROR(ScheduleRetry(
-      saga,
-      absl::StrCat("Try outcome unknown: ", absl::StrJoin(unknown, ", "), "; next Try of ",
-                   schedule.empty() ? "none" : absl::StrJoin(schedule, ", ")),
-      std::max(absl::ZeroDuration(), std::min(next_try, try_deadline) - clock_.Now())));
-  return false;
-}
-
-absl::StatusOr<bool> SagaEngine::DriveSettling(v1::Saga& saga, const DriveLimits& limits) {
-  // CONFIRMING confirms every branch; CANCELLING cancels every branch, tried or not: a Cancel
-  // without its Try is a null compensation whose barrier also refuses a Try still travelling
-  // towards the ledger.
-  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
-  std::vector<int> pending;
-  for (int i = 0; i < saga.branches_size(); ++i) {
-    if (!IsBranchSettled(saga.branches(i), saga.state())) pending.push_back(i);
-  }
-  std::vector<std::string> open;
-  bool refused = false;
-  if (pending.empty()) return FinishIfSettled(saga, open, refused);
-  if (std::string paused = PausedParticipant(saga, pending); !paused.empty()) {
-    RETURN_IF_ERROR(ScheduleRetry(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
-                                  absl::Milliseconds(limits::kPausedRecheckMs)));
-    return false;
-  }
-  // Through the relay, only a customer's drive confirms inline, and only once.
-  const bool customer_waiting = limits.respond_by != absl::InfiniteFuture();
-  const bool sent_to_relay = std::any_of(saga.branches().begin(), saga.branches().end(),
-                                         [](const v1::Branch& b) { return b.has_dispatched_at(); });
-  if (options_.settle_through_kafka && !(confirming && customer_waiting && !sent_to_relay)) {
-    RETURN_IF_ERROR(DispatchSettling(saga, ""));
-    return false;
-  }
-  const absl::Time now = clock_.Now();
-  const absl::Time deadline =
-      std::min(now + options_.ledger_call_timeout,
-               limits.respond_by - absl::Milliseconds(limits::kResponseMarginMs));
-  if (deadline <= now) {
-    RETURN_IF_ERROR(ScheduleRetry(saga, "handed to the background", absl::ZeroDuration()));
-    return false;
-  }
-  SendCalls(saga, confirming ? Call::kConfirm : Call::kCancel, pending, deadline);
-  ASSIGN_OR_RETURN(bool finished, FinishIfSettled(saga, open, refused));
-  if (finished) return true;
-  const std::string left =
-      absl::StrCat(confirming ? "Confirm" : "Cancel", " pending: ", absl::StrJoin(open, ", "));
-  if (options_.settle_through_kafka) {
-    RETURN_IF_ERROR(DispatchSettling(saga, absl::StrCat(left, "; ")));
-    return false;
-  }
-  RETURN_IF_ERROR(ScheduleRetry(
-      saga, left,
-      refused ? absl::Milliseconds(limits::kRetryDelayMsMax) : Backoff(saga.attempt())));
-  return false;
-}
-
-absl::StatusOr<bool> SagaEngine::FinishIfSettled(v1::Saga& saga, std::vector<std::string>& open,
-                                                 bool& refused, absl::string_view note) {
-  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
-  open.clear();
-  refused = false;
-  for (const v1::Branch& branch : saga.branches()) {
-    if (IsBranchSettled(branch, saga.state())) continue;
-    open.push_back(absl::StrCat(branch.branch(), " (", branch.last_error(), ")"));
-    const v1::CallStatus status = confirming ? branch.confirm_status() : branch.cancel_status();
-    if (status == v1::CALL_STATUS_REJECTED) refused = true;
-  }
-  if (open.empty()) {
-    RETURN_IF_ERROR(confirming ? Transition(saga, v1::SAGA_STATE_COMPLETED,
-                                            absl::StrCat("every branch confirmed", note))
-                               : Transition(saga, v1::SAGA_STATE_CANCELLED,
-                                            absl::StrCat("every branch cancelled", note)));
-    return true;
-  }
-  if (refused) {
-    // Once decided, a saga's Confirms (or Cancels) must succeed; a ledger that refuses one
-    // disagrees with the saga and needs an operator.
-    metrics_.alerts.With({"inconsistency"}).Increment();
-    LogError(confirming
-                 ? "a ledger refused a Confirm after the decision; the saga needs an operator"
-                 : "a ledger refused a Cancel; the saga needs an operator")
+absl::Status SagaEngine::Write(v1::Saga& saga, v1::SagaState from, const Decision& decision) {
+  std::vector<OutboxMessage> commands;
+  for (int index : decision.dispatch) commands.push_back(ToOutbox(BranchCommandFor(saga, index)));
+  if (decision.inconsistency) RaiseInconsistency(saga, SettlementOf(saga).open);
+  if (!decision.silent.empty()) {
+    LogWarning("commands the relay went silent about are sent again")
         .With("saga_id", saga.saga_id())
         .With("trace_id", saga.saga_id())
-        .With("branches", absl::StrJoin(open, ", "));
+        .With("branches", absl::StrJoin(decision.silent, ","));
   }
-  return false;
+  std::optional<StepRecord> step;
+  if (!decision.detail.empty()) step = StepRecord{from, saga.state(), decision.detail};
+  RETURN_IF_ERROR(Save(saga, from, step, commands));
+  if (decision.to) {
+    if (IsTerminal(*decision.to)) RecordFinished(saga);
+    LogInfo("saga transition")
+        .With("saga_id", saga.saga_id())
+        .With("trace_id", saga.saga_id())
+        .With("from", StateName(from))
+        .With("to", StateName(*decision.to))
+        .With("detail", decision.detail);
+  }
+  if (decision.wake_background) Wake();
+  return absl::OkStatus();
 }
 
-void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes,
+void SagaEngine::RaiseInconsistency(const v1::Saga& saga, const std::vector<std::string>& open) {
+  // Once decided, a saga's Confirms (or Cancels) must succeed; a ledger that refuses one
+  // disagrees with the saga and needs an operator.
+  metrics_.alerts.With({"inconsistency"}).Increment();
+  LogError(saga.state() == v1::SAGA_STATE_CONFIRMING
+               ? "a ledger refused a Confirm after the decision; the saga needs an operator"
+               : "a ledger refused a Cancel; the saga needs an operator")
+      .With("saga_id", saga.saga_id())
+      .With("trace_id", saga.saga_id())
+      .With("branches", absl::StrJoin(open, ", "));
+}
+
+void SagaEngine::SendCalls(v1::Saga& saga, BranchCall call, const std::vector<int>& indexes,
                            absl::Time deadline) {
   std::vector<absl::StatusOr<v1::BranchResponse>> results(indexes.size(),
                                                           absl::UnknownError("not sent"));
@@ -677,7 +511,7 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
     v1::BranchRef ref;
     ref.set_saga_id(saga.saga_id());
     ref.set_branch(branch.branch());
-    if (call == Call::kTry) {
+    if (call == BranchCall::kTry) {
       v1::TryRequest request;
       *request.mutable_branch() = ref;
       request.set_customer_id(saga.customer_id());
@@ -688,8 +522,8 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
     } else {
       v1::BranchRequest request;
       *request.mutable_branch() = ref;
-      results[k] = call == Call::kConfirm ? client->second->Confirm(request, deadline)
-                                          : client->second->Cancel(request, deadline);
+      results[k] = call == BranchCall::kConfirm ? client->second->Confirm(request, deadline)
+                                                : client->second->Cancel(request, deadline);
     }
   };
   // The branches are independent, so their calls run side by side.
@@ -699,97 +533,23 @@ void SagaEngine::SendCalls(v1::Saga& saga, Call call, const std::vector<int>& in
   for (std::thread& thread : others) thread.join();
 
   for (size_t k = 0; k < indexes.size(); ++k)
-    RecordAnswer(*saga.mutable_branches(indexes[k]), call, results[k]);
+    RecordCall(*saga.mutable_branches(indexes[k]), call, results[k], ToTime(saga.try_deadline()));
 }
 
-void SagaEngine::RecordAnswer(v1::Branch& branch, Call call,
-                              const absl::StatusOr<v1::BranchResponse>& answer) const {
-  branch.set_calls(branch.calls() + 1);
-  v1::CallStatus status;
-  if (!answer.ok()) {
-    // No business answer. A refusal of the request itself is final for a Try (cancel); for a
-    // Confirm or Cancel nothing but success is acceptable, so it stays open and is retried.
-    status = IsDefiniteRefusal(answer.status()) && call == Call::kTry ? v1::CALL_STATUS_REJECTED
-                                                                      : v1::CALL_STATUS_UNKNOWN;
-    branch.set_last_error(absl::StrCat(
-        status == v1::CALL_STATUS_REJECTED ? "INVALID_REQUEST: " : "",
-        absl::StatusCodeToString(answer.status().code()), ": ", answer.status().message()));
-  } else {
-    switch (answer->outcome()) {
-      case v1::OUTCOME_APPLIED:
-      case v1::OUTCOME_DUPLICATE:
-        status = v1::CALL_STATUS_APPLIED;
-        branch.clear_last_error();
-        break;
-      case v1::OUTCOME_NULL_COMPENSATION:
-        status =
-            call == Call::kCancel ? v1::CALL_STATUS_NULL_COMPENSATION : v1::CALL_STATUS_UNKNOWN;
-        branch.clear_last_error();
-        break;
-      case v1::OUTCOME_REJECTED:
-        status = v1::CALL_STATUS_REJECTED;
-        branch.set_last_error(absl::StrCat(ReasonName(answer->reason()), ": ", answer->detail()));
-        break;
-      default:
-        status = v1::CALL_STATUS_UNKNOWN;
-        branch.set_last_error("the participant answered without an outcome");
-    }
-  }
-  absl::string_view call_name;
-  switch (call) {
-    case Call::kTry:
-      branch.set_try_status(status);
-      call_name = "try";
-      break;
-    case Call::kConfirm:
-      branch.set_confirm_status(status);
-      call_name = "confirm";
-      break;
-    case Call::kCancel:
-      branch.set_cancel_status(status);
-      call_name = "cancel";
-      break;
-  }
-  std::string status_name = v1::CallStatus_Name(status);
-  status_name.erase(0, std::string("CALL_STATUS_").size());
-  metrics_.branch_calls.With({branch.participant(), call_name, status_name}).Increment();
+void SagaEngine::RecordCall(v1::Branch& branch, BranchCall call,
+                            const absl::StatusOr<v1::BranchResponse>& answer,
+                            absl::Time try_deadline) {
+  const std::string status = RecordAnswer(branch, call, answer, clock_.Now(), try_deadline);
+  absl::string_view call_name = call == BranchCall::kTry       ? "try"
+                                : call == BranchCall::kConfirm ? "confirm"
+                                                               : "cancel";
+  metrics_.branch_calls.With({branch.participant(), call_name, status}).Increment();
 }
 
 StepRecord SagaEngine::ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const {
   const v1::SagaState from = saga.state();
-  FXMESH_CHECK(IsAllowedTransition(from, to), "a saga transition outside the state machine");
-  saga.set_state(to);
-  *saga.mutable_next_attempt_at() = ToTimestamp(clock_.Now());
-  *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+  EnterState(saga, to, clock_.Now());
   return StepRecord{from, to, std::move(detail)};
-}
-
-absl::Status SagaEngine::Transition(v1::Saga& saga, v1::SagaState to, std::string detail) {
-  const v1::SagaState from = saga.state();
-  // Through the relay, the decision to cancel carries its Cancels: one transaction, none forgotten.
-  std::vector<OutboxMessage> commands;
-  StepRecord step = ApplyTransition(saga, to, detail);
-  if (options_.settle_through_kafka && to == v1::SAGA_STATE_CANCELLING) {
-    std::vector<int> all(saga.branches_size());
-    for (int i = 0; i < saga.branches_size(); ++i) all[i] = i;
-    commands = Dispatch(saga, all);
-    *saga.mutable_next_attempt_at() =
-        ToTimestamp(NextRedispatch(saga, clock_.Now() + options_.redispatch_after));
-    absl::StrAppend(&step.detail, "; every Cancel sent to the relay");
-  }
-  absl::Status saved = Save(saga, from, step, commands);
-  if (!saved.ok()) {
-    saga.set_state(from);
-    return saved;
-  }
-  if (IsTerminal(to)) RecordFinished(saga);
-  LogInfo("saga transition")
-      .With("saga_id", saga.saga_id())
-      .With("trace_id", saga.saga_id())
-      .With("from", StateName(from))
-      .With("to", StateName(to))
-      .With("detail", detail);
-  return absl::OkStatus();
 }
 
 void SagaEngine::RecordFinished(const v1::Saga& saga) {
@@ -808,15 +568,6 @@ void SagaEngine::RecordFinished(const v1::Saga& saga) {
   if (!saga.failure_reason().empty())
     (*root.mutable_attributes())["failure_reason"] = saga.failure_reason();
   options_.tracer->Record(std::move(root));
-}
-
-absl::Status SagaEngine::ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay) {
-  const absl::Time at = clock_.Now() + delay;
-  *saga.mutable_next_attempt_at() = ToTimestamp(at);
-  *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
-  return Save(saga, saga.state(),
-              StepRecord{saga.state(), saga.state(),
-                         absl::StrCat(detail, "; next attempt in ", absl::FormatDuration(delay))});
 }
 
 absl::Status SagaEngine::Save(v1::Saga& saga, v1::SagaState expected,
@@ -840,18 +591,10 @@ absl::Status SagaEngine::Save(v1::Saga& saga, v1::SagaState expected,
   return absl::OkStatus();
 }
 
-absl::Duration SagaEngine::Backoff(int attempt) const {
-  absl::Duration delay = absl::Milliseconds(limits::kRetryDelayMsMin);
-  for (int i = 1; i < attempt && delay < absl::Milliseconds(limits::kRetryDelayMsMax); ++i)
-    delay *= 2;
-  return std::min(delay, absl::Milliseconds(limits::kRetryDelayMsMax));
-}
-
-std::string SagaEngine::PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes) {
+std::string SagaEngine::PausedParticipant(const v1::Saga& saga) const {
   absl::MutexLock lock(&mu_);
-  for (int index : indexes) {
-    if (paused_.count(saga.branches(index).participant()) > 0)
-      return saga.branches(index).participant();
+  for (const v1::Branch& branch : saga.branches()) {
+    if (paused_.count(branch.participant()) > 0) return branch.participant();
   }
   return "";
 }

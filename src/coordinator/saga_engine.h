@@ -1,18 +1,13 @@
-// The coordinator's rules: quotes, exchanges as TCC sagas over the ledgers, recovery, and the
+// The coordinator's engine: quotes, exchanges as TCC sagas over the ledgers, recovery, and the
 // operator actions (ARCHITECTURE.md §4).
 //
 // A saga is a list of branches, each naming its participant; the engine drives any such list, so a
 // new participant (a fee ledger) is one more branch and one more client, not a new engine.
 //
-// Driving a saga: the driver first leases it (so one replica at a time acts on it), then loops:
-//   CREATED    → TRYING (or CANCELLING when the quote expired first)
-//   TRYING     → send every Try not yet answered, in parallel. All applied: write CONFIRMING (the
-//                decision) before sending any Confirm. One rejected: write CANCELLING. Unknown
-//                (timeout, ledger down): retry later, until the quote's deadline; then CANCELLING.
-//   CONFIRMING → Confirm until every branch is posted → COMPLETED. Never goes back.
-//   CANCELLING → Cancel every branch (a Cancel without a Try is a harmless null compensation that
-//                also blocks a late Try) → CANCELLED.
-// Every write is conditional on the lease, and every transition appends to the step log.
+// Driving a saga: the driver first leases it (so one replica at a time acts on it), then asks the
+// rules (saga_rules.h, where the state diagram and the retry rule live) what comes next, and
+// performs it: the calls to the ledgers, or one write of the saga with its step-log row and its
+// outbox commands. Every write is conditional on the lease and the saga's revision.
 //
 // Settling through Kafka (`settle_through_kafka`, ARCHITECTURE.md §5): the customer's drive still
 // sends each Confirm once inline, but every other Confirm and every Cancel goes to the relay as a
@@ -44,6 +39,7 @@
 #include "common/participant_client.h"
 #include "common/tracing.h"
 #include "coordinator/rates.h"
+#include "coordinator/saga_rules.h"
 #include "coordinator/saga_store.h"
 #include "fxmesh/v1/exchange.pb.h"
 #include "fxmesh/v1/ops.pb.h"
@@ -174,7 +170,6 @@ class SagaEngine {
     absl::Time respond_by;
     bool stop_at_cancel;
   };
-  enum class Call { kTry, kConfirm, kCancel };
 
   absl::StatusOr<v1::Saga> StartExchange(const v1::ExchangeRequest& request);
   // Runs `work` while this replica holds the saga: marked in flight here and leased in the store.
@@ -184,26 +179,23 @@ class SagaEngine {
   // Releases the lease of a saga this replica has stopped working on; a failed release is
   // remembered and retried by RetryFailedReleases.
   void Release(absl::string_view saga_id);
+  // The runner of the rules (saga_rules.h): asks Decide what to do, makes the calls or writes the
+  // saga (once per decision), until the rules say wait.
   absl::StatusOr<v1::Saga> DriveLeased(absl::string_view saga_id, const DriveLimits& limits);
-  // Each phase returns true when the saga moved on and the drive continues, false when it stops.
-  absl::StatusOr<bool> DriveCreated(v1::Saga& saga, const DriveLimits& limits);
-  absl::StatusOr<bool> DriveTrying(v1::Saga& saga, const DriveLimits& limits);
-  // CONFIRMING and CANCELLING: settle every branch the same way, then finish.
-  absl::StatusOr<bool> DriveSettling(v1::Saga& saga, const DriveLimits& limits);
-  // Sends `call` for each branch in `indexes`, in parallel, and records the results on `saga`.
-  void SendCalls(v1::Saga& saga, Call call, const std::vector<int>& indexes, absl::Time deadline);
-  // Records a participant's answer (or the failure to get one) to `call` on `branch`.
-  void RecordAnswer(v1::Branch& branch, Call call,
-                    const absl::StatusOr<v1::BranchResponse>& answer) const;
-  // After Confirm/Cancel answers were recorded: finishes the saga if every branch is settled and
-  // returns true (`note` ends the step-log row); otherwise fills `open` with what is left and
-  // raises the inconsistency alert if a ledger refused one (`refused`).
-  absl::StatusOr<bool> FinishIfSettled(v1::Saga& saga, std::vector<std::string>& open,
-                                       bool& refused, absl::string_view note = "");
-  // Settling through the relay: sends the commands of unsettled branches not yet sent (or sent
-  // longer than `redispatch_after` ago without a dead letter), then waits for their results.
-  // `why` prefixes the step-log row.
-  absl::Status DispatchSettling(v1::Saga& saga, absl::string_view why);
+  // What the rules know of this drive now.
+  DriveInput InputFor(const DriveLimits& limits, bool answered) const;
+  // Sends `call` for each branch in `indexes`, in parallel, and records the answers on `saga`.
+  void SendCalls(v1::Saga& saga, BranchCall call, const std::vector<int>& indexes,
+                 absl::Time deadline);
+  // Records a participant's answer (or the failure to get one) to `call` on `branch`, and counts
+  // it.
+  void RecordCall(v1::Branch& branch, BranchCall call,
+                  const absl::StatusOr<v1::BranchResponse>& answer, absl::Time try_deadline);
+  // Performs a decision to write: saves `saga` (expected in `from`) with the decision's step-log
+  // row and outbox commands in one transaction, then its logs, metrics and wake-up.
+  absl::Status Write(v1::Saga& saga, v1::SagaState from, const Decision& decision);
+  // A ledger refused a Confirm or Cancel after the decision: the saga needs an operator.
+  void RaiseInconsistency(const v1::Saga& saga, const std::vector<std::string>& open);
   // For a relay answer about `ref`: runs `update` on the branch if the saga is still in `op`'s
   // phase, the branch not settled yet and `needed` says the update would change something;
   // otherwise does nothing (a late or repeated copy). One read and at most one write, without the
@@ -216,27 +208,20 @@ class SagaEngine {
   // The relay moved a branch's command to a retry tier: the next word about it is now due after
   // that tier's due time.
   absl::Status ApplyRetryReport(const v1::BranchResult& report);
-  // Marks `indexes`' branches sent and returns their BranchCommands for the outbox.
-  std::vector<OutboxMessage> Dispatch(v1::Saga& saga, const std::vector<int>& indexes) const;
-  // When the first branch whose command is with the relay goes silent for too long (and is sent
-  // again); `otherwise` if none is waiting.
-  absl::Time NextRedispatch(const v1::Saga& saga, absl::Time otherwise) const;
+  // The outbox message that hands `command` to the relay.
+  static OutboxMessage ToOutbox(const v1::BranchCommand& command);
   // Moves `saga` to `to` in memory (checked against the state machine) and returns the step-log
   // row that records it; the caller persists both.
   StepRecord ApplyTransition(v1::Saga& saga, v1::SagaState to, std::string detail) const;
-  absl::Status Transition(v1::Saga& saga, v1::SagaState to, std::string detail);
   // For a saga just written in a terminal state, by a transition or an operator's resolution: the
   // finished count, the duration and the exchange's root span.
   void RecordFinished(const v1::Saga& saga);
-  // Saves `saga` in its current state, due again after a backoff, with a step-log note.
-  absl::Status ScheduleRetry(v1::Saga& saga, std::string detail, absl::Duration delay);
   // Writes `saga` as read at its revision (then counts the write in it), with the lease this
   // thread holds on it, or with none (a relay result).
   absl::Status Save(v1::Saga& saga, v1::SagaState expected, const std::optional<StepRecord>& step,
                     const std::vector<OutboxMessage>& messages = {});
-  // The first paused participant among `indexes`' branches, or "".
-  std::string PausedParticipant(const v1::Saga& saga, const std::vector<int>& indexes);
-  absl::Duration Backoff(int attempt) const;
+  // The first paused participant among `saga`'s branches, or "".
+  std::string PausedParticipant(const v1::Saga& saga) const;
   void Annotate(v1::Saga& saga) const;
   void Wake() const {
     if (wake_background_) wake_background_();
@@ -247,6 +232,7 @@ class SagaEngine {
   const RateTable rates_;
   const std::map<std::string, ParticipantClient*> participants_;
   const EngineOptions options_;
+  const RuleOptions rule_options_;
   std::function<void()> wake_background_;
 
   mutable absl::Mutex mu_;

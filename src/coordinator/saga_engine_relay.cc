@@ -23,15 +23,6 @@
 namespace fxmesh::coordinator {
 namespace {
 
-// The outbox message that hands `command` to the relay.
-OutboxMessage CommandMessage(const v1::BranchCommand& command) {
-  std::string payload;
-  (void)google::protobuf::util::MessageToJsonString(command, &payload);
-  const std::string& saga_id = command.branch().saga_id();
-  return OutboxMessage{0, std::string(kafka::kBranchCommandsTopic), saga_id, std::move(payload),
-                       TraceparentFor(saga_id)};
-}
-
 absl::string_view OpName(v1::BranchOp op) {
   return op == v1::BRANCH_OP_CONFIRM ? "Confirm" : "Cancel";
 }
@@ -48,97 +39,14 @@ int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
   return -1;
 }
 
-// The engine's options as the expectation rules take them.
-WordTimings TimingsOf(const EngineOptions& options) {
-  return WordTimings{options.relay_first_word_after, options.relay_word_after_due,
-                     options.redispatch_after};
-}
-
 }  // namespace
 
-absl::Time SagaEngine::NextRedispatch(const v1::Saga& saga, absl::Time otherwise) const {
-  absl::Time next = otherwise;
-  for (const v1::Branch& branch : saga.branches()) {
-    if (IsBranchSettled(branch, saga.state()) || !branch.has_dispatched_at() ||
-        !branch.dead_letter().empty()) {
-      continue;
-    }
-    next = std::min(next, RedispatchAt(branch, TimingsOf(options_)));
-  }
-  return next;
-}
-
-std::vector<OutboxMessage> SagaEngine::Dispatch(v1::Saga& saga,
-                                                const std::vector<int>& indexes) const {
-  const bool confirming = saga.state() == v1::SAGA_STATE_CONFIRMING;
-  std::vector<OutboxMessage> commands;
-  for (int index : indexes) {
-    v1::Branch& branch = *saga.mutable_branches(index);
-    *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
-    *branch.mutable_expect_word_by() =
-        ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_), branch.dispatches()));
-    branch.set_dispatches(branch.dispatches() + 1);
-    v1::BranchCommand command;
-    command.mutable_branch()->set_saga_id(saga.saga_id());
-    command.mutable_branch()->set_branch(branch.branch());
-    command.set_participant(branch.participant());
-    command.set_op(confirming ? v1::BRANCH_OP_CONFIRM : v1::BRANCH_OP_CANCEL);
-    command.set_attempt(1);
-    commands.push_back(CommandMessage(command));
-  }
-  return commands;
-}
-
-absl::Status SagaEngine::DispatchSettling(v1::Saga& saga, absl::string_view why) {
-  const absl::Time now = clock_.Now();
-  // A branch already with the relay waits for its next word (a result, or a report that its
-  // command moved to a retry tier); past the time that word was due, the command is taken as lost
-  // and sent again (harmless: the ledger is idempotent), unless it is dead-lettered and waits for
-  // an operator.
-  std::vector<int> due;
-  std::vector<std::string> silent;
-  // A relay with unread commands is behind, not deaf: silence then means "late", and sending
-  // again would only lengthen its queue. Lost commands are the ones nobody will ever read.
-  const bool relay_behind = options_.relay_has_backlog && options_.relay_has_backlog();
-  for (int index = 0; index < saga.branches_size(); ++index) {
-    v1::Branch& branch = *saga.mutable_branches(index);
-    if (IsBranchSettled(branch, saga.state())) continue;
-    if (!branch.has_dispatched_at()) {
-      due.push_back(index);
-    } else if (branch.dead_letter().empty() && RedispatchAt(branch, TimingsOf(options_)) <= now) {
-      const bool outer_bound_passed =
-          ToTime(branch.dispatched_at()) + options_.redispatch_after <= now;
-      if (relay_behind && !outer_bound_passed) {
-        *branch.mutable_expect_word_by() = ToTimestamp(now + options_.relay_first_word_after);
-        continue;
-      }
-      due.push_back(index);
-      silent.push_back(branch.branch());
-    }
-  }
-  std::vector<std::string> names;
-  for (int index : due) names.push_back(saga.branches(index).branch());
-  std::vector<OutboxMessage> commands = Dispatch(saga, due);
-  *saga.mutable_next_attempt_at() =
-      ToTimestamp(NextRedispatch(saga, now + options_.redispatch_after));
-  *saga.mutable_updated_at() = ToTimestamp(now);
-  std::optional<StepRecord> step;
-  if (!due.empty()) {
-    step = StepRecord{
-        saga.state(), saga.state(),
-        absl::StrCat(why, saga.state() == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel", " of ",
-                     absl::StrJoin(names, ", "), " sent to the relay",
-                     silent.empty() ? ""
-                                    : absl::StrCat(" (again: nothing heard in time about ",
-                                                   absl::StrJoin(silent, ", "), ")"))};
-    if (!silent.empty()) {
-      LogWarning("commands the relay went silent about are sent again")
-          .With("saga_id", saga.saga_id())
-          .With("trace_id", saga.saga_id())
-          .With("branches", absl::StrJoin(silent, ","));
-    }
-  }
-  return Save(saga, saga.state(), step, commands);
+OutboxMessage SagaEngine::ToOutbox(const v1::BranchCommand& command) {
+  std::string payload;
+  (void)google::protobuf::util::MessageToJsonString(command, &payload);
+  const std::string& saga_id = command.branch().saga_id();
+  return OutboxMessage{0, std::string(kafka::kBranchCommandsTopic), saga_id, std::move(payload),
+                       TraceparentFor(saga_id)};
 }
 
 absl::Status SagaEngine::WithOpenBranch(
@@ -176,22 +84,19 @@ absl::Status SagaEngine::ApplyBranchResult(const v1::BranchResult& result) {
         answer.set_outcome(result.outcome());
         answer.set_reason(result.reason());
         answer.set_detail(result.detail());
-        RecordAnswer(branch, result.op() == v1::BRANCH_OP_CONFIRM ? Call::kConfirm : Call::kCancel,
-                     answer);
+        RecordCall(
+            branch,
+            result.op() == v1::BRANCH_OP_CONFIRM ? BranchCall::kConfirm : BranchCall::kCancel,
+            answer, ToTime(saga.try_deadline()));
         branch.clear_dead_letter();
         branch.clear_expect_word_by();
-        const std::string answered =
+        const v1::SagaState from = saga.state();
+        const Decision decision = DecideAfterResult(
+            saga,
             absl::StrCat(OpName(result.op()), " of ", branch.branch(),
-                         " answered through the relay (attempt ", result.attempt(), ")");
-        std::vector<std::string> open;
-        bool refused = false;
-        ASSIGN_OR_RETURN(bool finished,
-                         FinishIfSettled(saga, open, refused, absl::StrCat("; ", answered)));
-        if (finished) return absl::OkStatus();
-        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
-        return Save(saga, saga.state(),
-                    StepRecord{saga.state(), saga.state(),
-                               absl::StrCat(answered, "; pending: ", absl::StrJoin(open, ", "))});
+                         " answered through the relay (attempt ", result.attempt(), ")"),
+            clock_.Now());
+        return Write(saga, from, decision);
       });
 }
 
@@ -204,7 +109,7 @@ absl::Status SagaEngine::ApplyRetryReport(const v1::BranchResult& report) {
     if (!branch.has_dispatched_at()) return std::nullopt;  // Not the relay's to retry.
     const absl::Time expected = branch.has_expect_word_by() ? ToTime(branch.expect_word_by())
                                                             : ToTime(branch.dispatched_at());
-    const absl::Time after = ExpectAfterReport(expected, due, TimingsOf(options_));
+    const absl::Time after = ExpectAfterReport(expected, due, rule_options_.relay);
     if (branch.has_expect_word_by() && after == expected) return std::nullopt;
     return after;
   };
@@ -216,8 +121,8 @@ absl::Status SagaEngine::ApplyRetryReport(const v1::BranchResult& report) {
         if (!after) return absl::OkStatus();
         *branch.mutable_expect_word_by() = ToTimestamp(*after);
         branch.set_last_error(report.detail());
-        *saga.mutable_next_attempt_at() =
-            ToTimestamp(NextRedispatch(saga, clock_.Now() + options_.redispatch_after));
+        *saga.mutable_next_attempt_at() = ToTimestamp(
+            NextRedispatch(saga, clock_.Now() + options_.redispatch_after, rule_options_.relay));
         *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
         return Save(saga, saga.state(),
                     StepRecord{saga.state(), saga.state(),
@@ -338,7 +243,7 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> SagaEngine::ReplayDeadLetters(
     command.clear_last_error();
     absl::Status replayed =
         store_.ReplayDeadLetter(dead_letter.dead_letter_id(), request.operator_(), request.reason(),
-                                CommandMessage(command), clock_.Now());
+                                ToOutbox(command), clock_.Now());
     if (absl::IsFailedPrecondition(replayed)) {
       response.add_skipped(std::string(replayed.message()));
       continue;
@@ -367,7 +272,7 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> SagaEngine::ReplayDeadLetters(
         branch.clear_dead_letter();
         *branch.mutable_dispatched_at() = ToTimestamp(clock_.Now());
         *branch.mutable_expect_word_by() =
-            ToTimestamp(ExpectAfterSend(clock_.Now(), TimingsOf(options_)));
+            ToTimestamp(ExpectAfterSend(clock_.Now(), rule_options_.relay));
         changed = true;
       }
       if (!changed) return saga;
