@@ -5,7 +5,8 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps configure build test run bench chaos configure-sanitizers fuzz test-asan format clean
+.PHONY: all deps configure build test run bench chaos simulate configure-sanitizers fuzz test-asan format \
+  clean
 
 # make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each,
 # on BACKEND (sqlite or postgres).
@@ -16,6 +17,10 @@ DURATION ?= 120
 BACKEND ?= sqlite
 # TLS=1: every gRPC call of the mesh and of the harness over mutual TLS.
 TLS ?=
+
+# make simulate: the deterministic simulation of the saga (docs/testing.md) over SEEDS seeds from
+# SEED; 100,000 unless SEEDS is given on the command line (`make test` runs 10,000).
+SIMULATE_SEEDS = $(if $(filter command line,$(origin SEEDS)),$(SEEDS),100000)
 
 # make fuzz and make test-asan share one clang build, SANITIZER_BUILD_DIR, with AddressSanitizer
 # and UndefinedBehaviorSanitizer on everything (and libFuzzer's coverage): a cold sanitizer build
@@ -57,6 +62,10 @@ bench: configure
 chaos: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
 	@$(BUILD_DIR)/tests/chaos/fxmesh-chaos --backend=$(BACKEND) --seed=$(SEED) --seeds=$(SEEDS) --duration=$(DURATION) $(if $(filter 1,$(TLS)),--tls)
+
+simulate: configure
+	@cmake --build $(BUILD_DIR) --target fxmesh-simulate -j $(JOBS)
+	@$(BUILD_DIR)/tests/fxmesh-simulate --seed=$(SEED) --seeds=$(SIMULATE_SEEDS)
 
 configure-sanitizers:
 	@bash scripts/install-deps.sh fuzz
