@@ -38,8 +38,7 @@ void Deposit(ledger::LedgerEngine& ledger, const std::string& account, int64_t a
 }  // namespace
 
 HostileCoordinator::HostileCoordinator()
-    : clock_(absl::Now()),
-      krw_database_(Backend::kSqlite),
+    : krw_database_(Backend::kSqlite),
       fx_database_(Backend::kSqlite),
       coordinator_database_(Backend::kSqlite) {
   SetLogLevel(LogLevel::kError);
@@ -140,7 +139,7 @@ std::string HostileCoordinator::Quote(const std::string& customer) {
 }
 
 void HostileCoordinator::ExpireQuotes() {
-  clock_.Advance(absl::Milliseconds(limits::kQuoteTtlMsDefault) + absl::Seconds(1));
+  clock_.Skip(absl::Milliseconds(limits::kQuoteTtlMsDefault) + absl::Seconds(1));
 }
 
 std::string HostileCoordinator::Snapshot() {

@@ -1,19 +1,19 @@
 // A coordinator and its two ledgers, each on its own SQLite database, served over real gRPC on
 // loopback, for the hostile-input tables: alice and bob have KRW and USD accounts, alice has one
-// completed exchange and one that failed (more than she has). The coordinator's clock is a fake
-// one that starts now and moves only in ExpireQuotes().
+// completed exchange and one that failed (more than she has). The coordinator's clock is real time
+// that ExpireQuotes() skips ahead.
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "common/clock.h"
 #include "coordinator/coordinator_server.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
 #include "fxmesh/v1/trace.grpc.pb.h"
 #include "ledger/ledger_server.h"
 #include "tests/security/hostile_input.h"
+#include "tests/support/skipping_clock.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::testing {
@@ -43,7 +43,7 @@ class HostileCoordinator {
   std::string Balances();
 
  private:
-  FakeClock clock_;
+  testing::SkippingClock clock_;
   TestDatabase krw_database_, fx_database_, coordinator_database_;
   std::unique_ptr<ledger::LedgerServer> krw_, fx_;
   std::unique_ptr<coordinator::CoordinatorServer> coordinator_;
