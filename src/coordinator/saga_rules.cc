@@ -45,6 +45,19 @@ std::string PausedAmong(const v1::Saga& saga, const std::vector<int>& indexes,
   return "";
 }
 
+// Marks `indexes`' branches as handed to the relay at `now`: each send after a silence waits
+// longer for its first word (relay_expectation.h).
+void MarkDispatched(v1::Saga& saga, const std::vector<int>& indexes, absl::Time now,
+                    const WordTimings& timings) {
+  for (int index : indexes) {
+    v1::Branch& branch = *saga.mutable_branches(index);
+    *branch.mutable_dispatched_at() = ToTimestamp(now);
+    *branch.mutable_expect_word_by() =
+        ToTimestamp(ExpectAfterSend(now, timings, branch.dispatches()));
+    branch.set_dispatches(branch.dispatches() + 1);
+  }
+}
+
 // A write that moves the saga to `to`. Through the relay, the decision to cancel carries its
 // Cancels: one transaction, none forgotten.
 Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_on,
@@ -56,13 +69,7 @@ Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_o
   decision.drive_on = drive_on;
   if (options.settle_through_relay && to == v1::SAGA_STATE_CANCELLING) {
     for (int i = 0; i < saga.branches_size(); ++i) decision.dispatch.push_back(i);
-    for (int index : decision.dispatch) {
-      v1::Branch& branch = *saga.mutable_branches(index);
-      *branch.mutable_dispatched_at() = ToTimestamp(input.now);
-      *branch.mutable_expect_word_by() =
-          ToTimestamp(ExpectAfterSend(input.now, options.relay, branch.dispatches()));
-      branch.set_dispatches(branch.dispatches() + 1);
-    }
+    MarkDispatched(saga, decision.dispatch, input.now, options.relay);
     *saga.mutable_next_attempt_at() = ToTimestamp(
         NextRedispatch(saga, input.now + options.relay.redispatch_after, options.relay));
     absl::StrAppend(&detail, "; every Cancel sent to the relay");
@@ -223,14 +230,8 @@ Decision DispatchSettling(v1::Saga& saga, absl::string_view why, const DriveInpu
     }
   }
   std::vector<std::string> names;
-  for (int index : decision.dispatch) {
-    v1::Branch& branch = *saga.mutable_branches(index);
-    names.push_back(branch.branch());
-    *branch.mutable_dispatched_at() = ToTimestamp(now);
-    *branch.mutable_expect_word_by() =
-        ToTimestamp(ExpectAfterSend(now, options.relay, branch.dispatches()));
-    branch.set_dispatches(branch.dispatches() + 1);
-  }
+  for (int index : decision.dispatch) names.push_back(saga.branches(index).branch());
+  MarkDispatched(saga, decision.dispatch, now, options.relay);
   *saga.mutable_next_attempt_at() =
       ToTimestamp(NextRedispatch(saga, now + options.relay.redispatch_after, options.relay));
   *saga.mutable_updated_at() = ToTimestamp(now);
