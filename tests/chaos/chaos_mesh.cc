@@ -16,6 +16,7 @@
 #include "common/grpc_status.h"
 #include "common/status_macros.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "tests/support/faketime.h"
 #include "tests/support/spawn.h"
 
 namespace fxmesh::chaos {
@@ -32,10 +33,6 @@ constexpr absl::Duration kPollInterval = absl::Milliseconds(50);
 constexpr absl::Duration kRespawnBackoff = absl::Milliseconds(500);
 // How much of a service's log an error shows.
 constexpr size_t kLogTailBytes = 2'000;
-// libfaketime, preloaded into one process to move its wall clock alone. Its monotonic clock is
-// left true: gRPC's deadlines and timers run on it, and a skewed node's kernel would not move it
-// either.
-constexpr char kFakeTimeLibrary[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 // One database per service on the PostgreSQL backend, as a deployment has.
 constexpr const char* kPostgresDatabases[] = {"coordinator", "krw", "fx"};
 
@@ -380,7 +377,9 @@ absl::Status ChaosMesh::SetClockSkew(const std::string& name, int skew_ms, bool 
   if (skew_ms == 0) {
     service.SetEnvironment({});
   } else {
-    service.SetEnvironment({absl::StrCat("LD_PRELOAD=", kFakeTimeLibrary),
+    // The skewed process's monotonic clock is left true: gRPC's deadlines and timers run on it,
+    // and a skewed node's kernel would not move it either.
+    service.SetEnvironment({absl::StrCat("LD_PRELOAD=", testing::kFakeTimeLibrary),
                             absl::StrFormat("FAKETIME=%+.3f", skew_ms / 1000.0),
                             "FAKETIME_DONT_FAKE_MONOTONIC=1"});
   }

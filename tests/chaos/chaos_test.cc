@@ -120,6 +120,7 @@ RunOptions ShortRun(uint64_t seed, absl::Duration duration) {
 // Runs `options` and checks that the run passed and did something.
 void CheckPasses(const RunOptions& options) {
   absl::StatusOr<RunReport> report = RunChaos(options);
+  INFO(report.status().ToString());
   REQUIRE(report.ok());
   INFO(report->plan.Describe());
   INFO(report->Format());

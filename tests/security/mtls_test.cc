@@ -5,8 +5,15 @@
 // restart. Also the table itself, RPC by RPC.
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/security/tls_credentials_options.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -15,6 +22,7 @@
 #include "common/tls.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "ledger/ledger_server.h"
+#include "tests/support/pki.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_pki.h"
 
@@ -242,6 +250,66 @@ TEST_CASE("identities are read from SPIFFE IDs of the trust domain only", "[unit
   CHECK_FALSE(ParseIdentity("spiffe://evil/fxmesh.local/operator/kim", "fxmesh.local").ok());
   CHECK_FALSE(ParseIdentity("spiffe://fxmesh.local/admin/kim", "fxmesh.local").ok());
   CHECK_FALSE(ParseIdentity("", "fxmesh.local").ok());
+}
+
+// How long before now `certificate_file`'s validity begins, in seconds (-1 if unreadable).
+int64_t SecondsSinceNotBefore(const std::string& certificate_file) {
+  FILE* file = fopen(certificate_file.c_str(), "r");
+  if (file == nullptr) return -1;
+  X509* certificate = PEM_read_X509(file, nullptr, nullptr, nullptr);
+  fclose(file);
+  if (certificate == nullptr) return -1;
+  int days = 0;
+  int seconds = 0;
+  const bool diffed = ASN1_TIME_diff(&days, &seconds, X509_get0_notBefore(certificate), nullptr);
+  X509_free(certificate);
+  return diffed ? int64_t{days} * 86'400 + seconds : -1;
+}
+
+// The exit code of a child that could not make a mount namespace (no privilege here).
+constexpr int kNoNamespace = 77;
+
+TEST_CASE("a backdated certificate is made where POSIX shared memory is unavailable",
+          "[integration][security]") {
+  // The bank test over mutual TLS backdates its certificates past the largest clock skew. CI
+  // sandboxes may lack a writable /dev/shm, where the faketime wrapper command needs its
+  // semaphore; it then refuses to run, and the run failed before starting. The child below makes
+  // the PKI with /dev/shm read-only, in a mount namespace of its own.
+  const std::string dir = testing::MakeTempDir("fxmesh-backdated-pki");
+  const testing::PkiOptions options{.backdate = absl::Hours(1)};
+  const pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) ||
+        mount("tmpfs", "/dev/shm", "tmpfs", MS_RDONLY, nullptr) != 0) {
+      _exit(kNoNamespace);
+    }
+    const bool made =
+        testing::MakeCertificateAuthority(dir, "fxmesh-backdated-ca", options).ok() &&
+        testing::IssueCertificate(dir, "service", "spiffe://fxmesh.local/relay", "relay", options)
+            .ok();
+    _exit(made ? 0 : 1);
+  }
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  REQUIRE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == kNoNamespace) {
+    WARN("no mount namespace can be made here; the PKI is made with /dev/shm as it is");
+    REQUIRE(testing::MakeCertificateAuthority(dir, "fxmesh-backdated-ca", options).ok());
+    REQUIRE(
+        testing::IssueCertificate(dir, "service", "spiffe://fxmesh.local/relay", "relay", options)
+            .ok());
+  } else {
+    INFO("see " << dir << "/openssl.log");
+    REQUIRE(WEXITSTATUS(status) == 0);
+  }
+  // Both valid from about an hour ago, by the real clock.
+  for (const char* file : {"ca.crt", "service.crt"}) {
+    INFO(file);
+    const int64_t since = SecondsSinceNotBefore(absl::StrCat(dir, "/", file));
+    CHECK(since >= 3'590);
+    CHECK(since <= 3'900);
+  }
 }
 
 }  // namespace

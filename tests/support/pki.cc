@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "tests/support/faketime.h"
 
 namespace fxmesh::testing {
 namespace {
@@ -14,12 +15,12 @@ namespace {
 // Runs one openssl command; its own messages go to `dir`/openssl.log, which the error names.
 absl::Status Openssl(const std::string& dir, const std::string& arguments,
                      const PkiOptions& options) {
-  // faketime moves the wall clock of the openssl command alone, so the certificate's validity
+  // libfaketime moves the wall clock of the openssl command alone, so the certificate's validity
   // begins `backdate` ago.
-  const std::string clock =
-      options.backdate > absl::ZeroDuration()
-          ? absl::StrCat("faketime -f '-", absl::ToInt64Seconds(options.backdate), "' ")
-          : "";
+  const std::string clock = options.backdate > absl::ZeroDuration()
+                                ? absl::StrCat("LD_PRELOAD=", kFakeTimeLibrary, " FAKETIME='-",
+                                               absl::ToInt64Seconds(options.backdate), "' ")
+                                : "";
   const std::string command =
       absl::StrCat(clock, "openssl ", arguments, " >>'", dir, "/openssl.log' 2>&1");
   const int status = std::system(command.c_str());

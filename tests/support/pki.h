@@ -15,7 +15,7 @@ namespace fxmesh::testing {
 struct PkiOptions {
   // How long before now the certificates' validity begins. A process whose clock runs behind
   // refuses a certificate that is not valid yet by its clock; a PKI for a run that skews clocks
-  // backdates by more than the largest skew. Not zero: the openssl command runs under faketime.
+  // backdates by more than the largest skew. Not zero: the openssl command runs under libfaketime.
   absl::Duration backdate = absl::ZeroDuration();
   // How long the certificates stay valid after now.
   int days = 2;
