@@ -55,7 +55,7 @@ inline constexpr int64_t kHealthProbeIntervalMs = 2'000;
 // So one connection holds at most their product of request bytes in a server. A gRPC client queues
 // calls beyond the cap until one of its calls on that connection ends; other HTTP/2 clients are
 // refused the extra streams. The cap is far above what fxmesh's own clients run at once on one
-// connection (the coordinator's saga and recovery workers, one command at a time in the relay).
+// connection (the coordinator's saga and recovery workers, kRelayCommandsInFlightMax in the relay).
 inline constexpr int kGrpcRequestBytesMax = 256 * 1024;
 inline constexpr int kGrpcConcurrentStreamsMax = 100;
 // Answers can be long lists. The longest is a page of dead letters, each quoting up to
@@ -171,9 +171,13 @@ inline constexpr int64_t kRelayFirstWordAfterMs =
     kRelayFirstTierDelayMsDefault + kLedgerCallTimeoutMs + kRelaySilenceMarginMs;
 // The relay waits this long for Kafka to take what a command led to before handling it again.
 inline constexpr int64_t kRelayPublishTimeoutMs = 30'000;
+// Commands a relay executes at once (each a ledger call on a worker thread), and how long it polls
+// Kafka for more while some are in flight, so their outcomes are published without delay.
+inline constexpr int kRelayCommandsInFlightMax = 16;
+inline constexpr int64_t kRelayBusyPollMs = 5;
 // How long a producer holds a message to batch it with others (librdkafka's linger.ms). The
-// outbox publisher sends many at once and gains from it; the relay waits for each command's
-// outcome to be acknowledged before it takes the next, so any linger is pure delay there.
+// outbox publisher sends many at once and gains from it; the relay publishes what its commands in
+// flight led to as they end and waits for the acknowledgement, so any linger is pure delay there.
 inline constexpr int64_t kProducerLingerMsDefault = 5;
 inline constexpr int64_t kRelayProducerLingerMs = 0;
 inline constexpr int64_t kResultRetryMs = 500;

@@ -115,6 +115,22 @@ absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
   return absl::OkStatus();
 }
 
+absl::Status KafkaConsumer::Commit(const std::vector<PartitionOffset>& offsets) {
+  if (offsets.empty()) return absl::OkStatus();
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
+  for (const PartitionOffset& offset : offsets) {
+    rd_kafka_topic_partition_list_add(list, offset.topic.c_str(), offset.partition)->offset =
+        offset.offset;
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_, list, /*async=*/0);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return absl::UnavailableError(absl::StrCat("cannot commit offsets: ", rd_kafka_err2str(err)));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status KafkaConsumer::PauseUntil(const IncomingMessage& message, absl::Time due) {
   auto [entry, fresh] = paused_.insert({{message.topic, message.partition}, Paused{}});
   entry->second.due = due;

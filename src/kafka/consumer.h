@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "kafka/client_config.h"
+#include "kafka/offset_tracker.h"
 
 typedef struct rd_kafka_s rd_kafka_t;
 
@@ -46,6 +47,8 @@ class KafkaConsumer {
   std::optional<IncomingMessage> Poll(absl::Duration timeout);
   // Commits `message` as processed: the group resumes after it.
   absl::Status Commit(const IncomingMessage& message);
+  // Commits every offset of `offsets` (each the next one to read) in one request.
+  absl::Status Commit(const std::vector<PartitionOffset>& offsets);
   // Stops fetching `message`'s partition and rewinds it to `message`, which is delivered again
   // once `due` has passed and ResumeDue was called. A rewind that cannot finish now (the
   // partition's broker is slow or away) is retried by ResumeDue, which keeps the partition paused

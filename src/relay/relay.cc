@@ -91,62 +91,117 @@ Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
       clock_(clock),
       options_(std::move(options)),
       metrics_(metrics),
-      tracer_(tracer) {
+      tracer_(tracer),
+      workers_(std::make_unique<Executor>("relay", std::max(options_.in_flight_max, 1),
+                                          std::max(options_.in_flight_max, 1))) {
   for (const RelayTier& tier : options_.tiers) metrics_.retries.With({tier.topic});
 }
 
-absl::StatusOr<bool> Relay::Step(absl::Duration poll) {
+Relay::~Relay() {
+  // Waits for the commands being executed; their outcomes are not published, so their messages
+  // are not committed and whoever owns their partitions next executes them again.
+  workers_.reset();
+}
+
+absl::StatusOr<int> Relay::Step(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
+  const int capacity = std::max(options_.in_flight_max, 1);
+  absl::Status taken = absl::OkStatus();
+  if (static_cast<int>(offsets_.InFlight()) < capacity) {
+    // While commands are being executed, poll briefly so their outcomes are not kept waiting.
+    taken = Take(offsets_.InFlight() == 0
+                     ? poll
+                     : std::min(poll, absl::Milliseconds(limits::kRelayBusyPollMs)));
+  } else {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](std::vector<Finished>* done) { return !done->empty(); }, &done_),
+                         poll);
+  }
+  std::vector<Finished> done;
+  {
+    absl::MutexLock lock(&mu_);
+    done.swap(done_);
+  }
+  const int finished = static_cast<int>(done.size());
+  absl::Status status = Finish(std::move(done));
+  status.Update(taken);
+  if (!status.ok()) return status;
+  return finished;
+}
+
+absl::Status Relay::Take(absl::Duration poll) {
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
-  if (!message) return false;
-  if (consumer_.HoldIfPaused(*message)) return true;
+  if (!message || consumer_.HoldIfPaused(*message)) return absl::OkStatus();
 
   // Parsed once: for its due time here, and for its execution.
-  v1::BranchCommand command;
+  Finished work{std::move(*message), v1::BranchCommand(), {}, absl::Now()};
   // A newer coordinator's fields are ignored (a rolling upgrade); what is not JSON of a command
   // at all is poison.
-  const absl::Status parsed = ParseProtoJson(message->value, command);
-  if (parsed.ok() && command.has_not_before()) {
-    const absl::Time due = ToTime(command.not_before());
-    if (due > clock_.Now()) {
-      RETURN_IF_ERROR(consumer_.PauseUntil(*message, due));
-      return true;
-    }
+  const absl::Status parsed = ParseProtoJson(work.message.value, work.command);
+  if (parsed.ok() && work.command.has_not_before()) {
+    const absl::Time due = ToTime(work.command.not_before());
+    if (due > clock_.Now()) return consumer_.PauseUntil(work.message, due);
   }
-  const absl::Time started = absl::Now();
-  Handled handled;
-  if (parsed.ok()) {
-    handled = Execute(*message, command);
-  } else {
-    handled.outcomes.push_back(
-        DeadLetter(*message, "poison",
+  offsets_.Take(work.message.topic, work.message.partition, work.message.offset);
+  if (!parsed.ok()) {
+    work.handled.outcomes.push_back(
+        DeadLetter(work.message, "poison",
                    absl::StrCat("not a BranchCommand: ",
                                 PrintableText(parsed.message(), limits::kQuotedTextBytesMax)),
                    0));
-    handled.label = "dead_letter";
+    work.handled.label = "dead_letter";
+    absl::MutexLock lock(&mu_);
+    done_.push_back(std::move(work));
+    return absl::OkStatus();
   }
-  absl::Status published = Publish(*message, handled.outcomes);
-  if (!published.ok()) {
-    Describe(LogWarning("cannot publish a command's outcome; it is handled again"), command)
-        .With("outcome", handled.label)
-        .With("error", published);
-    // Not committed: rewind so the message is handled again shortly.
-    RETURN_IF_ERROR(consumer_.PauseUntil(*message, clock_.Now() + absl::Seconds(1)));
-    return published;
-  }
-  // One line per command handled: what became of it, how long this attempt took here, and how
-  // long since its message was written (for a retry, that includes the tier's wait).
+  // The workers are as many as the commands in flight may be, so the queue always has room.
+  const bool submitted = workers_->Submit([this, work = std::move(work)]() mutable {
+    work.handled = Execute(work.message, work.command);
+    absl::MutexLock lock(&mu_);
+    done_.push_back(std::move(work));
+  });
+  if (!submitted) return absl::InternalError("the relay's workers refused a command");
+  return absl::OkStatus();
+}
+
+absl::Status Relay::Finish(std::vector<Finished> done) {
+  if (done.empty()) return absl::OkStatus();
+  const std::vector<absl::Status> published = Publish(done);
+  absl::Status status = absl::OkStatus();
   const absl::Time now = absl::Now();
-  Describe(LogInfo("command handled"), command)
-      .With("outcome", handled.label)
-      .With("handling_ms", absl::ToInt64Milliseconds(now - started))
-      .With("latency_ms", message->created_at == absl::InfinitePast()
-                              ? int64_t{-1}
-                              : absl::ToInt64Milliseconds(now - message->created_at))
-      .With("topic", message->topic)
-      .With("offset", message->offset);
-  RETURN_IF_ERROR(consumer_.Commit(*message));
-  return true;
+  for (size_t i = 0; i < done.size(); ++i) {
+    const Finished& work = done[i];
+    const kafka::IncomingMessage& message = work.message;
+    if (!published[i].ok()) {
+      Describe(LogWarning("cannot publish a command's outcome; it is handled again"), work.command)
+          .With("outcome", work.handled.label)
+          .With("error", published[i]);
+      // Not committed: rewound, so the message is handled again shortly.
+      offsets_.HandBack(message.topic, message.partition, message.offset);
+      status.Update(consumer_.PauseUntil(message, clock_.Now() + absl::Seconds(1)));
+      status.Update(published[i]);
+      continue;
+    }
+    // One line per command handled: what became of it, how long this attempt took here, and how
+    // long since its message was written (for a retry, that includes the tier's wait).
+    Describe(LogInfo("command handled"), work.command)
+        .With("outcome", work.handled.label)
+        .With("handling_ms", absl::ToInt64Milliseconds(now - work.started))
+        .With("latency_ms", message.created_at == absl::InfinitePast()
+                                ? int64_t{-1}
+                                : absl::ToInt64Milliseconds(now - message.created_at))
+        .With("topic", message.topic)
+        .With("offset", message.offset);
+    offsets_.Finish(message.topic, message.partition, message.offset);
+  }
+  // One commit for every partition that moved: each up to its earliest message not finished.
+  const std::vector<kafka::PartitionOffset> commits = offsets_.TakeCommits();
+  if (absl::Status committed = consumer_.Commit(commits); !committed.ok()) {
+    offsets_.Retry(commits);
+    status.Update(committed);
+  }
+  return status;
 }
 
 Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
@@ -266,40 +321,50 @@ Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::st
                   {"fxmesh-source-topic", message.topic}}};
 }
 
-absl::Status Relay::Publish(const kafka::IncomingMessage& message,
-                            const std::vector<Outcome>& outcomes) {
-  std::map<int64_t, const Outcome*> waiting;  // By delivery token.
-  for (const Outcome& outcome : outcomes) {
-    kafka::OutgoingMessage outgoing{outcome.topic, message.key, outcome.value,
-                                    outcome.extra_headers, next_token_++};
-    outgoing.headers.emplace_back("content-type", "application/json");
-    auto traceparent = message.headers.find("traceparent");
-    if (!outcome.traceparent.empty()) {
-      outgoing.headers.emplace_back("traceparent", outcome.traceparent);
-    } else if (traceparent != message.headers.end()) {
-      outgoing.headers.emplace_back("traceparent", traceparent->second);
+std::vector<absl::Status> Relay::Publish(const std::vector<Finished>& done) {
+  std::vector<absl::Status> statuses(done.size());
+  struct Waiting {
+    size_t index;  // In `done`.
+    const Outcome* outcome;
+  };
+  std::map<int64_t, Waiting> waiting;  // By delivery token.
+  for (size_t i = 0; i < done.size(); ++i) {
+    const kafka::IncomingMessage& message = done[i].message;
+    for (const Outcome& outcome : done[i].handled.outcomes) {
+      kafka::OutgoingMessage outgoing{outcome.topic, message.key, outcome.value,
+                                      outcome.extra_headers, next_token_++};
+      outgoing.headers.emplace_back("content-type", "application/json");
+      auto traceparent = message.headers.find("traceparent");
+      if (!outcome.traceparent.empty()) {
+        outgoing.headers.emplace_back("traceparent", outcome.traceparent);
+      } else if (traceparent != message.headers.end()) {
+        outgoing.headers.emplace_back("traceparent", traceparent->second);
+      }
+      absl::Status produced = producer_.Produce(outgoing);
+      if (produced.ok()) {
+        waiting[outgoing.token] = {i, &outcome};
+      } else if (!outcome.best_effort) {
+        statuses[i].Update(produced);
+      }
     }
-    absl::Status produced = producer_.Produce(outgoing);
-    if (!produced.ok() && !outcome.best_effort) return produced;
-    if (produced.ok()) waiting[outgoing.token] = &outcome;
   }
-  absl::Status status = absl::OkStatus();
   const absl::Time give_up = absl::Now() + absl::Milliseconds(limits::kRelayPublishTimeoutMs);
   while (!waiting.empty() && absl::Now() < give_up) {
     for (const kafka::DeliveryReport& report : producer_.Poll(absl::Milliseconds(50))) {
       auto found = waiting.find(report.token);
       if (found == waiting.end()) continue;
-      if (!report.status.ok() && !found->second->best_effort) status.Update(report.status);
+      if (!report.status.ok() && !found->second.outcome->best_effort)
+        statuses[found->second.index].Update(report.status);
       waiting.erase(found);
     }
   }
-  for (const auto& [token, outcome] : waiting) {
-    if (!outcome->best_effort) {
-      status.Update(absl::UnavailableError(
-          absl::StrCat("no acknowledgement from Kafka for ", outcome->topic)));
+  for (const auto& [token, unacknowledged] : waiting) {
+    if (!unacknowledged.outcome->best_effort) {
+      statuses[unacknowledged.index].Update(absl::UnavailableError(
+          absl::StrCat("no acknowledgement from Kafka for ", unacknowledged.outcome->topic)));
     }
   }
-  return status;
+  return statuses;
 }
 
 }  // namespace fxmesh::relay

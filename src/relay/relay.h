@@ -14,26 +14,36 @@
 //     the reply topic saying when that attempt is due (so the coordinator knows when it should
 //     hear about the command next); after the last tier → the dead-letter topic with the last
 //     error.
-// The message's offset is committed only after that outcome is published: at least once, made
-// harmless by the ledgers' idempotency. Every log line about a command carries saga_id, branch,
-// op and attempt; each command handled gets one line with its outcome and latency.
+// Up to RelayOptions::in_flight_max commands are executed at once, each on a worker thread, so one
+// slow ledger call does not hold up the commands behind it. A message's offset is committed only
+// after its outcome is published and every earlier message taken from its partition is finished
+// too (kafka/offset_tracker.h): at least once, made harmless by the ledgers' idempotency. Every log
+// line about a command carries saga_id, branch, op and attempt; each command handled gets one line
+// with its outcome and latency.
 //
-// Not thread-safe: one thread calls Step. Several relays in one consumer group share the work.
+// Not thread-safe: one thread calls Step (and only that thread touches Kafka). Several relays in
+// one consumer group share the work.
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
+#include "common/executor.h"
+#include "common/limits.h"
 #include "common/metrics.h"
 #include "common/participant_client.h"
 #include "common/tracing.h"
 #include "fxmesh/v1/relay.pb.h"
 #include "kafka/consumer.h"
+#include "kafka/offset_tracker.h"
 #include "kafka/producer.h"
 #include "kafka/topics.h"
 
@@ -48,6 +58,8 @@ struct RelayOptions {
   // Retry tiers in order; the defaults are kafka::kRetryTiers.
   std::vector<RelayTier> tiers;
   absl::Duration ledger_call_timeout = absl::Seconds(2);
+  // Commands executed at once.
+  int in_flight_max = limits::kRelayCommandsInFlightMax;
 };
 
 // The default tiers of kafka::kRetryTiers.
@@ -71,11 +83,16 @@ class Relay {
   Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
         std::map<std::string, ParticipantClient*> participants, const Clock& clock,
         RelayOptions options, MetricsRegistry& metrics, Tracer* tracer = nullptr);
+  // Waits for the commands being executed; their outcomes are not published (their messages are
+  // delivered again to whoever owns their partitions next).
+  ~Relay();
 
-  // Resumes partitions that became due, then handles at most one message, waiting up to `poll`
-  // for it. Returns whether a message was handled. An error means the message's outcome could not
-  // be published; the message is delivered again later.
-  absl::StatusOr<bool> Step(absl::Duration poll);
+  // Resumes partitions that became due; takes at most one new message (waiting up to `poll` for
+  // one when nothing is in flight, briefly otherwise) and starts executing it; then publishes the
+  // outcome of every command whose execution has ended, and commits what is finished. Returns how
+  // many commands were finished. An error means an outcome could not be published (its message
+  // is delivered again later) or the commit failed (it is tried again at the next Step).
+  absl::StatusOr<int> Step(absl::Duration poll);
 
  private:
   struct Outcome {
@@ -93,14 +110,25 @@ class Relay {
     std::vector<Outcome> outcomes;
     std::string label;  // The ledger's outcome, "retry" or "dead_letter".
   };
-  // `command` is `message` parsed.
+  // A message taken, and once its execution has ended, what it led to.
+  struct Finished {
+    kafka::IncomingMessage message;
+    v1::BranchCommand command;  // `message` parsed.
+    Handled handled;
+    absl::Time started;
+  };
+  // Polls for a message and starts executing it, or pauses its partition until it is due.
+  absl::Status Take(absl::Duration poll);
+  // Publishes what `done` led to, then commits what is finished.
+  absl::Status Finish(std::vector<Finished> done);
+  // On a worker thread. `command` is `message` parsed.
   Handled Execute(const kafka::IncomingMessage& message, v1::BranchCommand command);
   // `kind` labels the dead-letter metric.
   Outcome DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                      const std::string& reason, int attempts);
-  // Produces every outcome and waits until Kafka has them. An error: a required one is not
-  // taken.
-  absl::Status Publish(const kafka::IncomingMessage& message, const std::vector<Outcome>& outcomes);
+  // Produces every outcome of `done` and waits until Kafka has them. For each of `done`, an error
+  // when a required outcome was not taken.
+  std::vector<absl::Status> Publish(const std::vector<Finished>& done);
 
   kafka::KafkaConsumer& consumer_;
   kafka::KafkaProducer& producer_;
@@ -110,6 +138,11 @@ class Relay {
   const RelayMetrics metrics_;
   Tracer* const tracer_;
   int64_t next_token_ = 1;
+  kafka::OffsetTracker offsets_;  // The polling thread's.
+  absl::Mutex mu_;
+  std::vector<Finished> done_ ABSL_GUARDED_BY(mu_);  // Executed, not yet published.
+  // Last: destroyed first, so no execution outlives what it uses.
+  std::unique_ptr<Executor> workers_;
 };
 
 }  // namespace fxmesh::relay
