@@ -182,6 +182,11 @@ inline constexpr int64_t kProducerLingerMsDefault = 5;
 inline constexpr int64_t kRelayProducerLingerMs = 0;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
+// The coordinator's result consumer sets aside at most this many answers whose saga is busy (each
+// comes back after kResultRetryMs), and commits what it applied at most this often while answers
+// keep arriving (a crash in between only applies those again, which changes nothing).
+inline constexpr size_t kResultsSetAsideMax = 1'000;
+inline constexpr int64_t kResultCommitMs = 100;
 
 // Consumers rewind a paused partition to the message that is not due yet. A rewind waits this
 // long for the partition's broker; one that cannot finish is tried again this often, and the

@@ -42,11 +42,11 @@ v1::DeadLetter DecodeDeadLetter(const kafka::IncomingMessage& message, absl::Tim
   return dead_letter;
 }
 
-RelayResultConsumer::RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEngine& engine,
+RelayResultConsumer::RelayResultConsumer(kafka::KafkaConsumer& consumer, RelayAnswerSink& sink,
                                          const Clock& clock, MetricsRegistry& metrics,
                                          Tracer* tracer)
     : consumer_(consumer),
-      engine_(engine),
+      sink_(sink),
       clock_(clock),
       tracer_(tracer),
       handled_(metrics.AddCounter(
@@ -63,30 +63,66 @@ RelayResultConsumer::RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEng
 
 absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
   consumer_.ResumeDue(clock_.Now());
-  std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
-  if (!message || consumer_.HoldIfPaused(*message)) return false;
-  absl::Status applied = Apply(*message);
-  if (absl::IsAborted(applied) || absl::IsUnavailable(applied) ||
-      absl::IsFailedPrecondition(applied)) {
-    handled_.With({message->topic, "deferred"}).Increment();
-    // Not now (another driver holds the saga, took it over mid-write, or the database is away):
-    // the same message comes back after a short pause; later ones on its partition wait behind
-    // it, so one saga's results stay in order.
-    RETURN_IF_ERROR(
-        consumer_.PauseUntil(*message, clock_.Now() + absl::Milliseconds(limits::kResultRetryMs)));
+  absl::Status status = absl::OkStatus();
+  bool applied = false;
+  // Those set aside that are due, once each: one set aside again goes to the back.
+  for (size_t due = set_aside_.size(); due > 0 && set_aside_.front().due <= clock_.Now(); --due) {
+    kafka::IncomingMessage message = std::move(set_aside_.front().message);
+    set_aside_.pop_front();
+    applied |= Handle(std::move(message), status);
+  }
+  std::optional<kafka::IncomingMessage> message = consumer_.Poll(
+      set_aside_.empty() ? poll : std::min(poll, absl::Milliseconds(limits::kResultRetryMs / 5)));
+  const bool idle = !message.has_value();
+  if (message && !consumer_.HoldIfPaused(*message)) {
+    offsets_.Take(message->topic, message->partition, message->offset);
+    applied |= Handle(std::move(*message), status);
+  }
+  status.Update(CommitApplied(/*now_anyway=*/idle));
+  if (!status.ok()) return status;
+  return applied;
+}
+
+bool RelayResultConsumer::Handle(kafka::IncomingMessage message, absl::Status& status) {
+  const absl::Status applied = Apply(message);
+  const absl::Time retry_at = clock_.Now() + absl::Milliseconds(limits::kResultRetryMs);
+  const bool busy = absl::IsAborted(applied) || absl::IsFailedPrecondition(applied);
+  if (busy || absl::IsUnavailable(applied)) {
+    handled_.With({message.topic, "deferred"}).Increment();
+    if (busy && set_aside_.size() < limits::kResultsSetAsideMax) {
+      // Another driver holds the saga, or moved it on mid-write: this one waits a moment aside,
+      // still uncommitted, and the messages behind it go on.
+      set_aside_.push_back({std::move(message), retry_at});
+      return false;
+    }
+    // The database is away (everything behind it would wait too), or too many are set aside: the
+    // partition is paused and rewound to this message, which comes back after the pause.
+    offsets_.HandBack(message.topic, message.partition, message.offset);
+    status.Update(consumer_.PauseUntil(message, retry_at));
     return false;
   }
-  handled_.With({message->topic, applied.ok() ? "applied" : "skipped"}).Increment();
+  handled_.With({message.topic, applied.ok() ? "applied" : "skipped"}).Increment();
   if (!applied.ok()) {
     LogError("a message from the relay cannot be applied; skipped")
-        .With("topic", message->topic)
-        .With("partition", message->partition)
-        .With("offset", message->offset)
-        .With("saga_id", message->key)
+        .With("topic", message.topic)
+        .With("partition", message.partition)
+        .With("offset", message.offset)
+        .With("saga_id", message.key)
         .With("error", applied);
   }
-  RETURN_IF_ERROR(consumer_.Commit(*message));
+  offsets_.Finish(message.topic, message.partition, message.offset);
   return applied.ok();
+}
+
+absl::Status RelayResultConsumer::CommitApplied(bool now_anyway) {
+  const absl::Time now = absl::Now();
+  if (!now_anyway && now - last_commit_ < absl::Milliseconds(limits::kResultCommitMs))
+    return absl::OkStatus();
+  last_commit_ = now;
+  const std::vector<kafka::PartitionOffset> commits = offsets_.TakeCommits();
+  absl::Status committed = consumer_.Commit(commits);
+  if (!committed.ok()) offsets_.Retry(commits);
+  return committed;
 }
 
 absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
@@ -99,14 +135,14 @@ absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {
                  parent->trace_id, parent->span_id);
   }
   if (message.topic == kafka::kDeadLetterTopic) {
-    return engine_.ApplyDeadLetter(DecodeDeadLetter(message, clock_.Now()));
+    return sink_.ApplyDeadLetter(DecodeDeadLetter(message, clock_.Now()));
   }
   v1::BranchResult result;
   // A newer relay's fields are ignored (a rolling upgrade).
   if (absl::Status parsed = ParseProtoJson(message.value, result); !parsed.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("not a BranchResult: ", parsed.message()));
   }
-  return engine_.ApplyBranchResult(result);
+  return sink_.ApplyBranchResult(result);
 }
 
 }  // namespace fxmesh::coordinator

@@ -1,19 +1,25 @@
 // Consumes what the relay sends back to the coordinator: BranchResults (fxmesh.branch.results)
 // finish branches and sagas, and dead letters (fxmesh.branch.dlq) are recorded and shown on their
-// saga. An offset is committed only once its message is applied (at least once; applying is
-// idempotent). A message that cannot be applied yet, because another driver holds its saga or the
-// database is unreachable, pauses its partition and comes back after limits::kResultRetryMs; one
-// that can never be applied (it does not parse, or names no saga) is logged and skipped. Not
-// thread-safe: one consumer thread.
+// saga. An offset is committed only once its message and every earlier one of its partition are
+// applied (at least once; applying is idempotent), in one commit per limits::kResultCommitMs for
+// every partition that moved. A message whose saga is busy (another driver holds it) is set aside
+// and applied again after limits::kResultRetryMs while the messages behind it go on: answers about
+// one saga do not depend on their order (a late one changes nothing). Up to
+// limits::kResultsSetAsideMax are set aside; past that, and when the database is unreachable, the
+// message's partition is paused and rewound to it instead. One that can never be applied (it does
+// not parse, or names no saga) is logged and skipped. Not thread-safe: one consumer thread.
 #pragma once
+
+#include <deque>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/metrics.h"
 #include "common/tracing.h"
-#include "coordinator/saga_engine.h"
+#include "coordinator/relay_answer_sink.h"
 #include "kafka/consumer.h"
+#include "kafka/offset_tracker.h"
 
 namespace fxmesh::coordinator {
 
@@ -27,22 +33,36 @@ v1::DeadLetter DecodeDeadLetter(const kafka::IncomingMessage& message, absl::Tim
 
 class RelayResultConsumer {
  public:
-  // `consumer` (subscribed to the results and dead-letter topics), `engine`, `clock`, `metrics` and
+  // `consumer` (subscribed to the results and dead-letter topics), `sink`, `clock`, `metrics` and
   // `tracer` (if not null: each message applied is a span) must outlive this.
-  RelayResultConsumer(kafka::KafkaConsumer& consumer, SagaEngine& engine, const Clock& clock,
+  RelayResultConsumer(kafka::KafkaConsumer& consumer, RelayAnswerSink& sink, const Clock& clock,
                       MetricsRegistry& metrics, Tracer* tracer = nullptr);
 
-  // Handles at most one message, waiting up to `poll` for it. Returns whether one was applied.
+  // Applies again the messages set aside that are due, handles at most one new message (waiting
+  // up to `poll` for it, briefly while some are set aside), and commits what is applied. Returns
+  // whether a message was applied.
   absl::StatusOr<bool> ConsumeOnce(absl::Duration poll);
 
  private:
+  struct SetAside {
+    kafka::IncomingMessage message;
+    absl::Time due;
+  };
+  // Applies `message`, already taken by offsets_; sets it aside or hands it back when it cannot be
+  // applied now. Returns whether it was applied; `status` gets a failure to pause.
+  bool Handle(kafka::IncomingMessage message, absl::Status& status);
   absl::Status Apply(const kafka::IncomingMessage& message);
+  // Commits what moved, at most once per limits::kResultCommitMs unless `now_anyway`.
+  absl::Status CommitApplied(bool now_anyway);
 
   kafka::KafkaConsumer& consumer_;
-  SagaEngine& engine_;
+  RelayAnswerSink& sink_;
   const Clock& clock_;
   Tracer* const tracer_;
   Counter& handled_;  // {topic, outcome}: applied, deferred (comes back later) or skipped.
+  kafka::OffsetTracker offsets_;
+  std::deque<SetAside> set_aside_;  // In due order: each waits the same time.
+  absl::Time last_commit_ = absl::InfinitePast();
 };
 
 }  // namespace fxmesh::coordinator

@@ -39,6 +39,7 @@
 #include "common/participant_client.h"
 #include "common/tracing.h"
 #include "coordinator/rates.h"
+#include "coordinator/relay_answer_sink.h"
 #include "coordinator/saga_rules.h"
 #include "coordinator/saga_store.h"
 #include "fxmesh/v1/exchange.pb.h"
@@ -88,7 +89,7 @@ struct EngineMetrics {
   Counter& alerts;           // {alert}: "stuck", "inconsistency".
 };
 
-class SagaEngine {
+class SagaEngine : public RelayAnswerSink {
  public:
   // `store`, `clock`, `metrics` and every client in `participants` (keyed by participant name)
   // must outlive the engine.
@@ -133,9 +134,9 @@ class SagaEngine {
   // Relay answers, consumed from Kafka. Idempotent: a result for a branch already settled, or a
   // saga already finished, changes nothing. ABORTED while another driver holds the saga: apply it
   // again later.
-  absl::Status ApplyBranchResult(const v1::BranchResult& result);
+  absl::Status ApplyBranchResult(const v1::BranchResult& result) override;
   // Records a message of the dead-letter topic (once per position) and marks its branch.
-  absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter);
+  absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter) override;
 
   // Operator API. `operator` fields are required and recorded in the audit log.
   absl::StatusOr<v1::ListSagasResponse> ListSagas(const v1::ListSagasRequest& request);
