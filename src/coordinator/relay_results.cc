@@ -120,9 +120,9 @@ absl::Status RelayResultConsumer::CommitApplied(bool now_anyway) {
     return absl::OkStatus();
   last_commit_ = now;
   const std::vector<kafka::PartitionOffset> commits = offsets_.TakeCommits();
-  absl::Status committed = consumer_.Commit(commits);
-  if (!committed.ok()) offsets_.Retry(commits);
-  return committed;
+  absl::StatusOr<std::vector<kafka::PartitionOffset>> held = consumer_.CommitAssigned(commits);
+  offsets_.Retry(held.ok() ? *held : commits);
+  return held.status();
 }
 
 absl::Status RelayResultConsumer::Apply(const kafka::IncomingMessage& message) {

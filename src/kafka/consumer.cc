@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
@@ -115,20 +116,34 @@ absl::Status KafkaConsumer::Commit(const IncomingMessage& message) {
   return absl::OkStatus();
 }
 
-absl::Status KafkaConsumer::Commit(const std::vector<PartitionOffset>& offsets) {
-  if (offsets.empty()) return absl::OkStatus();
+absl::StatusOr<std::vector<PartitionOffset>> KafkaConsumer::CommitAssigned(
+    const std::vector<PartitionOffset>& offsets) {
+  std::set<std::pair<std::string, int32_t>> assigned;
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (!offsets.empty() && !rd_kafka_assignment_lost(handle_) &&
+      rd_kafka_assignment(handle_, &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    for (int i = 0; i < assignment->cnt; ++i)
+      assigned.insert({assignment->elems[i].topic, assignment->elems[i].partition});
+    rd_kafka_topic_partition_list_destroy(assignment);
+  }
+  std::vector<PartitionOffset> held;
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size()));
   for (const PartitionOffset& offset : offsets) {
+    if (!assigned.contains({offset.topic, offset.partition})) {
+      held.push_back(offset);
+      continue;
+    }
     rd_kafka_topic_partition_list_add(list, offset.topic.c_str(), offset.partition)->offset =
         offset.offset;
   }
-  const rd_kafka_resp_err_t err = rd_kafka_commit(handle_, list, /*async=*/0);
+  const rd_kafka_resp_err_t err =
+      list->cnt == 0 ? RD_KAFKA_RESP_ERR_NO_ERROR : rd_kafka_commit(handle_, list, /*async=*/0);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return absl::UnavailableError(absl::StrCat("cannot commit offsets: ", rd_kafka_err2str(err)));
   }
-  return absl::OkStatus();
+  return held;
 }
 
 absl::Status KafkaConsumer::PauseUntil(const IncomingMessage& message, absl::Time due) {

@@ -47,8 +47,13 @@ class KafkaConsumer {
   std::optional<IncomingMessage> Poll(absl::Duration timeout);
   // Commits `message` as processed: the group resumes after it.
   absl::Status Commit(const IncomingMessage& message);
-  // Commits every offset of `offsets` (each the next one to read) in one request.
-  absl::Status Commit(const std::vector<PartitionOffset>& offsets);
+  // Commits, in one request, the offsets (each the next one to read) of the partitions assigned
+  // here now, and returns the others uncommitted: their partitions are being rebalanced or have
+  // moved on. Nothing is sent while the assignment is lost: a commit with the generation the
+  // client left behind is refused, and each refusal makes the client start its rejoin again, so
+  // retrying commits during a rejoin would keep the consumer out of its group for good.
+  absl::StatusOr<std::vector<PartitionOffset>> CommitAssigned(
+      const std::vector<PartitionOffset>& offsets);
   // Stops fetching `message`'s partition and rewinds it to `message`, which is delivered again
   // once `due` has passed and ResumeDue was called. A rewind that cannot finish now (the
   // partition's broker is slow or away) is retried by ResumeDue, which keeps the partition paused

@@ -197,10 +197,9 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
   }
   // One commit for every partition that moved: each up to its earliest message not finished.
   const std::vector<kafka::PartitionOffset> commits = offsets_.TakeCommits();
-  if (absl::Status committed = consumer_.Commit(commits); !committed.ok()) {
-    offsets_.Retry(commits);
-    status.Update(committed);
-  }
+  absl::StatusOr<std::vector<kafka::PartitionOffset>> held = consumer_.CommitAssigned(commits);
+  offsets_.Retry(held.ok() ? *held : commits);
+  status.Update(held.status());
   return status;
 }
 

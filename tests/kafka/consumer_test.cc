@@ -146,5 +146,53 @@ TEST_CASE("a message not due yet is neither skipped nor committed past when memb
   }
 }
 
+TEST_CASE("a consumer whose commit met a stale generation rejoins and commits what it processed",
+          "[kafka][integration]") {
+  // A commit refused with ILLEGAL_GENERATION makes the client drop its generation and rejoin. A
+  // caller that keeps retrying the commit meanwhile (as the relay and the coordinator's results
+  // consumer do when idle) sends it with no generation: each refusal restarted the rejoin, and the
+  // consumer stayed out of its group with its partitions unread for good.
+  SetLogLevel(LogLevel::kError);
+  auto kafka = *EmbeddedKafka::Start(1, 1, {kTopic});
+  auto producer = *KafkaProducer::Create(kafka->bootstrap_servers(), "test", absl::Seconds(10));
+  auto consumer = *KafkaConsumer::Create(kafka->bootstrap_servers(), kGroup, {kTopic});
+  OffsetTracker offsets;
+  std::set<int64_t> processed;
+  // One pass of a caller that commits whatever it has finished, every pass, as the relay does.
+  auto pass = [&] {
+    if (std::optional<IncomingMessage> message = consumer->Poll(absl::Milliseconds(20))) {
+      offsets.Take(message->topic, message->partition, message->offset);
+      processed.insert(message->offset);
+      offsets.Finish(message->topic, message->partition, message->offset);
+    }
+    const std::vector<PartitionOffset> commits = offsets.TakeCommits();
+    absl::StatusOr<std::vector<PartitionOffset>> held = consumer->CommitAssigned(commits);
+    offsets.Retry(held.ok() ? *held : commits);
+  };
+  auto lag = [&] {
+    return ConsumerGroupLag(kafka->bootstrap_servers(), kGroup, {kTopic}, absl::Seconds(2));
+  };
+  auto drain = [&](int64_t produced) {
+    const absl::Time give_up = absl::Now() + absl::Seconds(40);
+    while (absl::Now() < give_up) {
+      for (int i = 0; i < 10; ++i) pass();
+      absl::StatusOr<int64_t> behind = lag();
+      if (processed.size() == static_cast<size_t>(produced) && behind.ok() && *behind == 0)
+        return true;
+    }
+    return false;
+  };
+  int64_t token = 0;
+  Produce(*producer, absl::Now(), token);
+  REQUIRE(drain(1));
+
+  // The group coordinator refuses the next commits as if the group had moved to a new generation.
+  REQUIRE(kafka->FailRequests(/*OffsetCommit*/ 8, /*ILLEGAL_GENERATION*/ 22, 2).ok());
+  for (int i = 0; i < 3; ++i) Produce(*producer, absl::Now(), token);
+  CHECK(drain(4));
+  INFO("processed " << processed.size());
+  for (int64_t offset = 0; offset < 4; ++offset) CHECK(processed.count(offset) == 1);
+}
+
 }  // namespace
 }  // namespace fxmesh::kafka
