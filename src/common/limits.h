@@ -1,6 +1,7 @@
 // Every limit of fxmesh, named in one place. Units come last in each name.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -104,6 +105,8 @@ inline constexpr int kRecoveryBatchMax = 64;
 // than these can start now.
 inline constexpr size_t kRecoveryWorkerThreads = 8;
 inline constexpr int64_t kStuckAfterMsDefault = 5 * 60'000;
+// How often the coordinator looks for sagas stuck that long.
+inline constexpr int64_t kStuckCheckMs = 10'000;
 // While a participant is paused its sagas are looked at again this often.
 inline constexpr int64_t kPausedRecheckMs = 1'000;
 // An Exchange call without a deadline waits at most this long for the outcome.
@@ -165,12 +168,22 @@ inline constexpr int64_t kRelaySilenceMarginMs = 10'000;
 // How often the coordinator asks whether the relays have unread commands (their lag): while they
 // do, a silent command is late, not lost.
 inline constexpr int64_t kRelayBacklogCheckMs = 2'000;
-// The relay's first retry tier, by default (kafka::kRetryTiers[0]).
-inline constexpr int64_t kRelayFirstTierDelayMsDefault = 5'000;
+// The relay's retry tiers, by default: a command whose ledger may not have seen it (down, timed
+// out) waits this long in the next tier's topic (kafka::kRetryTiers names them); after the last,
+// it is a dead letter.
+inline constexpr std::array<int64_t, 4> kRelayTierDelaysMsDefault = {5'000, 30'000, 120'000,
+                                                                     600'000};
+inline constexpr int64_t kRelayFirstTierDelayMsDefault = kRelayTierDelaysMsDefault[0];
 inline constexpr int64_t kRelayFirstWordAfterMs =
     kRelayFirstTierDelayMsDefault + kLedgerCallTimeoutMs + kRelaySilenceMarginMs;
-// The relay waits this long for Kafka to take what a command led to before handling it again.
+// The relay waits this long for Kafka to take what a command led to, polling for its
+// acknowledgements this often; a command whose outcome Kafka did not take is handled again after
+// the pause.
 inline constexpr int64_t kRelayPublishTimeoutMs = 30'000;
+inline constexpr int64_t kRelayDeliveryPollMs = 50;
+inline constexpr int64_t kRelayUnpublishedPauseMs = 1'000;
+// How long one relay step waits for a command when none is in flight.
+inline constexpr int64_t kRelayIdlePollMs = 100;
 // Commands a relay executes at once (each a ledger call on a worker thread), and how long it polls
 // Kafka for more while some are in flight, so their outcomes are published without delay.
 inline constexpr int kRelayCommandsInFlightMax = 16;
@@ -283,6 +296,19 @@ static_assert(kPrunePauseMs < kPruneIntervalMs);
 static_assert(kPruneSagaBatchMax <= kPruneBatchMax);
 static_assert(kRelayFirstWordAfterMs < kRedispatchAfterMsDefault,
               "a lost command is sent again long before the safety net");
+static_assert(
+    [] {
+      int64_t through_every_tier = 0;
+      for (int64_t delay : kRelayTierDelaysMsDefault) {
+        if (delay <= 0) return false;
+        through_every_tier += delay + kLedgerCallTimeoutMs;
+      }
+      return through_every_tier + kLedgerCallTimeoutMs < kRedispatchAfterMsDefault;
+    }(),
+    "a command still working through the relay's tiers is never sent again by the safety net");
+static_assert(kRelayBusyPollMs < kRelayIdlePollMs && kRelayIdlePollMs < kResultRetryMs);
+static_assert(kStuckCheckMs * 6 <= kStuckAfterMsDefault,
+              "a saga is reported stuck soon after it passes the threshold");
 static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&
               kCliWatchTimeoutMsDefault <= kCliTimeoutMsMax);
 static_assert(kCliProgressTickMs < kCliProgressAfterMs);

@@ -173,7 +173,7 @@ void CoordinatorServer::RecoveryLoop() {
     if (absl::Now() >= next_stuck_check) {
       absl::Status checked = engine_->CheckStuck();
       if (!checked.ok()) LogWarning("cannot check for stuck sagas").With("error", checked);
-      next_stuck_check = absl::Now() + absl::Seconds(10);
+      next_stuck_check = absl::Now() + absl::Milliseconds(limits::kStuckCheckMs);
     }
   }
 }

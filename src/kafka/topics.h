@@ -21,16 +21,17 @@ inline constexpr absl::string_view kSagaEventsTopic = "fxmesh.saga.events";
 // Delay tiers for retries: a command that failed waits in the next tier's topic for its delay.
 struct RetryTier {
   absl::string_view topic;
-  int delay_ms;
+  int64_t delay_ms;
 };
-inline constexpr std::array<RetryTier, 4> kRetryTiers = {{
-    {"fxmesh.branch.retry.5s", 5'000},
-    {"fxmesh.branch.retry.30s", 30'000},
-    {"fxmesh.branch.retry.2m", 120'000},
-    {"fxmesh.branch.retry.10m", 600'000},
+inline constexpr std::array<RetryTier, limits::kRelayTierDelaysMsDefault.size()> kRetryTiers = {{
+    {"fxmesh.branch.retry.5s", limits::kRelayTierDelaysMsDefault[0]},
+    {"fxmesh.branch.retry.30s", limits::kRelayTierDelaysMsDefault[1]},
+    {"fxmesh.branch.retry.2m", limits::kRelayTierDelaysMsDefault[2]},
+    {"fxmesh.branch.retry.10m", limits::kRelayTierDelaysMsDefault[3]},
 }};
-static_assert(kRetryTiers[0].delay_ms == limits::kRelayFirstTierDelayMsDefault,
-              "the coordinator expects the first word on a command after the first tier");
+static_assert(limits::kRelayTierDelaysMsDefault ==
+                  std::array<int64_t, 4>{5'000, 30'000, 120'000, 600'000},
+              "each tier's topic names its delay: a new delay needs a new topic");
 
 // Every topic above.
 std::vector<std::string> AllTopics();

@@ -155,7 +155,7 @@ int Main(int argc, char** argv) {
   std::atomic<bool> stopping{false};
   std::thread worker([&] {
     while (!stopping) {
-      absl::StatusOr<int> stepped = relay.Step(absl::Milliseconds(100));
+      absl::StatusOr<int> stepped = relay.Step(absl::Milliseconds(limits::kRelayIdlePollMs));
       if (!stepped.ok()) LogWarning("relay step failed").With("error", stepped.status());
     }
   });

@@ -179,7 +179,8 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
           .With("error", published[i]);
       // Not committed: rewound, so the message is handled again shortly.
       offsets_.HandBack(message.topic, message.partition, message.offset);
-      status.Update(consumer_.PauseUntil(message, clock_.Now() + absl::Seconds(1)));
+      status.Update(consumer_.PauseUntil(
+          message, clock_.Now() + absl::Milliseconds(limits::kRelayUnpublishedPauseMs)));
       status.Update(published[i]);
       continue;
     }
@@ -349,7 +350,8 @@ std::vector<absl::Status> Relay::Publish(const std::vector<Finished>& done) {
   }
   const absl::Time give_up = absl::Now() + absl::Milliseconds(limits::kRelayPublishTimeoutMs);
   while (!waiting.empty() && absl::Now() < give_up) {
-    for (const kafka::DeliveryReport& report : producer_.Poll(absl::Milliseconds(50))) {
+    for (const kafka::DeliveryReport& report :
+         producer_.Poll(absl::Milliseconds(limits::kRelayDeliveryPollMs))) {
       auto found = waiting.find(report.token);
       if (found == waiting.end()) continue;
       if (!report.status.ok() && !found->second.outcome->best_effort)

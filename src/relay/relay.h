@@ -57,7 +57,7 @@ struct RelayTier {
 struct RelayOptions {
   // Retry tiers in order; the defaults are kafka::kRetryTiers.
   std::vector<RelayTier> tiers;
-  absl::Duration ledger_call_timeout = absl::Seconds(2);
+  absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
   // Commands executed at once.
   int in_flight_max = limits::kRelayCommandsInFlightMax;
 };
