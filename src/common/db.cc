@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -49,7 +50,20 @@ std::optional<std::string> PercentDecode(absl::string_view text) {
 
 constexpr absl::string_view kSqlitePrefix = "sqlite:";
 
+// The payload that marks an ABORTED status as a stale read rather than a database conflict.
+constexpr absl::string_view kStaleReadPayload = "fxmesh/stale-read";
+
 }  // namespace
+
+absl::Status StaleReadError(absl::string_view message) {
+  absl::Status status = absl::AbortedError(message);
+  status.SetPayload(kStaleReadPayload, absl::Cord("1"));
+  return status;
+}
+
+bool IsStaleRead(const absl::Status& status) {
+  return absl::IsAborted(status) && status.GetPayload(kStaleReadPayload).has_value();
+}
 
 std::string PostgresSessionDefaults() {
   // Server side: a statement waits for a row lock at most lock_timeout and runs at most
@@ -357,7 +371,7 @@ absl::Status Database::Transact(
   absl::Status status;
   for (int attempt = 1; attempt <= limits::kTransactionAttemptsMax; ++attempt) {
     status = TransactOnce(body);
-    if (!absl::IsAborted(status)) return status;
+    if (!absl::IsAborted(status) || IsStaleRead(status)) return status;
   }
   return absl::UnavailableError(absl::StrCat("gave up after ", limits::kTransactionAttemptsMax,
                                              " conflicting attempts: ", status.message()));

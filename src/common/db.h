@@ -54,6 +54,14 @@ struct Migration {
 // What a transaction body asks for when it finishes without error.
 enum class Completion { kCommit, kRollback };
 
+// ABORTED for a write fenced by what its caller read earlier (a revision, a lease) that has since
+// moved on. Database::Transact hands it back at once instead of running the body again, which
+// would only repeat the same stale write; the caller reads again and decides again.
+absl::Status StaleReadError(absl::string_view message);
+
+// Whether `status` came from StaleReadError.
+bool IsStaleRead(const absl::Status& status);
+
 // `url` with any password replaced by ***, for logs and error messages.
 std::string RedactDatabaseUrl(absl::string_view url);
 
@@ -85,9 +93,9 @@ class Database {
   absl::Status Migrate(absl::string_view component, std::span<const Migration> migrations);
 
   // Runs `body` inside one transaction: commits if it returns kCommit, rolls back if it returns
-  // kRollback or an error. A body that fails with ABORTED (or a conflict the database reports) is
-  // run again from scratch, up to limits::kTransactionAttemptsMax times, so it must derive
-  // everything it writes from what it reads in that attempt.
+  // kRollback or an error. A body that fails with ABORTED (or a conflict the database reports),
+  // other than a StaleReadError, is run again from scratch, up to limits::kTransactionAttemptsMax
+  // times, so it must derive everything it writes from what it reads in that attempt.
   absl::Status Transact(absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body);
 
   // Runs a read-only `body` with a leased session, outside any explicit transaction.

@@ -86,7 +86,7 @@ absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
 bool RelayResultConsumer::Handle(kafka::IncomingMessage message, absl::Status& status) {
   const absl::Status applied = Apply(message);
   const absl::Time retry_at = clock_.Now() + absl::Milliseconds(limits::kResultRetryMs);
-  const bool busy = absl::IsAborted(applied) || absl::IsFailedPrecondition(applied);
+  const bool busy = absl::IsAborted(applied);
   if (busy || absl::IsUnavailable(applied)) {
     handled_.With({message.topic, "deferred"}).Increment();
     if (busy && set_aside_.size() < limits::kResultsSetAsideMax) {

@@ -396,10 +396,9 @@ absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time
     (void)store_.ScheduleSaga(saga_id, clock_.Now() + absl::Milliseconds(limits::kRetryDelayMsMax));
     return driven.status();
   }
-  // Another driver has it (or took it over: FAILED_PRECONDITION from a fenced write), or storage
-  // failed mid-way: answer with what is stored.
-  if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status()) &&
-      !absl::IsFailedPrecondition(driven.status())) {
+  // Another driver has it (or took it over: ABORTED from a fenced write), or storage failed
+  // mid-way: answer with what is stored.
+  if (!absl::IsAborted(driven.status()) && !absl::IsUnavailable(driven.status())) {
     return driven.status();
   }
   ASSIGN_OR_RETURN(std::optional<v1::Saga> stored, store_.GetSaga(saga_id));

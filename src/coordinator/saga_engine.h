@@ -200,9 +200,9 @@ class SagaEngine : public RelayAnswerSink {
   // For a relay answer about `ref`: runs `update` on the branch if the saga is still in `op`'s
   // phase, the branch not settled yet and `needed` says the update would change something;
   // otherwise does nothing (a late or repeated copy). One read and at most one write, without the
-  // lease: the write is fenced by the revision read, so a driver that came first makes it
-  // FAILED_PRECONDITION (the caller tries again later). ABORTED while a thread of this replica
-  // works on the saga; NOT_FOUND for an unknown saga.
+  // lease: the write is fenced by the revision read, so a driver that came first makes it ABORTED
+  // (the caller tries again later), as does a thread of this replica working on the saga;
+  // NOT_FOUND for an unknown saga.
   absl::Status WithOpenBranch(const v1::BranchRef& ref, v1::BranchOp op,
                               absl::FunctionRef<bool(const v1::Branch&)> needed,
                               absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update);

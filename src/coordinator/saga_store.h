@@ -107,9 +107,9 @@ class SagaStore {
   // commands) in the outbox. With `lease_until` after `now`, `owner` holds the lease until then;
   // otherwise the saga is left unleased (applying a relay result takes no lease: the revision
   // fences it). Moving into CANCELLING releases the saga's daily-limit reservation, in the same
-  // transaction. The stored revision goes up by one. FAILED_PRECONDITION when the revision, the
-  // state or the lease do not match: another writer came first (or the saga moved on), and this
-  // one must read again or stop.
+  // transaction. The stored revision goes up by one. ABORTED when the revision, the state or the
+  // lease do not match: another writer came first (or the saga moved on), and this one must read
+  // again or stop.
   virtual absl::Status SaveSaga(const v1::Saga& saga, v1::SagaState expected_state,
                                 absl::string_view owner, absl::Time lease_until,
                                 const std::optional<StepRecord>& step,

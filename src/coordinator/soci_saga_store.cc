@@ -1104,11 +1104,11 @@ class SociSagaStore final : public SagaStore {
   }
 
   // The saga update shared by every write, fenced twice: by the revision the writer read (a write
-  // in between makes this one FAILED_PRECONDITION, so none is lost) and by the lease (the writer's,
-  // or none live: an expired lease holds nobody off). With `lease_until` after `now` the writer
-  // holds the lease on; otherwise the saga is left unleased. A driver that lost its lease, or a
-  // saga that moved on, gets FAILED_PRECONDITION: retrying the same write cannot help. Also the
-  // daily-limit release on entering CANCELLING and the step-log row (and its event).
+  // in between makes this one ABORTED, so none is lost) and by the lease (the writer's, or none
+  // live: an expired lease holds nobody off). With `lease_until` after `now` the writer holds the
+  // lease on; otherwise the saga is left unleased. A driver that lost its lease, or a saga that
+  // moved on, gets ABORTED: retrying the same write cannot help, reading again and deciding again
+  // can. Also the daily-limit release on entering CANCELLING and the step-log row (and its event).
   static absl::Status WriteSaga(soci::session& sql, const v1::Saga& saga,
                                 v1::SagaState expected_state, absl::string_view owner,
                                 absl::Time lease_until, const std::optional<StepRecord>& step,
@@ -1133,9 +1133,9 @@ class SociSagaStore final : public SagaStore {
          soci::use(revision), soci::use(writer), soci::use(now_us));
     update.execute(true);
     if (update.get_affected_rows() != 1) {
-      return absl::FailedPreconditionError(absl::StrCat(
+      return StaleReadError(absl::StrCat(
           "saga ", saga.saga_id(), " changed since revision ", revision, " was read, left state ",
-          StateName(expected_state), ", or is leased to another driver"));
+          StateName(expected_state), ", or is leased to another driver; read it again"));
     }
     if (saga.state() == v1::SAGA_STATE_CANCELLING && expected_state != v1::SAGA_STATE_CANCELLING) {
       ReleaseLimit(sql, saga.saga_id());

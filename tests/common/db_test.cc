@@ -79,6 +79,32 @@ FXMESH_BACKEND_TEST("integrity refusals are INTERNAL at once and unique conflict
   CHECK(runs == limits::kTransactionAttemptsMax);
 }
 
+FXMESH_BACKEND_TEST("a write fenced by a stale read is ABORTED at once and rolled back", "[db]") {
+  TestDatabase test_database(backend);
+  std::unique_ptr<Database> database = test_database.Open();
+  Execute(*database, "CREATE TABLE rows_written (id INTEGER PRIMARY KEY)");
+  int runs = 0;
+  absl::Status status = database->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+    ++runs;
+    sql << "INSERT INTO rows_written (id) VALUES (1)";
+    return StaleReadError("the row moved on since it was read");
+  });
+  // Running the same body again would repeat the same stale write: the caller reads again.
+  CHECK(absl::IsAborted(status));
+  CHECK(IsStaleRead(status));
+  CHECK(status.message() == "the row moved on since it was read");
+  CHECK(runs == 1);
+  CHECK_FALSE(IsStaleRead(absl::AbortedError("a conflict")));
+  int count = -1;
+  REQUIRE(database
+              ->Read([&](soci::session& sql) {
+                sql << "SELECT COUNT(*) FROM rows_written", soci::into(count);
+                return absl::OkStatus();
+              })
+              .ok());
+  CHECK(count == 0);
+}
+
 TEST_CASE("every PostgreSQL session carries the lock, statement and idle timeouts", "[db][pg]") {
   TestDatabase test_database(Backend::kPostgres);
   std::unique_ptr<Database> database = test_database.Open(2);

@@ -99,7 +99,7 @@ FXMESH_BACKEND_TEST("an answer from the relay is one write, under no lease and n
   // Another replica drives the saga right now: the report waits (the consumer tries it again).
   const absl::Time now = absl::Now();
   REQUIRE(*harness.store().ClaimSaga(saga_id, "other-replica", now, now + absl::Seconds(30)));
-  CHECK(absl::IsFailedPrecondition(harness.engine().ApplyBranchResult(report)));
+  CHECK(absl::IsAborted(harness.engine().ApplyBranchResult(report)));
   CHECK(harness.Saga(saga_id).revision() == before.revision());
   CHECK(Fx(harness.Saga(saga_id)).expect_word_by() == Fx(before).expect_word_by());
 
@@ -132,7 +132,7 @@ FXMESH_BACKEND_TEST("a saga written from a read that another writer overtook is 
   absl::Status written = harness.store().SaveSaga(
       stale, v1::SAGA_STATE_CONFIRMING, "driver", now + absl::Seconds(30),
       StepRecord{v1::SAGA_STATE_CONFIRMING, v1::SAGA_STATE_CONFIRMING, "stale"}, {}, now);
-  CHECK(absl::IsFailedPrecondition(written));
+  CHECK(absl::IsAborted(written));
   const v1::Saga kept = harness.Saga(saga_id);
   CHECK(kept.revision() == reported.revision());
   CHECK(Fx(kept).expect_word_by() == Fx(reported).expect_word_by());
