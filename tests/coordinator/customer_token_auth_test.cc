@@ -14,6 +14,7 @@
 #include "coordinator/coordinator_server.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "tests/coordinator/unreachable_ledger.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_database.h"
 #include "tests/support/test_pki.h"
@@ -194,7 +195,7 @@ TEST_CASE("with customer tokens, a customer is who the token says",
 
 TEST_CASE("each customer's quotes and exchanges are rate-limited",
           "[coordinator][integration][security][sqlite]") {
-  FakeClock clock(absl::Now());
+  testing::FakeClock clock(absl::Now());
   Mesh mesh(clock, /*rate_per_second=*/2, /*burst=*/3);
   Gateway gateway(mesh.server->port(), testing::ReadTextFile(mesh.key.private_file));
   v1::Quote quote;

@@ -16,6 +16,7 @@
 #include "kafka/consumer.h"
 #include "kafka/embedded_kafka.h"
 #include "kafka/topics.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::coordinator {
@@ -82,7 +83,7 @@ struct Fixture {
   std::unique_ptr<SagaStore> store;
   std::unique_ptr<kafka::EmbeddedKafka> kafka;
   std::unique_ptr<kafka::KafkaProducer> producer;
-  FakeClock clock;
+  testing::FakeClock clock;
   std::unique_ptr<OutboxPublisher> publisher;
 };
 

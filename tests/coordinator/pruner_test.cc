@@ -20,6 +20,7 @@
 #include "coordinator/saga_store.h"
 #include "tests/coordinator/coordinator_harness.h"
 #include "tests/coordinator/unreachable_ledger.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::coordinator {
@@ -40,7 +41,7 @@ class Fixture {
 
   const std::string& url() const { return test_database_.url(); }
   SagaStore& store() { return *store_; }
-  FakeClock& clock() { return clock_; }
+  testing::FakeClock& clock() { return clock_; }
   MetricsRegistry& metrics() { return metrics_; }
 
   // A saga on `quote_id` (by default a quote of its own: each quote serves one exchange), created
@@ -180,7 +181,7 @@ class Fixture {
   testing::TestDatabase test_database_;
   std::unique_ptr<Database> database_;
   std::unique_ptr<SagaStore> store_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   MetricsRegistry metrics_;
   int64_t dead_letter_offset_ = 0;
 };

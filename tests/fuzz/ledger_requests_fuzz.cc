@@ -21,6 +21,7 @@
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_store.h"
 #include "tests/fuzz/fuzz_support.h"
+#include "tests/support/fake_clock.h"
 
 namespace fxmesh::fuzz {
 namespace {
@@ -138,7 +139,7 @@ void CheckPage(int limit, absl::string_view call) {
 }  // namespace
 
 void FuzzOne(const uint8_t* data, size_t size) {
-  static const FakeClock* clock = new FakeClock(kNow);
+  static const testing::FakeClock* clock = new testing::FakeClock(kNow);
   Lines lines(data, size);
   const std::string call(lines.Raw());
   RecordingStore store;

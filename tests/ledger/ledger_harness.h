@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "ledger/ledger_engine.h"
 #include "tests/ledger/fault_injecting_ledger_store.h"
+#include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::ledger {
@@ -25,7 +26,7 @@ class LedgerHarness {
   LedgerEngine& engine() { return *engine_; }
   FaultInjectingLedgerStore& faults() { return *faulty_; }
   LedgerStore& store() { return *store_; }
-  FakeClock& clock() { return clock_; }
+  testing::FakeClock& clock() { return clock_; }
 
   // Helpers that REQUIRE the call to succeed at the RPC level and return the response.
   v1::AccountResponse Open(const std::string& account_id, const std::string& currency);
@@ -51,7 +52,7 @@ class LedgerHarness {
   std::unique_ptr<Database> db_;
   std::unique_ptr<LedgerStore> store_;
   std::unique_ptr<FaultInjectingLedgerStore> faulty_;
-  FakeClock clock_;
+  testing::FakeClock clock_;
   std::unique_ptr<LedgerEngine> engine_;
   int request_counter_ = 0;
 };
