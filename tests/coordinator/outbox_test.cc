@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "coordinator/outbox_publisher.h"
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "kafka/topics.h"
 #include "tests/coordinator/coordinator_harness.h"
 

@@ -12,7 +12,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/log.h"
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "kafka/lag.h"
 #include "kafka/producer.h"
 #include "kafka/topics.h"

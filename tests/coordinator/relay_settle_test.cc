@@ -20,7 +20,7 @@
 #include "common/log.h"
 #include "coordinator/outbox_publisher.h"
 #include "coordinator/relay_results.h"
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "kafka/topics.h"
 #include "relay/relay.h"
 #include "tests/coordinator/coordinator_harness.h"

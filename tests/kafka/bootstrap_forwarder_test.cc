@@ -14,7 +14,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "kafka/topics.h"
 
 namespace fxmesh::kafka {

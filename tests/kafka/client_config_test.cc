@@ -11,8 +11,8 @@
 
 #include "absl/strings/str_replace.h"
 #include "common/log.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "kafka/consumer.h"
-#include "kafka/embedded_kafka.h"
 #include "kafka/lag.h"
 #include "kafka/producer.h"
 

@@ -2,7 +2,7 @@
 // librdkafka clients connect over loopback TCP; an idempotent producer sending while a broker is
 // taken down and brought back loses nothing and duplicates nothing; a consumer group reads every
 // message once, in order per key; and the fault-injection calls refuse what they cannot do.
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 
 #include <librdkafka/rdkafka.h>
 

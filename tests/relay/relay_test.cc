@@ -19,7 +19,7 @@
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/tracing.h"
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 #include "ledger/ledger_server.h"
 #include "tests/coordinator/faulty_participant_client.h"
 #include "tests/support/test_database.h"

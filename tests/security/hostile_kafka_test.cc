@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_server.h"
 #include "common/log.h"
+#include "embedded_kafka/embedded_kafka.h"
+#include "embedded_kafka/kafka_control_service.h"
 #include "fxmesh/v1/kafka_control.grpc.pb.h"
-#include "kafka/embedded_kafka.h"
-#include "kafka/kafka_control_service.h"
 #include "tests/security/hostile_input.h"
 
 namespace fxmesh::testing {

@@ -1,4 +1,4 @@
-#include "kafka/kafka_control_service.h"
+#include "embedded_kafka/kafka_control_service.h"
 
 #include "common/grpc_status.h"
 

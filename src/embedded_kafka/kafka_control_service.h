@@ -2,8 +2,8 @@
 // harness. Each call is a quick in-memory change to the mock cluster, done inline.
 #pragma once
 
+#include "embedded_kafka/embedded_kafka.h"
 #include "fxmesh/v1/kafka_control.grpc.pb.h"
-#include "kafka/embedded_kafka.h"
 
 namespace fxmesh::kafka {
 

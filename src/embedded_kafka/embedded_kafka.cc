@@ -1,4 +1,4 @@
-#include "kafka/embedded_kafka.h"
+#include "embedded_kafka/embedded_kafka.h"
 
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>

@@ -13,8 +13,8 @@
 #include "common/log.h"
 #include "common/service_main.h"
 #include "common/tls_flags.h"
-#include "kafka/embedded_kafka.h"
-#include "kafka/kafka_control_service.h"
+#include "embedded_kafka/embedded_kafka.h"
+#include "embedded_kafka/kafka_control_service.h"
 #include "kafka/topics.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50071", "host:port of the control gRPC service");
