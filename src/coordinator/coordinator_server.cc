@@ -19,6 +19,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   ASSIGN_OR_RETURN(RateTable rates, RateTable::Parse(options.rates_text, options.spread_bps));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
   server->store_ = NewSociSagaStore(*server->database_);
+  if (options.decorate_store) {
+    server->undecorated_store_ = std::move(server->store_);
+    server->store_ = options.decorate_store(*server->undecorated_store_);
+  }
   RETURN_IF_ERROR(server->store_->Migrate());
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,9 @@ struct CoordinatorServerOptions {
   // An OpenTelemetry collector's OTLP/HTTP base URL (http://host:4318) to export spans to; empty:
   // spans are only kept for `fxmesh trace`.
   std::string otlp_endpoint;
+  // The test wiring's seam in front of the store (a failpoint, see coordinator/failpoints/): given
+  // the real store, returns the one every part of the coordinator uses. Null: the real store.
+  std::function<std::unique_ptr<SagaStore>(SagaStore&)> decorate_store;
 };
 
 class CoordinatorServer {
@@ -104,6 +108,7 @@ class CoordinatorServer {
   Tracer tracer_;
   std::unique_ptr<OtlpExporter> exporter_;
   std::unique_ptr<Database> database_;
+  std::unique_ptr<SagaStore> undecorated_store_;  // Set only with decorate_store; outlives store_.
   std::unique_ptr<SagaStore> store_;
   std::map<std::string, std::unique_ptr<ParticipantClient>> owned_clients_;
   std::unique_ptr<SagaEngine> engine_;

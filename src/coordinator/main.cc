@@ -18,6 +18,7 @@
 #include "common/status_macros.h"
 #include "common/tls_flags.h"
 #include "coordinator/coordinator_server.h"
+#include "coordinator/failpoints/crash_after_saves.h"
 #include "kafka/kafka_flags.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port to serve gRPC on");
@@ -137,7 +138,13 @@ absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
   options.engine.quote_ttl = absl::Milliseconds(absl::GetFlag(FLAGS_quote_ttl_ms));
   options.engine.stuck_after = absl::Milliseconds(absl::GetFlag(FLAGS_stuck_after_ms));
   options.recovery_interval = absl::Milliseconds(absl::GetFlag(FLAGS_recovery_interval_ms));
-  options.engine.crash_after_saves = absl::GetFlag(FLAGS_crash_after_saves);
+  if (const int saves = absl::GetFlag(FLAGS_crash_after_saves); saves > 0) {
+    LogWarning("crash failpoint armed: this process kills itself after a number of saga writes")
+        .With("saves", saves);
+    options.decorate_store = [saves](SagaStore& store) -> std::unique_ptr<SagaStore> {
+      return std::make_unique<CrashAfterSavesStore>(store, saves);
+    };
+  }
   options.customers.token = {.public_key_file = absl::GetFlag(FLAGS_customer_token_key),
                              .issuer = absl::GetFlag(FLAGS_customer_token_issuer),
                              .audience = absl::GetFlag(FLAGS_customer_token_audience)};

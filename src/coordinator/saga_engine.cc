@@ -1,7 +1,6 @@
 #include "coordinator/saga_engine.h"
 
 #include <google/protobuf/util/time_util.h>
-#include <signal.h>
 
 #include <thread>
 
@@ -583,10 +582,6 @@ absl::Status SagaEngine::Save(v1::Saga& saga, v1::SagaState expected,
   RETURN_IF_ERROR(
       store_.SaveSaga(saga, expected, options_.owner_id, lease_until, step, messages, now));
   saga.set_revision(saga.revision() + 1);
-  if (options_.crash_after_saves > 0 && ++saves_ == options_.crash_after_saves) {
-    LogError("crash failpoint reached: killing this process").With("saga_id", saga.saga_id());
-    raise(SIGKILL);
-  }
   return absl::OkStatus();
 }
 

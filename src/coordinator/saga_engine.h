@@ -75,9 +75,6 @@ struct EngineOptions {
   // Whether the relays have branch commands they have not read yet (their consumer lag on the
   // commands topic); while they do, silence is not loss. Null: never known, so never assumed.
   std::function<bool()> relay_has_backlog;
-  // Failpoint for crash tests: after this many saga writes the process kills itself with SIGKILL,
-  // right after the write is durable. 0 disables it; never set it in production.
-  int crash_after_saves = 0;
 };
 
 // The engine's metrics (docs/operations.md lists them all).
@@ -247,7 +244,6 @@ class SagaEngine : public RelayAnswerSink {
   // Sagas whose lease this replica failed to release.
   std::set<std::string> unreleased_ ABSL_GUARDED_BY(mu_);
   const EngineMetrics metrics_;
-  std::atomic<int> saves_{0};
 };
 
 }  // namespace fxmesh::coordinator
