@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/money.h"
 #include "fxmesh/v1/ledger.pb.h"
+#include "ledger/branch_calls.h"
 #include "ledger/ledger_store.h"
 
 namespace fxmesh::ledger {
@@ -25,7 +26,7 @@ namespace fxmesh::ledger {
 // The bank's position account in `currency`: "position:KRW".
 std::string PositionAccountId(absl::string_view currency);
 
-class LedgerEngine {
+class LedgerEngine final : public BranchCalls {
  public:
   // `store` and `clock` must outlive the engine. `currencies` are the ones this ledger serves.
   LedgerEngine(LedgerStore& store, const Clock& clock, std::vector<Currency> currencies);
@@ -33,9 +34,9 @@ class LedgerEngine {
   // Opens the position account of every served currency that lacks one. Run once at start-up.
   absl::Status EnsurePositionAccounts();
 
-  absl::Status Try(const v1::TryRequest& request, v1::BranchResponse* response);
-  absl::Status Confirm(const v1::BranchRequest& request, v1::BranchResponse* response);
-  absl::Status Cancel(const v1::BranchRequest& request, v1::BranchResponse* response);
+  absl::Status Try(const v1::TryRequest& request, v1::BranchResponse* response) override;
+  absl::Status Confirm(const v1::BranchRequest& request, v1::BranchResponse* response) override;
+  absl::Status Cancel(const v1::BranchRequest& request, v1::BranchResponse* response) override;
 
   absl::Status OpenAccount(const v1::OpenAccountRequest& request, v1::AccountResponse* response);
   // NOT_FOUND when there is no such account.

@@ -14,6 +14,7 @@
 #include "common/service_main.h"
 #include "common/status_macros.h"
 #include "common/tls_flags.h"
+#include "ledger/dev/dev_faults.h"
 #include "ledger/ledger_server.h"
 
 ABSL_FLAG(std::string, listen, "", "host:port to serve gRPC on (default: the binary's own port)");
@@ -69,7 +70,6 @@ absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary)
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.service_name = std::string(binary.service_name);
   options.otlp_endpoint = absl::GetFlag(FLAGS_otlp_endpoint);
-  options.dev_faults = absl::GetFlag(FLAGS_dev_faults);
   options.tls = TlsOptionsFromFlags();
   RETURN_IF_ERROR(CheckTlsOptions(options.tls));
   LogLevel level;
@@ -107,6 +107,17 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
     LogError("bad configuration").With("error", options.status());
     return 2;
   }
+  // Development only: the fault switch in front of the engine, and its service. Declared before
+  // the server, so they outlive it.
+  const bool dev_faults = absl::GetFlag(FLAGS_dev_faults);
+  DevFaultSwitch fault_switch(SystemClock::Get());
+  if (dev_faults) {
+    fault_switch.ApplyTo(*options);
+    // Loud on purpose: anyone who can reach the port can make this ledger look down.
+    LogWarning(
+        "dev faults are ON: fxmesh.v1.LedgerFaultService can make this ledger's Try, Confirm and "
+        "Cancel calls fail on purpose; never use --dev_faults in production");
+  }
   absl::StatusOr<std::unique_ptr<LedgerServer>> server =
       LedgerServer::Start(*options, SystemClock::Get());
   if (!server.ok()) {
@@ -121,7 +132,7 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
       .With("metrics_port", (*server)->metrics_port())
       .With("database", RedactDatabaseUrl(options->database.url))
       .With("currencies", absl::StrJoin(codes, ","))
-      .With("dev_faults", options->dev_faults ? "on" : "off");
+      .With("dev_faults", dev_faults ? "on" : "off");
   absl::string_view signal = WaitForTerminationSignal();
   LogInfo("shutting down").With("signal", signal).With("grace_ms", limits::kShutdownGraceMs);
   (*server)->Shutdown(absl::Milliseconds(limits::kShutdownGraceMs));

@@ -21,18 +21,14 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
           : (server->database_->kind() == DbKind::kPostgres ? limits::kPostgresPoolSizeDefault
                                                             : limits::kSqlitePoolSizeDefault);
   server->executor_ = std::make_unique<Executor>("ledger", threads, limits::kWorkerQueueDepthMax);
-  std::vector<grpc::Service*> services;
-  if (options.dev_faults) {
-    server->faults_ = std::make_unique<DevFaults>(clock);
-    server->fault_service_ = std::make_unique<LedgerFaultService>(*server->faults_);
-    services.push_back(server->fault_service_.get());
-    // Loud on purpose: anyone who can reach the port can make this ledger look down.
-    LogWarning(
-        "dev faults are ON: fxmesh.v1.LedgerFaultService can make this ledger's Try, Confirm and "
-        "Cancel calls fail on purpose; never use --dev_faults in production");
+  std::vector<grpc::Service*> services = options.extra_services;
+  BranchCalls* branches = server->engine_.get();
+  if (options.decorate_branch_calls) {
+    server->decorated_branch_calls_ = options.decorate_branch_calls(*server->engine_);
+    branches = server->decorated_branch_calls_.get();
   }
-  server->service_ = std::make_unique<LedgerService>(*server->engine_, *server->executor_,
-                                                     server->tracer_, server->faults_.get());
+  server->service_ = std::make_unique<LedgerService>(*server->engine_, *branches,
+                                                     *server->executor_, server->tracer_);
   services.push_back(server->service_.get());
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address, services, &server->metrics_,

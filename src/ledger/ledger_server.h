@@ -3,6 +3,7 @@
 // in-process on port 0.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,7 +21,7 @@
 #include "common/money.h"
 #include "common/otlp_exporter.h"
 #include "common/tls.h"
-#include "ledger/dev_faults.h"
+#include "ledger/branch_calls.h"
 #include "ledger/ledger_engine.h"
 #include "ledger/ledger_service.h"
 #include "ledger/ledger_store.h"
@@ -39,9 +40,11 @@ struct LedgerServerOptions {
   std::string otlp_endpoint;
   // Names this service in its spans: "krw-ledger", "fx-ledger".
   std::string service_name = "ledger";
-  // Development only: serve fxmesh.v1.LedgerFaultService, which can make this ledger's Try,
-  // Confirm and Cancel calls answer UNAVAILABLE on purpose (dev_faults.h). Never in production.
-  bool dev_faults = false;
+  // The development wiring's seams (ledger/dev/, `--dev_faults`): given the engine's Try, Confirm
+  // and Cancel, the calls the service makes instead (null: the engine's own), and more services to
+  // serve beside LedgerService (they must outlive the server). Unset in production.
+  std::function<std::unique_ptr<BranchCalls>(BranchCalls& engine)> decorate_branch_calls;
+  std::vector<grpc::Service*> extra_services;
   // Mutual TLS and the access table (tls.h); no files: plaintext.
   TlsOptions tls;
 };
@@ -75,8 +78,7 @@ class LedgerServer {
   std::unique_ptr<LedgerStore> store_;
   std::unique_ptr<LedgerEngine> engine_;
   std::unique_ptr<Executor> executor_;
-  std::unique_ptr<DevFaults> faults_;  // Null unless `dev_faults`.
-  std::unique_ptr<LedgerFaultService> fault_service_;
+  std::unique_ptr<BranchCalls> decorated_branch_calls_;  // Null without decorate_branch_calls.
   std::unique_ptr<LedgerService> service_;
   std::unique_ptr<GrpcServer> server_;
   std::unique_ptr<HealthWatcher> health_;

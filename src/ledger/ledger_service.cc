@@ -42,9 +42,9 @@ void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::Branch
   }
 
 // A TCC branch call: traced and logged as well. The traceparent is read on the gRPC thread, where
-// the call's metadata is safe to read. A dev fault is checked inside the span, so that a refused
-// call shows in traces and logs like any other answer.
-#define FXMESH_LEDGER_BRANCH_HANDLER(Method, Request, Fault)                            \
+// the call's metadata is safe to read. The call goes to `branches_` inside the span, so that an
+// answer from a layer in front of the engine shows in traces and logs like any other.
+#define FXMESH_LEDGER_BRANCH_HANDLER(Method, Request)                                   \
   grpc::ServerUnaryReactor* LedgerService::Method(grpc::CallbackServerContext* context, \
                                                   const Request* request,               \
                                                   v1::BranchResponse* response) {       \
@@ -52,16 +52,15 @@ void RecordBranchCall(ScopedSpan& span, absl::string_view call, const v1::Branch
     return RunOnExecutor(                                                               \
         executor_, context, [this, request, response, parent = std::move(parent)] {     \
           ScopedSpan span(&tracer_, #Method, request->branch().saga_id(), parent);      \
-          absl::Status status = InjectedFault(Fault);                                   \
-          if (status.ok()) status = engine_.Method(*request, response);                 \
+          absl::Status status = branches_.Method(*request, response);                   \
           RecordBranchCall(span, #Method, request->branch(), status, *response);        \
           return status;                                                                \
         });                                                                             \
   }
 
-FXMESH_LEDGER_BRANCH_HANDLER(Try, v1::TryRequest, v1::FAULT_CALL_TRY)
-FXMESH_LEDGER_BRANCH_HANDLER(Confirm, v1::BranchRequest, v1::FAULT_CALL_CONFIRM)
-FXMESH_LEDGER_BRANCH_HANDLER(Cancel, v1::BranchRequest, v1::FAULT_CALL_CANCEL)
+FXMESH_LEDGER_BRANCH_HANDLER(Try, v1::TryRequest)
+FXMESH_LEDGER_BRANCH_HANDLER(Confirm, v1::BranchRequest)
+FXMESH_LEDGER_BRANCH_HANDLER(Cancel, v1::BranchRequest)
 
 #undef FXMESH_LEDGER_BRANCH_HANDLER
 FXMESH_LEDGER_HANDLER(OpenAccount, v1::OpenAccountRequest, v1::AccountResponse)

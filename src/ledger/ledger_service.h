@@ -1,27 +1,23 @@
 // The gRPC face of LedgerEngine: each handler queues the engine call on the worker pool and
 // finishes with the engine's status. No handler blocks a gRPC thread. Try, Confirm and Cancel are
 // each recorded as a span (the child of the caller's traceparent) and logged with the saga's
-// trace and span ids.
-//
-// With DevFaults (dev only, `--dev_faults`), each Try, Confirm and Cancel first asks them whether
-// it is armed to fail; an armed call answers UNAVAILABLE without reaching the engine.
+// trace and span ids. Try, Confirm and Cancel go to `branches`: the engine itself, or a layer in
+// front of it that the service does not know about (branch_calls.h).
 #pragma once
 
 #include "common/executor.h"
 #include "common/tracing.h"
 #include "fxmesh/v1/ledger.grpc.pb.h"
-#include "ledger/dev_faults.h"
+#include "ledger/branch_calls.h"
 #include "ledger/ledger_engine.h"
 
 namespace fxmesh::ledger {
 
 class LedgerService final : public v1::LedgerService::CallbackService {
  public:
-  // `engine`, `executor`, `tracer` and `faults` must outlive the service; `faults` is null except
-  // in development.
-  LedgerService(LedgerEngine& engine, Executor& executor, Tracer& tracer,
-                DevFaults* faults = nullptr)
-      : engine_(engine), executor_(executor), tracer_(tracer), faults_(faults) {}
+  // `engine`, `branches`, `executor` and `tracer` must outlive the service.
+  LedgerService(LedgerEngine& engine, BranchCalls& branches, Executor& executor, Tracer& tracer)
+      : engine_(engine), branches_(branches), executor_(executor), tracer_(tracer) {}
 
   grpc::ServerUnaryReactor* Try(grpc::CallbackServerContext* context, const v1::TryRequest* request,
                                 v1::BranchResponse* response) override;
@@ -57,15 +53,10 @@ class LedgerService final : public v1::LedgerService::CallbackService {
                                             v1::BalanceSheet* response) override;
 
  private:
-  // The fault seam: OK unless a dev fault is armed for `call`.
-  absl::Status InjectedFault(v1::FaultCall call) const {
-    return faults_ == nullptr ? absl::OkStatus() : faults_->Check(call);
-  }
-
   LedgerEngine& engine_;
+  BranchCalls& branches_;
   Executor& executor_;
   Tracer& tracer_;
-  DevFaults* const faults_;
 };
 
 }  // namespace fxmesh::ledger

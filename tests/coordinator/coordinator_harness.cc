@@ -12,11 +12,11 @@ const char kTestRates[] = "USD 1370.25\nEUR 1482.60\nJPY 9.1234\n";
 
 std::unique_ptr<ledger::LedgerServer> StartTestLedger(const testing::TestDatabase& database,
                                                       const std::string& currencies,
-                                                      bool dev_faults) {
+                                                      ledger::DevFaultSwitch* dev_faults) {
   ledger::LedgerServerOptions options;
   options.database.url = database.url();
   options.currencies = *ParseCurrencyList(currencies);
-  options.dev_faults = dev_faults;
+  if (dev_faults != nullptr) dev_faults->ApplyTo(options);
   absl::StatusOr<std::unique_ptr<ledger::LedgerServer>> server =
       ledger::LedgerServer::Start(options, SystemClock::Get());
   INFO(server.status().ToString());

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "coordinator/saga_engine.h"
+#include "ledger/dev/dev_faults.h"
 #include "ledger/ledger_server.h"
 #include "tests/coordinator/faulty_participant_client.h"
 #include "tests/support/test_database.h"
@@ -95,10 +96,11 @@ class CoordinatorHarness {
 };
 
 // A ledger server on loopback port 0 over `database`, serving `currencies` ("KRW", "USD,EUR"),
-// with LedgerFaultService if `dev_faults`. REQUIREs it to start.
+// with `dev_faults` (which must outlive it) in front of its branch calls if given. REQUIREs it to
+// start.
 std::unique_ptr<ledger::LedgerServer> StartTestLedger(const testing::TestDatabase& database,
                                                       const std::string& currencies,
-                                                      bool dev_faults = false);
+                                                      ledger::DevFaultSwitch* dev_faults = nullptr);
 
 // The rates every coordinator test uses: USD 1370.25, EUR 1482.60, JPY 9.1234 (mid), spread 50 bp.
 extern const char kTestRates[];

@@ -16,6 +16,7 @@
 #include "fxmesh/v1/ledger.grpc.pb.h"
 #include "fxmesh/v1/ledger_fault.grpc.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "ledger/dev/dev_faults.h"
 #include "ledger/ledger_server.h"
 #include "tests/ledger/ledger_harness.h"
 #include "tests/support/test_database.h"
@@ -29,7 +30,7 @@ class GrpcLedger {
     LedgerServerOptions options;
     options.database.url = database_.url();
     options.currencies = *ParseCurrencyList("USD,EUR,JPY,CNY");
-    options.dev_faults = dev_faults;
+    if (dev_faults) fault_switch_.ApplyTo(options);  // As the binaries' --dev_faults wires it.
     absl::StatusOr<std::unique_ptr<LedgerServer>> server = LedgerServer::Start(options, clock_);
     INFO(server.status().ToString());
     REQUIRE(server.ok());
@@ -73,6 +74,7 @@ class GrpcLedger {
  private:
   testing::TestDatabase database_;
   SystemClock clock_;
+  DevFaultSwitch fault_switch_{clock_};
   std::unique_ptr<LedgerServer> server_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::LedgerService::Stub> stub_;

@@ -38,7 +38,7 @@ class HostileLedger {
  public:
   HostileLedger() : database_(Backend::kSqlite) {
     SetLogLevel(LogLevel::kError);
-    server_ = coordinator::StartTestLedger(database_, "KRW", /*dev_faults=*/true);
+    server_ = coordinator::StartTestLedger(database_, "KRW", &fault_switch_);
     auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
                                        grpc::InsecureChannelCredentials());
     ledger_ = LedgerService::NewStub(channel);
@@ -125,6 +125,7 @@ class HostileLedger {
 
  private:
   TestDatabase database_;
+  ledger::DevFaultSwitch fault_switch_{SystemClock::Get()};  // Outlives the server.
   std::unique_ptr<ledger::LedgerServer> server_;
   std::unique_ptr<LedgerService::Stub> ledger_;
   std::unique_ptr<v1::LedgerFaultService::Stub> faults_;

@@ -1,9 +1,10 @@
-#include "ledger/dev_faults.h"
+#include "ledger/dev/dev_faults.h"
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/log.h"
 #include "common/proto_time.h"
+#include "common/status_macros.h"
 
 namespace fxmesh::ledger {
 namespace {
@@ -100,6 +101,31 @@ grpc::ServerUnaryReactor* LedgerFaultService::GetFaults(grpc::CallbackServerCont
                                                         const v1::GetFaultsRequest*,
                                                         v1::LedgerFaults* response) {
   return Finish(context, absl::OkStatus(), response);
+}
+
+absl::Status FaultInjectingBranchCalls::Try(const v1::TryRequest& request,
+                                            v1::BranchResponse* response) {
+  RETURN_IF_ERROR(faults_.Check(v1::FAULT_CALL_TRY));
+  return inner_.Try(request, response);
+}
+
+absl::Status FaultInjectingBranchCalls::Confirm(const v1::BranchRequest& request,
+                                                v1::BranchResponse* response) {
+  RETURN_IF_ERROR(faults_.Check(v1::FAULT_CALL_CONFIRM));
+  return inner_.Confirm(request, response);
+}
+
+absl::Status FaultInjectingBranchCalls::Cancel(const v1::BranchRequest& request,
+                                               v1::BranchResponse* response) {
+  RETURN_IF_ERROR(faults_.Check(v1::FAULT_CALL_CANCEL));
+  return inner_.Cancel(request, response);
+}
+
+void DevFaultSwitch::ApplyTo(LedgerServerOptions& options) {
+  options.decorate_branch_calls = [this](BranchCalls& engine) -> std::unique_ptr<BranchCalls> {
+    return std::make_unique<FaultInjectingBranchCalls>(engine, faults_);
+  };
+  options.extra_services.push_back(&service_);
 }
 
 }  // namespace fxmesh::ledger

@@ -1,11 +1,12 @@
 // Dev-only fault injection for a ledger (`--dev_faults`, proto/fxmesh/v1/ledger_fault.proto), so
 // that a demo or a developer can make a ledger look down on purpose and watch a saga get stuck.
-// Never part of a production ledger: LedgerServer builds these only when asked to, and without
-// them LedgerService has no fault to consult.
+// Never part of a production ledger: only the ledger binaries' wiring (ledger_main.cc) builds
+// these, and only with the flag; the ledger library itself does not know about them.
 //
-// DevFaults holds which branch calls are armed to fail. LedgerService consults Check() before each
-// Try, Confirm and Cancel reaches the engine: the one place where a fault takes effect, so an
-// armed call changes nothing in the database. LedgerFaultService arms and clears them over gRPC.
+// DevFaults holds which branch calls are armed to fail. FaultInjectingBranchCalls, in front of the
+// engine's Try, Confirm and Cancel, consults Check() before each call reaches the engine: the one
+// place where a fault takes effect, so an armed call changes nothing in the database.
+// LedgerFaultService arms and clears them over gRPC.
 #pragma once
 
 #include <map>
@@ -15,6 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "fxmesh/v1/ledger_fault.grpc.pb.h"
+#include "ledger/branch_calls.h"
+#include "ledger/ledger_server.h"
 
 namespace fxmesh::ledger {
 
@@ -40,6 +43,23 @@ class DevFaults {
   std::map<int, v1::LedgerFault> armed_ ABSL_GUARDED_BY(mu_);
 };
 
+// The engine's branch calls behind the fault switch: an armed call answers UNAVAILABLE and never
+// reaches `inner`.
+class FaultInjectingBranchCalls final : public BranchCalls {
+ public:
+  // `inner` and `faults` must outlive this.
+  FaultInjectingBranchCalls(BranchCalls& inner, DevFaults& faults)
+      : inner_(inner), faults_(faults) {}
+
+  absl::Status Try(const v1::TryRequest& request, v1::BranchResponse* response) override;
+  absl::Status Confirm(const v1::BranchRequest& request, v1::BranchResponse* response) override;
+  absl::Status Cancel(const v1::BranchRequest& request, v1::BranchResponse* response) override;
+
+ private:
+  BranchCalls& inner_;
+  DevFaults& faults_;
+};
+
 // fxmesh.v1.LedgerFaultService over DevFaults. Each call is a quick in-memory change, done inline
 // on the gRPC thread.
 class LedgerFaultService final : public v1::LedgerFaultService::CallbackService {
@@ -63,6 +83,21 @@ class LedgerFaultService final : public v1::LedgerFaultService::CallbackService 
                                    v1::LedgerFaults* response);
 
   DevFaults& faults_;
+};
+
+// The whole switch as `--dev_faults` wires it: the faults, their service, and the seams of
+// LedgerServerOptions that put them in front of the engine. Must outlive the server.
+class DevFaultSwitch {
+ public:
+  // `clock` must outlive this.
+  explicit DevFaultSwitch(const Clock& clock) : faults_(clock), service_(faults_) {}
+
+  // Sets `options`' branch-call layer and adds LedgerFaultService to its services.
+  void ApplyTo(LedgerServerOptions& options);
+
+ private:
+  DevFaults faults_;
+  LedgerFaultService service_;
 };
 
 }  // namespace fxmesh::ledger
