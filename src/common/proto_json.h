@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/check.h"
 
 namespace fxmesh {
 
@@ -23,6 +24,16 @@ inline absl::Status ParseProtoJson(absl::string_view json, google::protobuf::Mes
       google::protobuf::StringPiece(json.data(), json.size()), &message, options);
   if (parsed.ok()) return absl::OkStatus();
   return absl::InvalidArgumentError(std::string(parsed.message()));
+}
+
+// The proto3 JSON of `message`, as fxmesh writes it to rows and payloads. Printing a message of
+// fxmesh's own types cannot fail (none holds an Any); a failure is a programming error and stops
+// the process rather than writing an empty payload.
+inline std::string ProtoToJson(const google::protobuf::Message& message) {
+  std::string json;
+  FXMESH_CHECK(google::protobuf::util::MessageToJsonString(message, &json).ok(),
+               "a message of fxmesh's own types prints as JSON");
+  return json;
 }
 
 }  // namespace fxmesh

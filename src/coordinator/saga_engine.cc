@@ -392,7 +392,13 @@ absl::StatusOr<v1::Saga> SagaEngine::Drive(absl::string_view saga_id, absl::Time
         .With("saga_id", saga_id)
         .With("trace_id", saga_id)
         .With("error", driven.status());
-    (void)store_.ScheduleSaga(saga_id, clock_.Now() + absl::Milliseconds(limits::kRetryDelayMsMax));
+    absl::StatusOr<bool> deferred =
+        store_.ScheduleSaga(saga_id, clock_.Now() + absl::Milliseconds(limits::kRetryDelayMsMax));
+    if (!deferred.ok()) {
+      LogWarning("cannot defer the unreadable saga; recovery will look at it again soon")
+          .With("saga_id", saga_id)
+          .With("error", deferred.status());
+    }
     return driven.status();
   }
   // Another driver has it (or took it over: ABORTED from a fenced write), or storage failed

@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/paging.h"
 #include "common/participant_client.h"
+#include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
 #include "common/tracing.h"
@@ -42,8 +43,7 @@ int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
 }  // namespace
 
 OutboxMessage SagaEngine::ToOutbox(const v1::BranchCommand& command) {
-  std::string payload;
-  (void)google::protobuf::util::MessageToJsonString(command, &payload);
+  std::string payload = ProtoToJson(command);
   const std::string& saga_id = command.branch().saga_id();
   return OutboxMessage{0, std::string(kafka::kBranchCommandsTopic), saga_id, std::move(payload),
                        TraceparentFor(saga_id)};

@@ -233,9 +233,7 @@ constexpr absl::string_view kSagaColumns =
 std::string BranchesToJson(const v1::Saga& saga) {
   v1::Saga branches_only;
   *branches_only.mutable_branches() = saga.branches();
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(branches_only, &json);
-  return json;
+  return ProtoToJson(branches_only);
 }
 
 std::string ParticipantsColumn(const v1::Saga& saga) {
@@ -1078,8 +1076,7 @@ class SociSagaStore final : public SagaStore {
     *event.mutable_at() = TimeUtil::MicrosecondsToTimestamp(at_us);
     event.set_customer_id(saga.customer_id());
     event.set_failure_reason(saga.failure_reason());
-    std::string payload;
-    (void)google::protobuf::util::MessageToJsonString(event, &payload);
+    const std::string payload = ProtoToJson(event);
     InsertOutbox(sql,
                  OutboxMessage{0, std::string(kafka::kSagaEventsTopic), saga_id, payload,
                                TraceContext{saga_id, RootSpanId(saga_id)}.ToTraceparent()},

@@ -14,11 +14,7 @@
 namespace fxmesh::relay {
 namespace {
 
-std::string ToJson(const google::protobuf::Message& message) {
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(message, &json);
-  return json;
-}
+std::string ToJson(const google::protobuf::Message& message) { return ProtoToJson(message); }
 
 // Adds what identifies a command to a log line: its saga (and so its trace), branch, op and
 // attempt.
@@ -307,8 +303,10 @@ Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
 Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                                  const std::string& reason, int attempts) {
   metrics_.dead_letters.With({kind}).Increment();
+  // What of the command can be read names it in the log; an unreadable one is why it is here, and
+  // the log says so through `reason`.
   v1::BranchCommand command;
-  (void)ParseProtoJson(message.value, command);
+  if (!ParseProtoJson(message.value, command).ok()) command.Clear();
   Describe(LogWarning("command sent to the dead letters"), command)
       .With("key", message.key)
       .With("source_topic", message.topic)
