@@ -337,6 +337,7 @@ std::string RecordAnswer(v1::Branch& branch, BranchCall call,
                          const absl::StatusOr<v1::BranchResponse>& answer, absl::Time now,
                          absl::Time try_deadline) {
   branch.set_calls(branch.calls() + 1);
+  branch.clear_reject_reason();
   v1::CallStatus status;
   if (!answer.ok()) {
     // No business answer. A refusal of the request itself is final for a Try (cancel); for a
@@ -344,8 +345,12 @@ std::string RecordAnswer(v1::Branch& branch, BranchCall call,
     status = IsDefiniteRefusal(answer.status()) && call == BranchCall::kTry
                  ? v1::CALL_STATUS_REJECTED
                  : v1::CALL_STATUS_UNKNOWN;
+    if (status == v1::CALL_STATUS_REJECTED) {
+      branch.set_reject_reason(v1::REJECT_REASON_INVALID_REQUEST);
+    }
     branch.set_last_error(absl::StrCat(
-        status == v1::CALL_STATUS_REJECTED ? "INVALID_REQUEST: " : "",
+        status == v1::CALL_STATUS_REJECTED ? ReasonName(v1::REJECT_REASON_INVALID_REQUEST) + ": "
+                                           : "",
         absl::StatusCodeToString(answer.status().code()), ": ", answer.status().message()));
   } else {
     switch (answer->outcome()) {
@@ -361,6 +366,7 @@ std::string RecordAnswer(v1::Branch& branch, BranchCall call,
         break;
       case v1::OUTCOME_REJECTED:
         status = v1::CALL_STATUS_REJECTED;
+        branch.set_reject_reason(answer->reason());
         branch.set_last_error(absl::StrCat(ReasonName(answer->reason()), ": ", answer->detail()));
         break;
       default:
@@ -437,6 +443,10 @@ absl::Time NextRedispatch(const v1::Saga& saga, absl::Time otherwise, const Word
 }
 
 std::string RejectReasonOf(const v1::Branch& branch) {
+  if (branch.reject_reason() != v1::REJECT_REASON_UNSPECIFIED) {
+    return ReasonName(branch.reject_reason());
+  }
+  // A row written before reject_reason existed (a rolling upgrade): the reason leads last_error.
   return branch.last_error().substr(0, branch.last_error().find(':'));
 }
 

@@ -128,8 +128,8 @@ v1::BranchCommand BranchCommandFor(const v1::Saga& saga, int branch);
 // none is waiting.
 absl::Time NextRedispatch(const v1::Saga& saga, absl::Time otherwise, const WordTimings& timings);
 
-// The customer-facing failure reason of a Try the ledger rejected: the reason recorded first in
-// its last error ("INSUFFICIENT_FUNDS").
+// The customer-facing failure reason of a Try the ledger rejected ("INSUFFICIENT_FUNDS"): its
+// reject_reason, or for a row written before that field existed, the reason leading last_error.
 std::string RejectReasonOf(const v1::Branch& branch);
 
 }  // namespace fxmesh::coordinator

@@ -185,6 +185,39 @@ TEST_CASE("a Try backoff doubles per call and never passes the quote deadline", 
   CHECK(branch.last_error() == "INVALID_REQUEST: INVALID_ARGUMENT: bad account");
 }
 
+TEST_CASE("a rejected Try's reason is a field, not text read back out of its error", "[unit]") {
+  v1::Branch branch;
+  const absl::Time deadline = kStart + absl::Seconds(3);
+  v1::BranchResponse rejected;
+  rejected.set_outcome(v1::OUTCOME_REJECTED);
+  rejected.set_reason(v1::REJECT_REASON_NOT_OWNER);
+  rejected.set_detail("account alice-krw: not yours");
+  RecordAnswer(branch, BranchCall::kTry, rejected, kStart, deadline);
+  CHECK(branch.reject_reason() == v1::REJECT_REASON_NOT_OWNER);
+  CHECK(branch.last_error() == "NOT_OWNER: account alice-krw: not yours");
+  // Whatever the error text says, the reason comes from the field.
+  branch.set_last_error("INSUFFICIENT_FUNDS: a misleading text");
+  CHECK(RejectReasonOf(branch) == "NOT_OWNER");
+
+  // A refusal of the request itself has a reason of its own.
+  RecordAnswer(branch, BranchCall::kTry, absl::PermissionDeniedError("not the coordinator"), kStart,
+               deadline);
+  CHECK(branch.reject_reason() == v1::REJECT_REASON_INVALID_REQUEST);
+  CHECK(RejectReasonOf(branch) == "INVALID_REQUEST");
+
+  // An answer that is not a rejection clears it.
+  v1::BranchResponse applied;
+  applied.set_outcome(v1::OUTCOME_APPLIED);
+  RecordAnswer(branch, BranchCall::kTry, applied, kStart, deadline);
+  CHECK(branch.reject_reason() == v1::REJECT_REASON_UNSPECIFIED);
+
+  // A row written before the field existed still gives its reason (a rolling upgrade).
+  v1::Branch old_row;
+  old_row.set_try_status(v1::CALL_STATUS_REJECTED);
+  old_row.set_last_error("INSUFFICIENT_FUNDS: balance 10 < 20");
+  CHECK(RejectReasonOf(old_row) == "INSUFFICIENT_FUNDS");
+}
+
 TEST_CASE("a Try still unanswered at the quote deadline cancels the saga without a call",
           "[unit]") {
   v1::Saga saga = TriedWith(absl::DeadlineExceededError("slow"), kStart);
