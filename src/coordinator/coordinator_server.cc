@@ -13,6 +13,7 @@ namespace fxmesh::coordinator {
 absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     const CoordinatorServerOptions& options, const Clock& clock) {
   std::unique_ptr<CoordinatorServer> server(new CoordinatorServer());
+  server->clock_ = &clock;
   server->recovery_interval_ = options.recovery_interval;
   server->prune_interval_ = options.prune_interval;
   ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
@@ -174,10 +175,10 @@ void CoordinatorServer::RecoveryLoop() {
     engine_->RetryFailedReleases();
     absl::StatusOr<int> started = RecoverDueSagas(*engine_, *recovery_executor_);
     if (!started.ok()) LogWarning("cannot look for due sagas").With("error", started.status());
-    if (absl::Now() >= next_stuck_check) {
+    if (clock_->Now() >= next_stuck_check) {
       absl::Status checked = engine_->CheckStuck();
       if (!checked.ok()) LogWarning("cannot check for stuck sagas").With("error", checked);
-      next_stuck_check = absl::Now() + absl::Milliseconds(limits::kStuckCheckMs);
+      next_stuck_check = clock_->Now() + absl::Milliseconds(limits::kStuckCheckMs);
     }
   }
 }

@@ -102,6 +102,7 @@ class CoordinatorServer {
 
   CoordinatorServer() : tracer_("coordinator", limits::kSpansKeptMax) {}
 
+  const Clock* clock_ = nullptr;  // Set by Start; outlives the server.
   absl::Duration recovery_interval_;
   absl::Duration prune_interval_;
   MetricsRegistry metrics_;

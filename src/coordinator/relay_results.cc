@@ -115,7 +115,7 @@ bool RelayResultConsumer::Handle(kafka::IncomingMessage message, absl::Status& s
 }
 
 absl::Status RelayResultConsumer::CommitApplied(bool now_anyway) {
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_.Now();
   if (!now_anyway && now - last_commit_ < absl::Milliseconds(limits::kResultCommitMs))
     return absl::OkStatus();
   last_commit_ = now;

@@ -131,7 +131,7 @@ absl::Status Relay::Take(absl::Duration poll) {
   if (!message || consumer_.HoldIfPaused(*message)) return absl::OkStatus();
 
   // Parsed once: for its due time here, and for its execution.
-  Finished work{std::move(*message), v1::BranchCommand(), {}, absl::Now()};
+  Finished work{std::move(*message), v1::BranchCommand(), {}, clock_.Now()};
   // A newer coordinator's fields are ignored (a rolling upgrade); what is not JSON of a command
   // at all is poison.
   const absl::Status parsed = ParseProtoJson(work.message.value, work.command);
@@ -165,7 +165,7 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
   if (done.empty()) return absl::OkStatus();
   const std::vector<absl::Status> published = Publish(done);
   absl::Status status = absl::OkStatus();
-  const absl::Time now = absl::Now();
+  const absl::Time now = clock_.Now();
   for (size_t i = 0; i < done.size(); ++i) {
     const Finished& work = done[i];
     const kafka::IncomingMessage& message = work.message;
@@ -229,6 +229,7 @@ Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
   *request.mutable_branch() = command.branch();
   const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
   const bool confirm = command.op() == v1::BRANCH_OP_CONFIRM;
+  // The latency metric measures the real wait, whatever clock the logic reads.
   const absl::Time called = absl::Now();
   absl::StatusOr<v1::BranchResponse> response =
       confirm ? participant->second->Confirm(request, deadline)
@@ -346,6 +347,7 @@ std::vector<absl::Status> Relay::Publish(const std::vector<Finished>& done) {
       }
     }
   }
+  // A real wait on Kafka's delivery reports, bounded in real time.
   const absl::Time give_up = absl::Now() + absl::Milliseconds(limits::kRelayPublishTimeoutMs);
   while (!waiting.empty() && absl::Now() < give_up) {
     for (const kafka::DeliveryReport& report :
