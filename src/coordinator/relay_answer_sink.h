@@ -11,9 +11,9 @@ namespace fxmesh::coordinator {
 class RelayAnswerSink {
  public:
   virtual ~RelayAnswerSink() = default;
-  // Both are idempotent. OK: applied, or nothing to change. ABORTED: not now, the saga is
-  // busy (another driver holds it, or moved it on mid-write); UNAVAILABLE: the
-  // database is away. Anything else: it can never be applied.
+  // Both are idempotent. OK: applied, or nothing to change. ABORTED: not now, the saga is busy
+  // (another driver holds it, or moved it on mid-write); UNAVAILABLE: the database is away.
+  // Anything else: it can never be applied.
   virtual absl::Status ApplyBranchResult(const v1::BranchResult& result) = 0;
   virtual absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter) = 0;
 };

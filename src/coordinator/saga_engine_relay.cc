@@ -1,7 +1,6 @@
 // SagaEngine's side of the Kafka relay (ARCHITECTURE.md §5): handing Confirms and Cancels to the
 // relay through the outbox, applying the relay's results and dead letters, and the operator's
 // dead-letter list and replay.
-#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 #include <set>

@@ -1,7 +1,5 @@
 #include "relay/relay.h"
 
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
@@ -13,8 +11,6 @@
 
 namespace fxmesh::relay {
 namespace {
-
-std::string ToJson(const google::protobuf::Message& message) { return ProtoToJson(message); }
 
 // Adds what identifies a command to a log line: its saga (and so its trace), branch, op and
 // attempt.
@@ -255,7 +251,7 @@ Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
     if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
     metrics_.commands.With({op_label, outcome}).Increment();
     span.SetAttribute("outcome", v1::Outcome_Name(response->outcome()));
-    return {{Outcome{reply_topic, ToJson(result), {}, span.traceparent()}}, outcome};
+    return {{Outcome{reply_topic, ProtoToJson(result), {}, span.traceparent()}}, outcome};
   }
   const std::string error = response.status().ToString();
   span.SetStatus(response.status());
@@ -295,19 +291,19 @@ Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
   result.set_attempt(attempt + 1);
   result.set_detail(error);
   *result.mutable_next_attempt_at() = ToTimestamp(due);
-  Outcome report{reply_topic, ToJson(result), {}, span.traceparent()};
+  Outcome report{reply_topic, ProtoToJson(result), {}, span.traceparent()};
   report.best_effort = true;
-  return {{Outcome{tier.topic, ToJson(command), {}, span.traceparent()}, std::move(report)},
+  return {{Outcome{tier.topic, ProtoToJson(command), {}, span.traceparent()}, std::move(report)},
           "retry"};
 }
 
 Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                                  const std::string& reason, int attempts) {
   metrics_.dead_letters.With({kind}).Increment();
-  // What of the command can be read names it in the log; an unreadable one is why it is here, and
-  // the log says so through `reason`.
+  // Best effort, for the log only: what of the command can be read names it; an unreadable one is
+  // why it is here, and `reason` says so.
   v1::BranchCommand command;
-  if (!ParseProtoJson(message.value, command).ok()) command.Clear();
+  ParseProtoJson(message.value, command).IgnoreError();
   Describe(LogWarning("command sent to the dead letters"), command)
       .With("key", message.key)
       .With("source_topic", message.topic)
