@@ -47,8 +47,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
                                                  engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
-  RETURN_IF_ERROR(server->engine_->RefreshPausedParticipants());
-  ASSIGN_OR_RETURN(int released, server->engine_->ReleaseOwnLeases());
+  RETURN_IF_ERROR(server->engine_->pauses().Refresh());
+  ASSIGN_OR_RETURN(int released, server->engine_->leases().ReleaseOwnLeases());
   if (released > 0) {
     LogInfo("released the saga leases this replica held when it last stopped")
         .With("replica_id", engine_options.owner_id)
@@ -68,8 +68,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
         .With("listen", options.listen_address);
   }
   server->exchange_service_ = std::make_unique<ExchangeService>(
-      *server->engine_, *server->executor_, clock, *server->customer_gate_);
-  server->ops_service_ = std::make_unique<OpsService>(*server->engine_, *server->executor_);
+      server->engine_->intake(), *server->executor_, clock, *server->customer_gate_);
+  server->ops_service_ = std::make_unique<OpsService>(
+      server->engine_->operators(), server->engine_->dead_letters(), *server->executor_);
   ASSIGN_OR_RETURN(server->server_,
                    GrpcServer::Start(options.listen_address,
                                      {server->exchange_service_.get(), server->ops_service_.get()},
@@ -91,8 +92,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
                      kafka::KafkaConsumer::Create(kafka_config, std::string(kCoordinatorGroup),
                                                   {std::string(kafka::kBranchResultsTopic),
                                                    std::string(kafka::kDeadLetterTopic)}));
-    server->results_ = std::make_unique<RelayResultConsumer>(
-        *server->results_consumer_, *server->engine_, clock, server->metrics_, &server->tracer_);
+    server->results_ = std::make_unique<RelayResultConsumer>(*server->results_consumer_,
+                                                             server->engine_->settlement(), clock,
+                                                             server->metrics_, &server->tracer_);
     server->consuming_ = std::thread([raw = server.get()] { raw->ResultLoop(); });
     server->backlog_watching_ =
         std::thread([raw = server.get(), kafka_config, group = options.relay_group] {
@@ -132,7 +134,7 @@ void CoordinatorServer::AddScrapeGauges(const kafka::ClientConfig& kafka_config)
   metrics_.AddGaugeCallback(
       "fxmesh_alerts", "What needs attention now: stuck sagas, unsent outbox rows, dead letters.",
       {"alert"}, [this](GaugeSink& sink) -> absl::Status {
-        ASSIGN_OR_RETURN(v1::Alerts alerts, engine_->GetAlerts());
+        ASSIGN_OR_RETURN(v1::Alerts alerts, engine_->operators().GetAlerts());
         sink.Set({"stuck_sagas"}, alerts.stuck_sagas_size());
         sink.Set({"outbox_backlog"}, static_cast<double>(alerts.outbox_backlog()));
         sink.Set({"dead_letters_pending"}, static_cast<double>(alerts.dead_letters_pending()));
@@ -170,13 +172,14 @@ void CoordinatorServer::RecoveryLoop() {
       if (stopping_) return;
       woken_ = false;
     }
-    absl::Status refreshed = engine_->RefreshPausedParticipants();
+    absl::Status refreshed = engine_->pauses().Refresh();
     if (!refreshed.ok()) LogWarning("cannot read paused participants").With("error", refreshed);
-    engine_->RetryFailedReleases();
-    absl::StatusOr<int> started = RecoverDueSagas(*engine_, *recovery_executor_);
+    engine_->leases().RetryFailedReleases();
+    absl::StatusOr<int> started =
+        RecoverDueSagas(engine_->leases(), engine_->driver(), *recovery_executor_);
     if (!started.ok()) LogWarning("cannot look for due sagas").With("error", started.status());
     if (clock_->Now() >= next_stuck_check) {
-      absl::Status checked = engine_->CheckStuck();
+      absl::Status checked = engine_->driver().CheckStuck();
       if (!checked.ok()) LogWarning("cannot check for stuck sagas").With("error", checked);
       next_stuck_check = clock_->Now() + absl::Milliseconds(limits::kStuckCheckMs);
     }

@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* ExchangeService::GetQuote(grpc::CallbackServerContext*
                   ASSIGN_OR_RETURN(v1::GetQuoteRequest acting,
                                    ActingCustomer(gate_, *context, *request, now));
                   RETURN_IF_ERROR(gate_.Admit(acting.customer_id(), now));
-                  return engine_.GetQuote(acting);
+                  return intake_.GetQuote(acting);
                 });
 }
 
@@ -95,7 +95,7 @@ grpc::ServerUnaryReactor* ExchangeService::Exchange(grpc::CallbackServerContext*
         ASSIGN_OR_RETURN(v1::ExchangeRequest acting,
                          ActingCustomer(gate_, *context, *request, now));
         RETURN_IF_ERROR(gate_.Admit(acting.customer_id(), now));
-        absl::StatusOr<v1::Exchange> exchange = engine_.Exchange(acting, respond_by);
+        absl::StatusOr<v1::Exchange> exchange = intake_.Exchange(acting, respond_by);
         if (!exchange.ok()) return exchange.status();
         *response->mutable_exchange() = std::move(*exchange);
         return absl::OkStatus();
@@ -109,7 +109,7 @@ grpc::ServerUnaryReactor* ExchangeService::GetExchange(grpc::CallbackServerConte
                 [this, context, request]() -> absl::StatusOr<v1::Exchange> {
                   ASSIGN_OR_RETURN(v1::GetExchangeRequest acting,
                                    ActingCustomer(gate_, *context, *request, clock_.Now()));
-                  return engine_.GetExchange(acting);
+                  return intake_.GetExchange(acting);
                 });
 }
 
@@ -120,7 +120,7 @@ grpc::ServerUnaryReactor* ExchangeService::ListExchanges(grpc::CallbackServerCon
                 [this, context, request]() -> absl::StatusOr<v1::ListExchangesResponse> {
                   ASSIGN_OR_RETURN(v1::ListExchangesRequest acting,
                                    ActingCustomer(gate_, *context, *request, clock_.Now()));
-                  return engine_.ListExchanges(acting);
+                  return intake_.ListExchanges(acting);
                 });
 }
 
@@ -143,7 +143,7 @@ grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
   std::string last_sent;
   grpc::Status result = grpc::Status::OK;
   while (!context->IsCancelled()) {
-    absl::StatusOr<v1::Exchange> exchange = engine_.GetExchange(get);
+    absl::StatusOr<v1::Exchange> exchange = intake_.GetExchange(get);
     if (!exchange.ok()) {
       result = ToGrpcStatus(exchange.status());
       break;
@@ -167,9 +167,9 @@ grpc::Status ExchangeService::WatchExchange(grpc::ServerContext* context,
   }
 
 FXMESH_OPS_HANDLER(ListSagas, v1::ListSagasRequest, v1::ListSagasResponse,
-                   engine_.ListSagas(*request))
+                   operators_.ListSagas(*request))
 FXMESH_OPS_HANDLER(GetSagaHistory, v1::GetSagaHistoryRequest, v1::SagaHistory,
-                   engine_.GetSagaHistory(*request))
+                   operators_.GetSagaHistory(*request))
 // A handler of an operator action: `call` sees `acting`, the request as the authenticated operator.
 #define FXMESH_OPS_ACTION(Method, Request, Response, call)                                   \
   grpc::ServerUnaryReactor* OpsService::Method(grpc::CallbackServerContext* context,         \
@@ -181,30 +181,31 @@ FXMESH_OPS_HANDLER(GetSagaHistory, v1::GetSagaHistoryRequest, v1::SagaHistory,
                   });                                                                        \
   }
 
-FXMESH_OPS_ACTION(RetrySaga, v1::RetrySagaRequest, v1::Saga, engine_.RetrySaga(acting))
+FXMESH_OPS_ACTION(RetrySaga, v1::RetrySagaRequest, v1::Saga, operators_.RetrySaga(acting))
 FXMESH_OPS_ACTION(PauseParticipant, v1::PauseParticipantRequest, v1::Participant,
-                  engine_.SetParticipantPaused(acting.participant(), acting.operator_(),
-                                               acting.reason(), true))
+                  operators_.SetParticipantPaused(acting.participant(), acting.operator_(),
+                                                  acting.reason(), true))
 FXMESH_OPS_ACTION(ResumeParticipant, v1::ResumeParticipantRequest, v1::Participant,
-                  engine_.SetParticipantPaused(acting.participant(), acting.operator_(), "", false))
+                  operators_.SetParticipantPaused(acting.participant(), acting.operator_(), "",
+                                                  false))
 FXMESH_OPS_HANDLER(ListParticipants, v1::ListParticipantsRequest, v1::ListParticipantsResponse,
-                   ((void)request, engine_.ListParticipants()))
+                   ((void)request, operators_.ListParticipants()))
 FXMESH_OPS_ACTION(ProposeResolution, v1::ProposeResolutionRequest, v1::Resolution,
-                  engine_.ProposeResolution(acting))
+                  operators_.ProposeResolution(acting))
 FXMESH_OPS_ACTION(ApproveResolution, v1::ApproveResolutionRequest, v1::Resolution,
-                  engine_.ApproveResolution(acting))
+                  operators_.ApproveResolution(acting))
 FXMESH_OPS_HANDLER(ListAudit, v1::ListAuditRequest, v1::ListAuditResponse,
-                   engine_.ListAudit(*request))
+                   operators_.ListAudit(*request))
 FXMESH_OPS_HANDLER(GetAlerts, v1::GetAlertsRequest, v1::Alerts,
-                   ((void)request, engine_.GetAlerts()))
+                   ((void)request, operators_.GetAlerts()))
 FXMESH_OPS_HANDLER(ListDeadLetters, v1::ListDeadLettersRequest, v1::ListDeadLettersResponse,
-                   engine_.ListDeadLetters(*request))
+                   dead_letters_.ListDeadLetters(*request))
 FXMESH_OPS_ACTION(ReplayDeadLetters, v1::ReplayDeadLettersRequest, v1::ReplayDeadLettersResponse,
-                  engine_.ReplayDeadLetters(acting))
+                  dead_letters_.ReplayDeadLetters(acting))
 FXMESH_OPS_ACTION(ProposeDismissal, v1::ProposeDismissalRequest, v1::DeadLetter,
-                  engine_.ProposeDismissal(acting))
+                  dead_letters_.ProposeDismissal(acting))
 FXMESH_OPS_ACTION(ApproveDismissal, v1::ApproveDismissalRequest, v1::DeadLetter,
-                  engine_.ApproveDismissal(acting))
+                  dead_letters_.ApproveDismissal(acting))
 
 #undef FXMESH_OPS_HANDLER
 #undef FXMESH_OPS_ACTION

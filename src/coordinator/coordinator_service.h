@@ -1,6 +1,6 @@
-// The gRPC faces of SagaEngine: ExchangeService for customers, OpsService for operators. Unary
-// handlers queue the engine call on the worker pool and return; no gRPC thread waits on a ledger
-// or the database.
+// The gRPC faces of the coordinator: ExchangeService for customers (over ExchangeIntake),
+// OpsService for operators (over OperatorActions and DeadLetterActions). Unary handlers queue the
+// call on the worker pool and return; no gRPC thread waits on a ledger or the database.
 #pragma once
 
 #include <atomic>
@@ -8,7 +8,9 @@
 #include "common/clock.h"
 #include "common/executor.h"
 #include "coordinator/customer_gate.h"
-#include "coordinator/saga_engine.h"
+#include "coordinator/dead_letter_actions.h"
+#include "coordinator/exchange_intake.h"
+#include "coordinator/operator_actions.h"
 #include "fxmesh/v1/exchange.grpc.pb.h"
 #include "fxmesh/v1/ops.grpc.pb.h"
 
@@ -26,8 +28,9 @@ using ExchangeServiceBase = v1::ExchangeService::WithCallbackMethod_GetQuote<
 class ExchangeService final : public ExchangeServiceBase {
  public:
   // `gate` says which customer each call acts for, and rate-limits quotes and exchanges.
-  ExchangeService(SagaEngine& engine, Executor& executor, const Clock& clock, CustomerGate& gate)
-      : engine_(engine), executor_(executor), clock_(clock), gate_(gate) {}
+  ExchangeService(ExchangeIntake& intake, Executor& executor, const Clock& clock,
+                  CustomerGate& gate)
+      : intake_(intake), executor_(executor), clock_(clock), gate_(gate) {}
 
   grpc::ServerUnaryReactor* GetQuote(grpc::CallbackServerContext* context,
                                      const v1::GetQuoteRequest* request,
@@ -45,7 +48,7 @@ class ExchangeService final : public ExchangeServiceBase {
                              grpc::ServerWriter<v1::Exchange>* writer) override;
 
  private:
-  SagaEngine& engine_;
+  ExchangeIntake& intake_;
   Executor& executor_;
   const Clock& clock_;
   CustomerGate& gate_;
@@ -54,7 +57,8 @@ class ExchangeService final : public ExchangeServiceBase {
 
 class OpsService final : public v1::OpsService::CallbackService {
  public:
-  OpsService(SagaEngine& engine, Executor& executor) : engine_(engine), executor_(executor) {}
+  OpsService(OperatorActions& operators, DeadLetterActions& dead_letters, Executor& executor)
+      : operators_(operators), dead_letters_(dead_letters), executor_(executor) {}
 
   grpc::ServerUnaryReactor* ListSagas(grpc::CallbackServerContext* context,
                                       const v1::ListSagasRequest* request,
@@ -100,7 +104,8 @@ class OpsService final : public v1::OpsService::CallbackService {
                                              v1::DeadLetter* response) override;
 
  private:
-  SagaEngine& engine_;
+  OperatorActions& operators_;
+  DeadLetterActions& dead_letters_;
   Executor& executor_;
 };
 

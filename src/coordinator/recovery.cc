@@ -8,14 +8,14 @@
 
 namespace fxmesh::coordinator {
 
-absl::StatusOr<int> RecoverDueSagas(SagaEngine& engine, Executor& executor) {
+absl::StatusOr<int> RecoverDueSagas(SagaLeases& leases, SagaDriver& driver, Executor& executor) {
   const int room = std::min(limits::kRecoveryBatchMax, static_cast<int>(executor.IdleWorkers()));
   if (room == 0) return 0;
-  ASSIGN_OR_RETURN(std::vector<std::string> due, engine.ClaimDue(room));
+  ASSIGN_OR_RETURN(std::vector<std::string> due, leases.ClaimDue(room));
   int started = 0;
   for (size_t i = 0; i < due.size(); ++i) {
-    const bool queued = executor.Submit([&engine, saga_id = due[i]] {
-      absl::StatusOr<v1::Saga> driven = engine.Drive(saga_id);
+    const bool queued = executor.Submit([&driver, saga_id = due[i]] {
+      absl::StatusOr<v1::Saga> driven = driver.Drive(saga_id);
       if (!driven.ok())
         LogWarning("drive failed").With("saga_id", saga_id).With("error", driven.status());
     });
@@ -24,7 +24,7 @@ absl::StatusOr<int> RecoverDueSagas(SagaEngine& engine, Executor& executor) {
       continue;
     }
     // The executor is stopping: hand the rest back at once rather than keep them leased.
-    for (size_t j = i; j < due.size(); ++j) engine.ReleaseClaim(due[j]);
+    for (size_t j = i; j < due.size(); ++j) leases.Release(due[j]);
     break;
   }
   return started;

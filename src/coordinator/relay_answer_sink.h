@@ -1,5 +1,5 @@
-// Where the coordinator applies what the relay sends back: the saga engine in production; a test
-// may put its own behind the result consumer.
+// Where the coordinator applies what the relay sends back: RelaySettlement (relay_settlement.h) in
+// production; a test may put its own behind the result consumer.
 #pragma once
 
 #include "absl/status/status.h"

@@ -1,6 +1,7 @@
 // When the coordinator expects to hear next about a branch command it handed to the relay
 // (ARCHITECTURE.md §5), and when it sends one again that went silent. Pure rules of the branch,
-// the relay's reports and the time; SagaEngine applies them.
+// the relay's reports and the time; the driver (through saga_rules.h), RelaySettlement and
+// DeadLetterActions apply them.
 //
 // A command sent at S is expected to be answered, or reported moved to a retry tier, by
 // S + first_word_after (the first tier's delay + a ledger call + a margin). Each report "next

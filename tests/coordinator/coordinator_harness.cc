@@ -116,7 +116,7 @@ v1::Quote CoordinatorHarness::Quote(const std::string& sell, const std::string& 
   request.set_buy_currency(buy);
   if (sell_amount > 0) request.set_sell_amount_minor(sell_amount);
   if (buy_amount > 0) request.set_buy_amount_minor(buy_amount);
-  absl::StatusOr<v1::Quote> quote = engine_->GetQuote(request);
+  absl::StatusOr<v1::Quote> quote = engine_->intake().GetQuote(request);
   INFO(quote.status().ToString());
   REQUIRE(quote.ok());
   return *quote;
@@ -137,7 +137,7 @@ absl::StatusOr<v1::Exchange> CoordinatorHarness::Exchange(const std::string& key
   request.set_target_account_id(target_account.empty() ? account(quote.buy().currency())
                                                        : target_account);
   request.set_quote_id(quote.quote_id());
-  return engine_->Exchange(request, absl::Now() + wait);
+  return engine_->intake().Exchange(request, absl::Now() + wait);
 }
 
 std::unique_ptr<SagaEngine> CoordinatorHarness::NewReplica(const std::string& owner_id,
@@ -168,9 +168,10 @@ std::string CoordinatorHarness::UndrivenSaga(const std::string& key) {
 int CoordinatorHarness::Settle(absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   while (true) {
-    absl::StatusOr<std::vector<std::string>> due = engine_->ClaimDue(limits::kRecoveryBatchMax);
+    absl::StatusOr<std::vector<std::string>> due =
+        engine_->leases().ClaimDue(limits::kRecoveryBatchMax);
     REQUIRE(due.ok());
-    for (const std::string& saga_id : *due) (void)engine_->Drive(saga_id);
+    for (const std::string& saga_id : *due) (void)engine_->driver().Drive(saga_id);
     SagaFilter active;
     active.active_only = true;
     active.limit = 100'000;

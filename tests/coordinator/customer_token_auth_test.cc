@@ -101,7 +101,7 @@ struct Mesh {
 int SagaCount(SagaEngine& engine) {
   v1::ListSagasRequest request;
   request.set_page_size(1'000);
-  return engine.ListSagas(request)->sagas_size();
+  return engine.operators().ListSagas(request)->sagas_size();
 }
 
 TEST_CASE("with customer tokens, a customer is who the token says",

@@ -32,7 +32,7 @@ std::unique_ptr<v1::OpsService::Stub> OpsAs(testing::TestPki& pki, int port,
 v1::SagaState StateOf(SagaEngine& engine, const std::string& saga_id) {
   v1::GetSagaHistoryRequest request;
   request.set_saga_id(saga_id);
-  absl::StatusOr<v1::SagaHistory> history = engine.GetSagaHistory(request);
+  absl::StatusOr<v1::SagaHistory> history = engine.operators().GetSagaHistory(request);
   REQUIRE(history.ok());
   return history->saga().state();
 }
@@ -70,7 +70,7 @@ TEST_CASE("over mutual TLS, maker-checker compares the operators' certificates",
   quote_request.set_sell_currency("KRW");
   quote_request.set_buy_currency("USD");
   quote_request.set_buy_amount_minor(1'000);
-  absl::StatusOr<v1::Quote> quote = engine.GetQuote(quote_request);
+  absl::StatusOr<v1::Quote> quote = engine.intake().GetQuote(quote_request);
   REQUIRE(quote.ok());
   v1::ExchangeRequest exchange_request;
   exchange_request.set_idempotency_key("stuck-1");
@@ -79,7 +79,7 @@ TEST_CASE("over mutual TLS, maker-checker compares the operators' certificates",
   exchange_request.set_target_account_id("alice-usd");
   exchange_request.set_quote_id(quote->quote_id());
   absl::StatusOr<v1::Exchange> exchange =
-      engine.Exchange(exchange_request, absl::Now() + absl::Milliseconds(300));
+      engine.intake().Exchange(exchange_request, absl::Now() + absl::Milliseconds(300));
   REQUIRE(exchange.ok());
   REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
 
@@ -122,7 +122,7 @@ TEST_CASE("over mutual TLS, maker-checker compares the operators' certificates",
   // The audit log names the authenticated operators, the refused self-approvals included.
   v1::ListAuditRequest audit_request;
   audit_request.set_saga_id(exchange->saga_id());
-  absl::StatusOr<v1::ListAuditResponse> audit = engine.ListAudit(audit_request);
+  absl::StatusOr<v1::ListAuditResponse> audit = engine.operators().ListAudit(audit_request);
   REQUIRE(audit.ok());
   std::vector<std::string> rows;
   for (const v1::AuditEntry& entry : audit->entries())

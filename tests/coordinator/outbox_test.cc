@@ -120,7 +120,7 @@ FXMESH_BACKEND_TEST("every saga transition reaches Kafka, even across a Kafka ou
   CHECK(mesh.Settle() == 0);
   const int64_t backlog = Drain(publisher, mesh.store(), absl::Seconds(2));
   CHECK(backlog == 8);
-  CHECK(mesh.engine().GetAlerts()->outbox_backlog() == 8);
+  CHECK(mesh.engine().operators().GetAlerts()->outbox_backlog() == 8);
   // Retention deletes sent rows only: the 8 sent before the outage go, the 8 waiting stay.
   CHECK(*mesh.store().PruneSentOutbox(absl::Now() + absl::Hours(1), 1'000) == 8);
   CHECK(*mesh.store().CountUnsentOutbox() == 8);

@@ -25,7 +25,7 @@ FXMESH_BACKEND_TEST("mallory cannot sell alice's won into her own dollars",
     request.set_target_account_id(target);
     request.set_quote_id(mesh.Quote("KRW", "USD", 137'025, 0).quote_id());
     absl::StatusOr<v1::Exchange> answered =
-        mesh.engine().Exchange(request, absl::Now() + absl::Seconds(5));
+        mesh.engine().intake().Exchange(request, absl::Now() + absl::Seconds(5));
     REQUIRE(answered.ok());
     return *answered;
   };
@@ -61,7 +61,7 @@ FXMESH_BACKEND_TEST("a quote serves one exchange, of the customer it was given t
   ask.set_buy_currency("USD");
   ask.set_buy_amount_minor(1'000);
   ask.set_customer_id("alice");
-  absl::StatusOr<v1::Quote> quote = mesh.engine().GetQuote(ask);
+  absl::StatusOr<v1::Quote> quote = mesh.engine().intake().GetQuote(ask);
   REQUIRE(quote.ok());
   CHECK(quote->customer_id() == "alice");
   auto exchange = [&](const std::string& key, const std::string& customer,
@@ -72,7 +72,7 @@ FXMESH_BACKEND_TEST("a quote serves one exchange, of the customer it was given t
     request.set_source_account_id(customer + "-krw");
     request.set_target_account_id(customer + "-usd");
     request.set_quote_id(quote_id);
-    return mesh.engine().Exchange(request, absl::Now() + absl::Seconds(5));
+    return mesh.engine().intake().Exchange(request, absl::Now() + absl::Seconds(5));
   };
   const int64_t mallory_krw = mesh.Available("mallory-krw");
 

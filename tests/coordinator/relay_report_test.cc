@@ -57,17 +57,19 @@ FXMESH_BACKEND_TEST("a retry report that does not move the expectation writes no
   // An attempt due so early that the expectation already covers it: a late report of an older
   // attempt, or a first tier shorter than the first expectation.
   const WordTimings timings{options.relay_first_word_after, options.relay_word_after_due};
-  REQUIRE(
-      harness.engine().ApplyBranchResult(RetryReport(saga_id, expected - timings.after_due)).ok());
+  REQUIRE(harness.engine()
+              .settlement()
+              .ApplyBranchResult(RetryReport(saga_id, expected - timings.after_due))
+              .ok());
   CHECK(StepCount(harness, saga_id) == steps);
   CHECK(ToTime(Fx(harness.Saga(saga_id)).expect_word_by()) == expected);
 
   // A later attempt moves it, once.
   const absl::Time later = expected + absl::Seconds(30);
-  REQUIRE(harness.engine().ApplyBranchResult(RetryReport(saga_id, later)).ok());
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(RetryReport(saga_id, later)).ok());
   CHECK(StepCount(harness, saga_id) == steps + 1);
   CHECK(ToTime(Fx(harness.Saga(saga_id)).expect_word_by()) == later + timings.after_due);
-  REQUIRE(harness.engine().ApplyBranchResult(RetryReport(saga_id, later)).ok());
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(RetryReport(saga_id, later)).ok());
   CHECK(StepCount(harness, saga_id) == steps + 1);
 }
 
@@ -99,13 +101,13 @@ FXMESH_BACKEND_TEST("an answer from the relay is one write, under no lease and n
   // Another replica drives the saga right now: the report waits (the consumer tries it again).
   const absl::Time now = absl::Now();
   REQUIRE(*harness.store().ClaimSaga(saga_id, "other-replica", now, now + absl::Seconds(30)));
-  CHECK(absl::IsAborted(harness.engine().ApplyBranchResult(report)));
+  CHECK(absl::IsAborted(harness.engine().settlement().ApplyBranchResult(report)));
   CHECK(harness.Saga(saga_id).revision() == before.revision());
   CHECK(Fx(harness.Saga(saga_id)).expect_word_by() == Fx(before).expect_word_by());
 
   // Once it lets go, the report is written once, and the saga stays free for any driver.
   REQUIRE(harness.store().ReleaseSaga(saga_id, "other-replica").ok());
-  REQUIRE(harness.engine().ApplyBranchResult(report).ok());
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(report).ok());
   const v1::Saga after = harness.Saga(saga_id);
   CHECK(after.revision() == before.revision() + 1);
   CHECK(Fx(after).expect_word_by() != Fx(before).expect_word_by());
@@ -120,6 +122,7 @@ FXMESH_BACKEND_TEST("a saga written from a read that another writer overtook is 
   // A driver reads the saga; then the relay's report is applied, in the same state.
   v1::Saga stale = harness.Saga(saga_id);
   REQUIRE(harness.engine()
+              .settlement()
               .ApplyBranchResult(
                   RetryReport(saga_id, ToTime(Fx(stale).expect_word_by()) + absl::Minutes(1)))
               .ok());

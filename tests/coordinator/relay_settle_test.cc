@@ -58,8 +58,8 @@ class RelayLoop {
     results_consumer_ = *kafka::KafkaConsumer::Create(
         brokers, std::string(kCoordinatorGroup),
         {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
-    results_ = std::make_unique<RelayResultConsumer>(*results_consumer_, harness.engine(),
-                                                     SystemClock::Get(), harness.metrics());
+    results_ = std::make_unique<RelayResultConsumer>(
+        *results_consumer_, harness.engine().settlement(), SystemClock::Get(), harness.metrics());
   }
   ~RelayLoop() { Stop(); }
 
@@ -134,7 +134,7 @@ absl::StatusOr<v1::ListDeadLettersResponse> AwaitDeadLetters(CoordinatorHarness&
   const absl::Time give_up = absl::Now() + absl::Seconds(20);
   do {
     absl::SleepFor(absl::Milliseconds(50));
-    listed = harness.engine().ListDeadLetters(v1::ListDeadLettersRequest());
+    listed = harness.engine().dead_letters().ListDeadLetters(v1::ListDeadLettersRequest());
     REQUIRE(listed.ok());
   } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
   return listed;
@@ -147,9 +147,10 @@ class RecoveryLoop {
       : thread_([this, &harness] {
           while (!stop_) {
             absl::StatusOr<std::vector<std::string>> due =
-                harness.engine().ClaimDue(limits::kRecoveryBatchMax);
+                harness.engine().leases().ClaimDue(limits::kRecoveryBatchMax);
             if (due.ok()) {
-              for (const std::string& saga_id : *due) (void)harness.engine().Drive(saga_id);
+              for (const std::string& saga_id : *due)
+                (void)harness.engine().driver().Drive(saga_id);
             }
             absl::SleepFor(absl::Milliseconds(50));
           }
@@ -215,7 +216,7 @@ TEST_CASE("through the relay, a rejected Try's Cancels travel through Kafka to C
   again.set_participant("krw-ledger");
   again.set_op(v1::BRANCH_OP_CANCEL);
   again.set_outcome(v1::OUTCOME_APPLIED);
-  REQUIRE(harness.engine().ApplyBranchResult(again).ok());
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(again).ok());
   CHECK(harness.store().ListSteps(saga_id)->size() == before->size());
   loop.Stop();
   harness.CheckInvariants();
@@ -364,12 +365,13 @@ TEST_CASE("through the relay, an exhausted command is dead-lettered and a replay
   REQUIRE(!parked.branches(1).dead_letter().empty());
   CHECK(parked.state() == v1::SAGA_STATE_CONFIRMING);
   CHECK(absl::StrContains(parked.branches(1).dead_letter(), "gave up after 3 attempts"));
-  absl::StatusOr<v1::Alerts> alerts = harness.engine().GetAlerts();
+  absl::StatusOr<v1::Alerts> alerts = harness.engine().operators().GetAlerts();
   REQUIRE(alerts.ok());
   CHECK(alerts->dead_letters_pending() == 1);
   v1::ListDeadLettersRequest list;
   list.set_saga_id(saga_id);
-  absl::StatusOr<v1::ListDeadLettersResponse> listed = harness.engine().ListDeadLetters(list);
+  absl::StatusOr<v1::ListDeadLettersResponse> listed =
+      harness.engine().dead_letters().ListDeadLetters(list);
   REQUIRE(listed.ok());
   REQUIRE(listed->dead_letters_size() == 1);
   const v1::DeadLetter& dead_letter = listed->dead_letters(0);
@@ -380,10 +382,11 @@ TEST_CASE("through the relay, an exhausted command is dead-lettered and a replay
   v1::ReplayDeadLettersRequest replay;
   replay.set_saga_id(saga_id);
   replay.set_reason("FX ledger back");
-  CHECK(absl::IsInvalidArgument(harness.engine().ReplayDeadLetters(replay).status()));
+  CHECK(
+      absl::IsInvalidArgument(harness.engine().dead_letters().ReplayDeadLetters(replay).status()));
   replay.set_operator_("ops-kim");
   absl::StatusOr<v1::ReplayDeadLettersResponse> replayed =
-      harness.engine().ReplayDeadLetters(replay);
+      harness.engine().dead_letters().ReplayDeadLetters(replay);
   REQUIRE(replayed.ok());
   CHECK(replayed->replayed_size() == 1);
   v1::Saga completed = loop.AwaitState(saga_id, v1::SAGA_STATE_COMPLETED);
@@ -391,15 +394,16 @@ TEST_CASE("through the relay, an exhausted command is dead-lettered and a replay
   CHECK(completed.branches(1).dead_letter().empty());
 
   // Replayed once only; the log says who did it.
-  CHECK(harness.engine().ReplayDeadLetters(replay)->replayed_size() == 0);
+  CHECK(harness.engine().dead_letters().ReplayDeadLetters(replay)->replayed_size() == 0);
   v1::ReplayDeadLettersRequest by_id;
   by_id.set_dead_letter_id(dead_letter.dead_letter_id());
   by_id.set_operator_("ops-lee");
-  CHECK(absl::IsFailedPrecondition(harness.engine().ReplayDeadLetters(by_id).status()));
-  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 0);
+  CHECK(absl::IsFailedPrecondition(
+      harness.engine().dead_letters().ReplayDeadLetters(by_id).status()));
+  CHECK(harness.engine().operators().GetAlerts()->dead_letters_pending() == 0);
   v1::ListAuditRequest audit;
   audit.set_saga_id(saga_id);
-  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().ListAudit(audit);
+  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().operators().ListAudit(audit);
   REQUIRE(entries.ok());
   REQUIRE(entries->entries_size() == 1);
   CHECK(entries->entries(0).action() == "replay_dead_letter");
@@ -429,40 +433,47 @@ TEST_CASE("a poison message of binary bytes is listed by every client and dismis
   v1::ReplayDeadLettersRequest replay;
   replay.set_all(true);
   replay.set_operator_("ops-kim");
-  absl::StatusOr<v1::ReplayDeadLettersResponse> all = harness.engine().ReplayDeadLetters(replay);
+  absl::StatusOr<v1::ReplayDeadLettersResponse> all =
+      harness.engine().dead_letters().ReplayDeadLetters(replay);
   REQUIRE(all.ok());
   CHECK(all->SerializeToString(&wire));
   CHECK(all->skipped_size() == 1);
-  REQUIRE(harness.engine().GetAlerts()->dead_letters_pending() == 1);
+  REQUIRE(harness.engine().operators().GetAlerts()->dead_letters_pending() == 1);
 
   // It can never be replayed, so two operators dismiss it, and it stops counting as pending.
   v1::ProposeDismissalRequest propose;
   propose.set_dead_letter_id(poison.dead_letter_id());
   propose.set_operator_("ops-kim");
-  CHECK(absl::IsInvalidArgument(harness.engine().ProposeDismissal(propose).status()));
+  CHECK(
+      absl::IsInvalidArgument(harness.engine().dead_letters().ProposeDismissal(propose).status()));
   propose.set_reason("binary garbage put on the topic by hand; nothing to replay");
-  absl::StatusOr<v1::DeadLetter> proposed = harness.engine().ProposeDismissal(propose);
+  absl::StatusOr<v1::DeadLetter> proposed =
+      harness.engine().dead_letters().ProposeDismissal(propose);
   REQUIRE(proposed.ok());
   CHECK(proposed->dismissal_proposed_by() == "ops-kim");
-  CHECK(absl::IsFailedPrecondition(harness.engine().ProposeDismissal(propose).status()));
+  CHECK(absl::IsFailedPrecondition(
+      harness.engine().dead_letters().ProposeDismissal(propose).status()));
   v1::ApproveDismissalRequest approve;
   approve.set_dead_letter_id(poison.dead_letter_id());
   approve.set_operator_("ops-kim");
-  CHECK(absl::IsPermissionDenied(harness.engine().ApproveDismissal(approve).status()));
-  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 1);
+  CHECK(
+      absl::IsPermissionDenied(harness.engine().dead_letters().ApproveDismissal(approve).status()));
+  CHECK(harness.engine().operators().GetAlerts()->dead_letters_pending() == 1);
   approve.set_operator_("ops-lee");
-  absl::StatusOr<v1::DeadLetter> dismissed = harness.engine().ApproveDismissal(approve);
+  absl::StatusOr<v1::DeadLetter> dismissed =
+      harness.engine().dead_letters().ApproveDismissal(approve);
   REQUIRE(dismissed.ok());
   CHECK(dismissed->dismissed_by() == "ops-lee");
   CHECK(dismissed->has_dismissed_at());
-  CHECK(harness.engine().GetAlerts()->dead_letters_pending() == 0);
-  CHECK(harness.engine().ListDeadLetters(list)->dead_letters_size() == 0);
+  CHECK(harness.engine().operators().GetAlerts()->dead_letters_pending() == 0);
+  CHECK(harness.engine().dead_letters().ListDeadLetters(list)->dead_letters_size() == 0);
   v1::ListDeadLettersRequest every;
   every.set_include_replayed(true);
-  CHECK(harness.engine().ListDeadLetters(every)->dead_letters_size() == 1);
-  CHECK(absl::IsFailedPrecondition(harness.engine().ApproveDismissal(approve).status()));
+  CHECK(harness.engine().dead_letters().ListDeadLetters(every)->dead_letters_size() == 1);
+  CHECK(absl::IsFailedPrecondition(
+      harness.engine().dead_letters().ApproveDismissal(approve).status()));
   v1::ListAuditRequest audit;
-  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().ListAudit(audit);
+  absl::StatusOr<v1::ListAuditResponse> entries = harness.engine().operators().ListAudit(audit);
   REQUIRE(entries.ok());
   std::vector<std::string> actions;
   for (const v1::AuditEntry& entry : entries->entries()) actions.push_back(entry.action());
@@ -488,9 +499,11 @@ TEST_CASE("through the relay, a poison message is recorded, cannot be replayed, 
   v1::ReplayDeadLettersRequest replay;
   replay.set_dead_letter_id(poison.dead_letter_id());
   replay.set_operator_("ops-kim");
-  CHECK(absl::IsFailedPrecondition(harness.engine().ReplayDeadLetters(replay).status()));
+  CHECK(absl::IsFailedPrecondition(
+      harness.engine().dead_letters().ReplayDeadLetters(replay).status()));
   replay.set_all(true);
-  absl::StatusOr<v1::ReplayDeadLettersResponse> all = harness.engine().ReplayDeadLetters(replay);
+  absl::StatusOr<v1::ReplayDeadLettersResponse> all =
+      harness.engine().dead_letters().ReplayDeadLetters(replay);
   REQUIRE(all.ok());
   CHECK(all->replayed_size() == 0);
   CHECK(all->skipped_size() == 1);

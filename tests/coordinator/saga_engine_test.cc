@@ -67,37 +67,39 @@ FXMESH_BACKEND_TEST("an exchange KRW to USD and back moves exactly the quoted am
   // Keys are each customer's own: looking one up needs the customer, and another's is not found.
   v1::GetExchangeRequest by_key;
   by_key.set_idempotency_key("alice-1");
-  CHECK(absl::IsInvalidArgument(mesh.engine().GetExchange(by_key).status()));
+  CHECK(absl::IsInvalidArgument(mesh.engine().intake().GetExchange(by_key).status()));
   by_key.set_customer_id("alice");
-  absl::StatusOr<v1::Exchange> found = mesh.engine().GetExchange(by_key);
+  absl::StatusOr<v1::Exchange> found = mesh.engine().intake().GetExchange(by_key);
   REQUIRE(found.ok());
   CHECK(found->saga_id() == bought->saga_id());
   CHECK(found->idempotency_key() == "alice-1");
   by_key.set_idempotency_key("never-used");
-  CHECK(absl::IsNotFound(mesh.engine().GetExchange(by_key).status()));
+  CHECK(absl::IsNotFound(mesh.engine().intake().GetExchange(by_key).status()));
   by_key.set_idempotency_key("alice-1");
   by_key.set_customer_id("bob");
-  CHECK(absl::IsNotFound(mesh.engine().GetExchange(by_key).status()));
+  CHECK(absl::IsNotFound(mesh.engine().intake().GetExchange(by_key).status()));
   v1::ListExchangesRequest list;
   list.set_customer_id("alice");
   list.set_page_size(1);
-  absl::StatusOr<v1::ListExchangesResponse> first_page = mesh.engine().ListExchanges(list);
+  absl::StatusOr<v1::ListExchangesResponse> first_page = mesh.engine().intake().ListExchanges(list);
   REQUIRE(first_page.ok());
   REQUIRE(first_page->exchanges_size() == 1);
   CHECK(first_page->exchanges(0).saga_id() == bought->saga_id());
   list.set_page_token(first_page->next_page_token());
-  absl::StatusOr<v1::ListExchangesResponse> second_page = mesh.engine().ListExchanges(list);
+  absl::StatusOr<v1::ListExchangesResponse> second_page =
+      mesh.engine().intake().ListExchanges(list);
   REQUIRE(second_page.ok());
   REQUIRE(second_page->exchanges_size() == 1);
   CHECK(second_page->exchanges(0).saga_id() == sold->saga_id());
   list.set_customer_id("bob");
   list.clear_page_token();
-  CHECK(mesh.engine().ListExchanges(list)->exchanges_size() == 0);
+  CHECK(mesh.engine().intake().ListExchanges(list)->exchanges_size() == 0);
 
   // The step log tells the story of the saga, in order.
   v1::GetSagaHistoryRequest history_request;
   history_request.set_saga_id(bought->saga_id());
-  absl::StatusOr<v1::SagaHistory> history = mesh.engine().GetSagaHistory(history_request);
+  absl::StatusOr<v1::SagaHistory> history =
+      mesh.engine().operators().GetSagaHistory(history_request);
   REQUIRE(history.ok());
   std::vector<v1::SagaState> path;
   for (const v1::Step& step : history->steps()) path.push_back(step.to_state());
@@ -133,7 +135,7 @@ FXMESH_BACKEND_TEST("refused exchanges fail with the reason and leave balances a
     request.set_target_account_id("nobody-usd");
     request.set_quote_id(quote.quote_id());
     absl::StatusOr<v1::Exchange> exchange =
-        mesh.engine().Exchange(request, absl::Now() + absl::Seconds(5));
+        mesh.engine().intake().Exchange(request, absl::Now() + absl::Seconds(5));
     REQUIRE(exchange.ok());
     CHECK(exchange->status() == v1::EXCHANGE_STATUS_FAILED);
     CHECK(exchange->failure_reason() == "ACCOUNT_NOT_FOUND");
@@ -271,7 +273,7 @@ FXMESH_BACKEND_TEST("faults at the participant seam end in the right state with 
     v1::RetrySagaRequest retry;
     retry.set_saga_id(exchange->saga_id());
     retry.set_operator_("ops-on-call");
-    REQUIRE(mesh.engine().RetrySaga(retry).ok());
+    REQUIRE(mesh.engine().operators().RetrySaga(retry).ok());
     CHECK(mesh.Settle() == 0);
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
   }
@@ -289,21 +291,23 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     absl::StatusOr<v1::Exchange> exchange = mesh.Exchange("paused-1", "alice", quote);
     REQUIRE(exchange.ok());
     REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
-    REQUIRE(engine.SetParticipantPaused("fx-ledger", "alice-ops", "ledger maintenance", true).ok());
+    REQUIRE(engine.operators()
+                .SetParticipantPaused("fx-ledger", "alice-ops", "ledger maintenance", true)
+                .ok());
     CHECK(absl::IsUnavailable(
         mesh.Exchange("paused-2", "alice", mesh.Quote("KRW", "USD", 0, 1'000)).status()));
     CHECK(mesh.Settle(absl::Seconds(1)) == 1);
     v1::ListSagasRequest waiting;
     waiting.set_active_only(true);
-    absl::StatusOr<v1::ListSagasResponse> listed = engine.ListSagas(waiting);
+    absl::StatusOr<v1::ListSagasResponse> listed = engine.operators().ListSagas(waiting);
     REQUIRE(listed.ok());
     REQUIRE(listed->sagas_size() == 1);
     CHECK(listed->sagas(0).waiting_on_paused_participant());
-    REQUIRE(engine.SetParticipantPaused("fx-ledger", "alice-ops", "", false).ok());
+    REQUIRE(engine.operators().SetParticipantPaused("fx-ledger", "alice-ops", "", false).ok());
     CHECK(mesh.Settle() == 0);
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
     CHECK(absl::IsNotFound(
-        engine.SetParticipantPaused("fee-ledger", "alice-ops", "", true).status()));
+        engine.operators().SetParticipantPaused("fee-ledger", "alice-ops", "", true).status()));
   }
   SECTION("a stuck saga is marked completed by two different operators, with an audit trail") {
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
@@ -314,34 +318,34 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
 
     const v1::ProposeResolutionRequest wrong =
         Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
-    CHECK(absl::IsFailedPrecondition(engine.ProposeResolution(wrong).status()));
+    CHECK(absl::IsFailedPrecondition(engine.operators().ProposeResolution(wrong).status()));
 
     const v1::ProposeResolutionRequest propose =
         Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_MARK_COMPLETED, "LEDGER_FIXED_BY_HAND",
                  "maker", "posted the FX leg manually, ticket OPS-1");
-    absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
+    absl::StatusOr<v1::Resolution> proposed = engine.operators().ProposeResolution(propose);
     REQUIRE(proposed.ok());
     CHECK(proposed->state() == v1::RESOLUTION_STATE_PROPOSED);
 
     const v1::ApproveResolutionRequest self_approval = Approval(proposed->resolution_id(), "maker");
-    CHECK(absl::IsPermissionDenied(engine.ApproveResolution(self_approval).status()));
+    CHECK(absl::IsPermissionDenied(engine.operators().ApproveResolution(self_approval).status()));
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_CONFIRMING);
 
     const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
-    absl::StatusOr<v1::Resolution> approved = engine.ApproveResolution(approval);
+    absl::StatusOr<v1::Resolution> approved = engine.operators().ApproveResolution(approval);
     INFO(approved.status().ToString());
     REQUIRE(approved.ok());
     CHECK(approved->state() == v1::RESOLUTION_STATE_APPROVED);
     CHECK(approved->approved_by() == "checker");
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
-    CHECK(absl::IsFailedPrecondition(engine.ApproveResolution(approval).status()));
+    CHECK(absl::IsFailedPrecondition(engine.operators().ApproveResolution(approval).status()));
     // A saga finished by operators is counted as finished, like any other.
     CHECK_THAT(mesh.metrics().RenderPrometheusText(),
                Catch::Contains("fxmesh_sagas_finished_total{state=\"COMPLETED\",reason=\"\"} 1"));
 
     v1::GetSagaHistoryRequest history_request;
     history_request.set_saga_id(exchange->saga_id());
-    absl::StatusOr<v1::SagaHistory> history = engine.GetSagaHistory(history_request);
+    absl::StatusOr<v1::SagaHistory> history = engine.operators().GetSagaHistory(history_request);
     REQUIRE(history.ok());
     // The refused self-approval is audited too.
     REQUIRE(history->audit_size() == 3);
@@ -361,7 +365,7 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
           return Completion::kCommit;
         });
     CHECK_FALSE(tampered.ok());
-    absl::StatusOr<v1::SagaHistory> after = engine.GetSagaHistory(history_request);
+    absl::StatusOr<v1::SagaHistory> after = engine.operators().GetSagaHistory(history_request);
     REQUIRE(after.ok());
     CHECK(after->audit(0).operator_() == "maker");
     // The saga was resolved by hand, so the FX hold is still HELD on the ledger: the operator
@@ -381,19 +385,19 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
     const v1::ProposeResolutionRequest propose =
         Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
-    absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
+    absl::StatusOr<v1::Resolution> proposed = engine.operators().ProposeResolution(propose);
     REQUIRE(proposed.ok());
     // Meanwhile the ledger comes back and the saga completes on its own.
     mesh.fx().FailNext(CallKind::kTry, 0);
     CHECK(mesh.Settle() == 0);
     REQUIRE(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
     const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
-    absl::StatusOr<v1::Resolution> late = engine.ApproveResolution(approval);
+    absl::StatusOr<v1::Resolution> late = engine.operators().ApproveResolution(approval);
     CHECK(absl::IsFailedPrecondition(late.status()));
     CHECK_THAT(std::string(late.status().message()), Catch::Contains("moved to COMPLETED"));
     v1::GetSagaHistoryRequest history_request;
     history_request.set_saga_id(exchange->saga_id());
-    absl::StatusOr<v1::SagaHistory> history = engine.GetSagaHistory(history_request);
+    absl::StatusOr<v1::SagaHistory> history = engine.operators().GetSagaHistory(history_request);
     REQUIRE(history.ok());
     REQUIRE(history->resolutions_size() == 1);
     CHECK(history->resolutions(0).state() == v1::RESOLUTION_STATE_PROPOSED);
@@ -408,10 +412,10 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
     REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
     const v1::ProposeResolutionRequest propose =
         Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
-    absl::StatusOr<v1::Resolution> proposed = engine.ProposeResolution(propose);
+    absl::StatusOr<v1::Resolution> proposed = engine.operators().ProposeResolution(propose);
     REQUIRE(proposed.ok());
     const v1::ApproveResolutionRequest approval = Approval(proposed->resolution_id(), "checker");
-    REQUIRE(engine.ApproveResolution(approval).ok());
+    REQUIRE(engine.operators().ApproveResolution(approval).ok());
     mesh.fx().FailNext(CallKind::kTry, 0);
     CHECK(mesh.Settle() == 0);
     const v1::Saga saga = mesh.Saga(exchange->saga_id());
@@ -495,8 +499,9 @@ TEST_CASE("the daily limit counts the calendar days of its configured time zone"
   // Today in UTC the limit is nearly used up; today in the other zone nothing is used yet.
   request.set_quote_id(mesh.Quote("KRW", "USD", 200'000, 0).quote_id());
   CHECK(absl::IsFailedPrecondition(
-      mesh.engine().Exchange(request, absl::Now() + absl::Seconds(5)).status()));
-  absl::StatusOr<v1::Exchange> elsewhere = local->Exchange(request, absl::Now() + absl::Seconds(5));
+      mesh.engine().intake().Exchange(request, absl::Now() + absl::Seconds(5)).status()));
+  absl::StatusOr<v1::Exchange> elsewhere =
+      local->intake().Exchange(request, absl::Now() + absl::Seconds(5));
   REQUIRE(elsewhere.ok());
   CHECK(elsewhere->status() ==
         v1::EXCHANGE_STATUS_FAILED);  // Within its day's limit; alice lacks funds.
@@ -512,12 +517,12 @@ TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator
       mesh.Exchange("stuck-alert", "alice", mesh.Quote("KRW", "USD", 0, 1'000));
   REQUIRE(exchange.ok());
   REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
-  REQUIRE(mesh.engine().CheckStuck().ok());
-  CHECK(mesh.engine().GetAlerts()->stuck_alerts_total() == 0);
+  REQUIRE(mesh.engine().driver().CheckStuck().ok());
+  CHECK(mesh.engine().operators().GetAlerts()->stuck_alerts_total() == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  REQUIRE(mesh.engine().CheckStuck().ok());
-  REQUIRE(mesh.engine().CheckStuck().ok());
-  absl::StatusOr<v1::Alerts> alerts = mesh.engine().GetAlerts();
+  REQUIRE(mesh.engine().driver().CheckStuck().ok());
+  REQUIRE(mesh.engine().driver().CheckStuck().ok());
+  absl::StatusOr<v1::Alerts> alerts = mesh.engine().operators().GetAlerts();
   REQUIRE(alerts.ok());
   CHECK(alerts->stuck_alerts_total() == 1);
   REQUIRE(alerts->stuck_sagas_size() == 1);
@@ -527,9 +532,9 @@ TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator
   v1::RetrySagaRequest retry;
   retry.set_saga_id(exchange->saga_id());
   retry.set_operator_("ops-on-call");
-  REQUIRE(mesh.engine().RetrySaga(retry).ok());
+  REQUIRE(mesh.engine().operators().RetrySaga(retry).ok());
   CHECK(mesh.Settle() == 0);
-  CHECK(mesh.engine().GetAlerts()->stuck_sagas_size() == 0);
+  CHECK(mesh.engine().operators().GetAlerts()->stuck_sagas_size() == 0);
   mesh.CheckInvariants();
 }
 
@@ -554,10 +559,10 @@ FXMESH_BACKEND_TEST("coordinator replicas on one database never drive the same s
   std::atomic<int> driven{0};
   auto recover = [&](SagaEngine* engine) {
     for (int round = 0; round < 50; ++round) {
-      absl::StatusOr<std::vector<std::string>> due = engine->ClaimDue(8);
+      absl::StatusOr<std::vector<std::string>> due = engine->leases().ClaimDue(8);
       if (!due.ok()) continue;
       for (const std::string& saga_id : *due) {
-        if (engine->Drive(saga_id).ok()) ++driven;
+        if (engine->driver().Drive(saga_id).ok()) ++driven;
       }
     }
   };

@@ -34,15 +34,16 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   REQUIRE(workers.IdleWorkers() == 0);
 
-  absl::StatusOr<int> started = RecoverDueSagas(*busy_replica, workers);
+  absl::StatusOr<int> started =
+      RecoverDueSagas(busy_replica->leases(), busy_replica->driver(), workers);
   REQUIRE(started.ok());
   CHECK(*started == 0);
   // Nothing was leased to the busy replica, so the other one takes every due saga now.
-  absl::StatusOr<std::vector<std::string>> claimed = free_replica->ClaimDue(64);
+  absl::StatusOr<std::vector<std::string>> claimed = free_replica->leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   CHECK(claimed->size() == kSagas);
   for (const std::string& saga_id : *claimed) {
-    absl::StatusOr<v1::Saga> driven = free_replica->Drive(saga_id);
+    absl::StatusOr<v1::Saga> driven = free_replica->driver().Drive(saga_id);
     REQUIRE(driven.ok());
     CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
   }
@@ -52,7 +53,7 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
   mesh.UndrivenSaga("due-later");
   for (int wait = 0; wait < 200 && workers.IdleWorkers() < 2; ++wait)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  started = RecoverDueSagas(*busy_replica, workers);
+  started = RecoverDueSagas(busy_replica->leases(), busy_replica->driver(), workers);
   REQUIRE(started.ok());
   CHECK(*started == 1);
   CHECK(mesh.Settle() == 0);
@@ -67,7 +68,7 @@ FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the 
   absl::Notification reached, release;
   mesh.krw().HoldNext(CallKind::kTry, &reached, &release);
   absl::StatusOr<v1::Saga> driven;
-  std::thread driver([&] { driven = mesh.engine().Drive(saga_id); });
+  std::thread driver([&] { driven = mesh.engine().driver().Drive(saga_id); });
   reached.WaitForNotification();
 
   v1::ProposeResolutionRequest propose;
@@ -75,12 +76,12 @@ FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the 
   propose.set_operator_("alice-ops");
   propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
   propose.set_reason_code("CUSTOMER_REQUEST");
-  absl::StatusOr<v1::Resolution> proposed = mesh.engine().ProposeResolution(propose);
+  absl::StatusOr<v1::Resolution> proposed = mesh.engine().operators().ProposeResolution(propose);
   REQUIRE(proposed.ok());
   v1::ApproveResolutionRequest approve;
   approve.set_resolution_id(proposed->resolution_id());
   approve.set_operator_("bob-ops");
-  absl::StatusOr<v1::Resolution> approved = mesh.engine().ApproveResolution(approve);
+  absl::StatusOr<v1::Resolution> approved = mesh.engine().operators().ApproveResolution(approve);
   CHECK(absl::IsUnavailable(approved.status()));
 
   // The drive still holds the lease: another replica cannot take the saga from under it.
@@ -101,10 +102,10 @@ FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the 
 
 // `replica` claims `saga_id` as the one due saga, and drives it to COMPLETED.
 void TakesOverAndCompletes(SagaEngine& replica, const std::string& saga_id) {
-  absl::StatusOr<std::vector<std::string>> claimed = replica.ClaimDue(64);
+  absl::StatusOr<std::vector<std::string>> claimed = replica.leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   REQUIRE(*claimed == std::vector<std::string>{saga_id});
-  absl::StatusOr<v1::Saga> driven = replica.Drive(saga_id);
+  absl::StatusOr<v1::Saga> driven = replica.driver().Drive(saga_id);
   REQUIRE(driven.ok());
   CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
 }
@@ -120,12 +121,12 @@ FXMESH_BACKEND_TEST("a replica that starts again frees the leases it held when i
   REQUIRE(leased.ok());
   REQUIRE(*leased);
   std::unique_ptr<SagaEngine> other = mesh.NewReplica("other-replica");
-  absl::StatusOr<std::vector<std::string>> claimed = other->ClaimDue(64);
+  absl::StatusOr<std::vector<std::string>> claimed = other->leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   CHECK(claimed->empty());
 
   std::unique_ptr<SagaEngine> restarted = mesh.NewReplica("crashed-replica");
-  absl::StatusOr<int> released = restarted->ReleaseOwnLeases();
+  absl::StatusOr<int> released = restarted->leases().ReleaseOwnLeases();
   REQUIRE(released.ok());
   CHECK(*released == 1);
   // The other replica need not wait 30 s for the lease to expire.
@@ -139,21 +140,21 @@ FXMESH_BACKEND_TEST("a lease whose release failed is released on the next recove
   const std::string saga_id = mesh.UndrivenSaga("release-fails");
   std::unique_ptr<SagaEngine> replica = mesh.NewReplica("replica-a");
   std::unique_ptr<SagaEngine> other = mesh.NewReplica("replica-b");
-  absl::StatusOr<std::vector<std::string>> claimed = replica->ClaimDue(64);
+  absl::StatusOr<std::vector<std::string>> claimed = replica->leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   REQUIRE(claimed->size() == 1);
   // The database refuses the release, as it would while it is away.
   testing::SetUpdatesFailing(mesh.coordinator_database(), backend, "sagas", true);
-  replica->ReleaseClaim(saga_id);
+  replica->leases().Release(saga_id);
   testing::SetUpdatesFailing(mesh.coordinator_database(), backend, "sagas", false);
-  claimed = other->ClaimDue(64);
+  claimed = other->leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   CHECK(claimed->empty());
 
-  replica->RetryFailedReleases();
+  replica->leases().RetryFailedReleases();
   TakesOverAndCompletes(*other, saga_id);
   // Nothing is left to release: a second pass changes nothing.
-  replica->RetryFailedReleases();
+  replica->leases().RetryFailedReleases();
   mesh.CheckInvariants();
 }
 

@@ -72,13 +72,13 @@ FXMESH_BACKEND_TEST("a saga whose branches cannot be read never moves and raises
 
   absl::StatusOr<std::optional<v1::Saga>> read = mesh.store().GetSaga(saga_id);
   CHECK(absl::IsDataLoss(read.status()));
-  absl::StatusOr<v1::Saga> driven = mesh.engine().Drive(saga_id);
+  absl::StatusOr<v1::Saga> driven = mesh.engine().driver().Drive(saga_id);
   CHECK(absl::IsDataLoss(driven.status()));
   // The recovery loop leaves it where it is: no Try, no Confirm, no state change.
   mesh.Settle(absl::Seconds(1));
   CHECK(mesh.krw().delivered(CallKind::kTry) == 0);
   CHECK(mesh.fx().delivered(CallKind::kTry) == 0);
-  absl::StatusOr<v1::Alerts> alerts = mesh.engine().GetAlerts();
+  absl::StatusOr<v1::Alerts> alerts = mesh.engine().operators().GetAlerts();
   REQUIRE(alerts.ok());
   CHECK(alerts->unreadable_saga_alerts_total() >= 1);
   // Still CREATED in storage; the customer was never told COMPLETED.
@@ -130,7 +130,7 @@ FXMESH_BACKEND_TEST("a resolution gets its own id when another proposal lands in
   propose.set_action(v1::RESOLUTION_ACTION_CANCEL);
   propose.set_reason_code("CUSTOMER_REQUEST");
   propose.set_note("mine");
-  absl::StatusOr<v1::Resolution> proposed = mesh.engine().ProposeResolution(propose);
+  absl::StatusOr<v1::Resolution> proposed = mesh.engine().operators().ProposeResolution(propose);
   REQUIRE(proposed.ok());
   absl::StatusOr<std::optional<v1::Resolution>> read =
       mesh.store().GetResolution(proposed->resolution_id());

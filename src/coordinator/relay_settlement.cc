@@ -1,0 +1,139 @@
+#include "coordinator/relay_settlement.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/proto_time.h"
+#include "common/status_macros.h"
+#include "coordinator/saga_rules.h"
+#include "coordinator/saga_state_machine.h"
+
+namespace fxmesh::coordinator {
+namespace {
+
+absl::string_view OpName(v1::BranchOp op) {
+  return op == v1::BRANCH_OP_CONFIRM ? "Confirm" : "Cancel";
+}
+
+// The saga state in which `op` is what the saga waits for.
+v1::SagaState PhaseOf(v1::BranchOp op) {
+  return op == v1::BRANCH_OP_CONFIRM ? v1::SAGA_STATE_CONFIRMING : v1::SAGA_STATE_CANCELLING;
+}
+
+int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    if (saga.branches(i).branch() == branch) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
+absl::Status RelaySettlement::WithOpenBranch(
+    const v1::BranchRef& ref, v1::BranchOp op, absl::FunctionRef<bool(const v1::Branch&)> needed,
+    absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update) {
+  const std::string& saga_id = ref.saga_id();
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  v1::Saga& saga = *loaded;
+  const int index = BranchIndex(saga, ref.branch());
+  if (saga.state() != PhaseOf(op) || index < 0 ||
+      IsBranchSettled(saga.branches(index), saga.state()) || !needed(saga.branches(index))) {
+    return absl::OkStatus();  // Moved on, already settled, or nothing to change.
+  }
+  return leases_.WithSagaHeldUnleased(saga_id,
+                                      [&] { return update(saga, *saga.mutable_branches(index)); });
+}
+
+absl::Status RelaySettlement::ApplyBranchResult(const v1::BranchResult& result) {
+  RETURN_IF_ERROR(ValidateSagaId(result.branch().saga_id()));
+  if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
+    return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+  if (result.kind() == v1::RESULT_KIND_RETRYING) return ApplyRetryReport(result);
+  return WithOpenBranch(
+      result.branch(), result.op(), [](const v1::Branch&) { return true; },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        v1::BranchResponse answer;
+        answer.set_outcome(result.outcome());
+        answer.set_reason(result.reason());
+        answer.set_detail(result.detail());
+        writer_.RecordCall(
+            branch,
+            result.op() == v1::BRANCH_OP_CONFIRM ? BranchCall::kConfirm : BranchCall::kCancel,
+            answer, ToTime(saga.try_deadline()));
+        branch.clear_dead_letter();
+        branch.clear_expect_word_by();
+        const v1::SagaState from = saga.state();
+        const Decision decision = DecideAfterResult(
+            saga,
+            absl::StrCat(OpName(result.op()), " of ", branch.branch(),
+                         " answered through the relay (attempt ", result.attempt(), ")"),
+            clock_.Now());
+        return writer_.Write(saga, from, decision);
+      });
+}
+
+absl::Status RelaySettlement::ApplyRetryReport(const v1::BranchResult& report) {
+  if (!report.has_next_attempt_at())
+    return absl::InvalidArgumentError("a retry report must say when the next attempt is due");
+  const absl::Time due = ToTime(report.next_attempt_at());
+  // Where the report moves the branch's expectation; nothing to write if it does not move it.
+  auto expectation = [&](const v1::Branch& branch) -> std::optional<absl::Time> {
+    if (!branch.has_dispatched_at()) return std::nullopt;  // Not the relay's to retry.
+    const absl::Time expected = branch.has_expect_word_by() ? ToTime(branch.expect_word_by())
+                                                            : ToTime(branch.dispatched_at());
+    const absl::Time after = ExpectAfterReport(expected, due, timings_);
+    if (branch.has_expect_word_by() && after == expected) return std::nullopt;
+    return after;
+  };
+  return WithOpenBranch(
+      report.branch(), report.op(),
+      [&](const v1::Branch& branch) { return expectation(branch).has_value(); },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        const std::optional<absl::Time> after = expectation(branch);
+        if (!after) return absl::OkStatus();
+        *branch.mutable_expect_word_by() = ToTimestamp(*after);
+        branch.set_last_error(report.detail());
+        *saga.mutable_next_attempt_at() =
+            ToTimestamp(NextRedispatch(saga, clock_.Now() + timings_.redispatch_after, timings_));
+        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+        return writer_.Save(
+            saga, saga.state(),
+            StepRecord{
+                saga.state(), saga.state(),
+                absl::StrCat(OpName(report.op()), " of ", branch.branch(),
+                             " is retried by the relay: attempt ", report.attempt(), " due at ",
+                             absl::FormatTime(due), " (", report.detail(), ")")});
+      });
+}
+
+absl::Status RelaySettlement::ApplyDeadLetter(const v1::DeadLetter& dead_letter) {
+  ASSIGN_OR_RETURN(bool recorded, store_.InsertDeadLetter(dead_letter));
+  if (recorded) {
+    LogError("a branch command was dead-lettered; replay it once the cause is fixed")
+        .With("saga_id", dead_letter.saga_id())
+        .With("trace_id", dead_letter.saga_id())
+        .With("error", dead_letter.error())
+        .With("attempts", dead_letter.attempts());
+  }
+  // A poison message names no branch to mark; an unknown saga has none either.
+  if (!dead_letter.has_command()) return absl::OkStatus();
+  const v1::BranchCommand& command = dead_letter.command();
+  if (!ValidateSagaId(command.branch().saga_id()).ok()) return absl::OkStatus();
+  absl::Status marked = WithOpenBranch(
+      command.branch(), command.op(),
+      [](const v1::Branch& branch) { return branch.dead_letter().empty(); },
+      [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
+        if (!branch.dead_letter().empty()) return absl::OkStatus();
+        branch.set_dead_letter(dead_letter.error());
+        *saga.mutable_updated_at() = ToTimestamp(clock_.Now());
+        return writer_.Save(saga, saga.state(),
+                            StepRecord{saga.state(), saga.state(),
+                                       absl::StrCat(OpName(command.op()), " of ", branch.branch(),
+                                                    " dead-lettered after ", dead_letter.attempts(),
+                                                    " attempts: ", dead_letter.error(),
+                                                    "; waiting for an operator's replay")});
+      });
+  return absl::IsNotFound(marked) ? absl::OkStatus() : marked;
+}
+}  // namespace fxmesh::coordinator
