@@ -61,7 +61,7 @@ struct Replica {
   std::set<std::string> busy;         // Sagas a drive or a result of this replica works on.
 };
 
-// One drive of one saga by one replica, as SagaEngine runs it: decide, call, write.
+// One drive of one saga by one replica, as SagaDriver runs it: decide, call, write.
 struct Drive {
   int replica = 0;
   int incarnation = 0;
@@ -464,7 +464,7 @@ void World::Crash(int index) {
   At(now_ + random_.Millis(200, 5'000), [this, index] {
     Replica& restarted = replicas_[index];
     restarted.up = true;
-    // A replica frees the leases it held when it stopped (SagaEngine::ReleaseOwnLeases).
+    // A replica frees the leases it held when it stopped (SagaLeases::ReleaseOwnLeases).
     for (auto& [id, stored] : store_) {
       if (stored.owner == restarted.id) stored.lease_until = now_;
     }
