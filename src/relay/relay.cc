@@ -8,70 +8,14 @@
 #include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/status_macros.h"
+#include "relay/command_policy.h"
 
 namespace fxmesh::relay {
-namespace {
-
-// Adds what identifies a command to a log line: its saga (and so its trace), branch, op and
-// attempt.
-LogLine& Describe(LogLine&& line, const v1::BranchCommand& command) {
-  return line.With("saga_id", command.branch().saga_id())
-      .With("trace_id", command.branch().saga_id())
-      .With("branch", command.branch().branch())
-      .With("op", v1::BranchOp_Name(command.op()))
-      .With("attempt", std::max(command.attempt(), 1));
-}
-
-// Whether a ledger's gRPC status says it refused the request itself (ARCHITECTURE.md §3: a
-// malformed request, or one its state makes impossible), as opposed to "maybe not delivered".
-bool IsRefusal(const absl::Status& status) {
-  return absl::IsInvalidArgument(status) || absl::IsFailedPrecondition(status);
-}
-
-}  // namespace
-
-std::vector<RelayTier> DefaultTiers() {
-  std::vector<RelayTier> tiers;
-  for (const kafka::RetryTier& tier : kafka::kRetryTiers) {
-    tiers.push_back({std::string(tier.topic), absl::Milliseconds(tier.delay_ms)});
-  }
-  return tiers;
-}
 
 std::vector<std::string> ConsumedTopics(const RelayOptions& options) {
   std::vector<std::string> topics = {std::string(kafka::kBranchCommandsTopic)};
   for (const RelayTier& tier : options.tiers) topics.push_back(tier.topic);
   return topics;
-}
-
-RelayMetrics::RelayMetrics(MetricsRegistry& registry)
-    : commands(registry.AddCounter(
-          "fxmesh_relay_commands_total",
-          "Branch commands handled, by op and outcome: the ledger's answer (APPLIED, DUPLICATE, "
-          "REJECTED, NULL_COMPENSATION), retry (moved to a tier) or dead_letter.",
-          {"op", "outcome"})),
-      retries(registry.AddCounter("fxmesh_relay_retries_total",
-                                  "Commands moved to a retry tier, by tier topic.", {"tier"})),
-      dead_letters(registry.AddCounter(
-          "fxmesh_relay_dead_letters_total",
-          "Messages sent to the dead-letter topic, by reason: poison (not a BranchCommand), "
-          "bad_op, unknown_participant, refused (the ledger answered INVALID_ARGUMENT or "
-          "FAILED_PRECONDITION), exhausted (no answer after the last tier).",
-          {"reason"})),
-      ledger_calls(
-          registry.AddHistogram("fxmesh_relay_ledger_call_duration_seconds",
-                                "Time of each Confirm or Cancel call to a ledger, answered or not.",
-                                {"participant", "op"}, kLatencyBucketsSeconds)) {
-  // Every known label value has a sample from the start, so a dashboard tells 0 from missing.
-  for (const char* op : {"confirm", "cancel"}) {
-    for (v1::Outcome outcome : {v1::OUTCOME_APPLIED, v1::OUTCOME_DUPLICATE, v1::OUTCOME_REJECTED,
-                                v1::OUTCOME_NULL_COMPENSATION}) {
-      commands.With({op, v1::Outcome_Name(outcome)});
-    }
-    for (const char* outcome : {"retry", "dead_letter"}) commands.With({op, outcome});
-  }
-  for (const char* reason : {"poison", "bad_op", "unknown_participant", "refused", "exhausted"})
-    dead_letters.With({reason});
 }
 
 Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
@@ -166,7 +110,8 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
     const Finished& work = done[i];
     const kafka::IncomingMessage& message = work.message;
     if (!published[i].ok()) {
-      Describe(LogWarning("cannot publish a command's outcome; it is handled again"), work.command)
+      DescribeCommand(LogWarning("cannot publish a command's outcome; it is handled again"),
+                      work.command)
           .With("outcome", work.handled.label)
           .With("error", published[i]);
       // Not committed: rewound, so the message is handled again shortly.
@@ -178,7 +123,7 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
     }
     // One line per command handled: what became of it, how long this attempt took here, and how
     // long since its message was written (for a retry, that includes the tier's wait).
-    Describe(LogInfo("command handled"), work.command)
+    DescribeCommand(LogInfo("command handled"), work.command)
         .With("outcome", work.handled.label)
         .With("handling_ms", absl::ToInt64Milliseconds(now - work.started))
         .With("latency_ms", message.created_at == absl::InfinitePast()
@@ -197,17 +142,10 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
 }
 
 Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
-  if (command.op() != v1::BRANCH_OP_CONFIRM && command.op() != v1::BRANCH_OP_CANCEL) {
-    return {{DeadLetter(message, "bad_op", "op must be BRANCH_OP_CONFIRM or BRANCH_OP_CANCEL",
-                        command.attempt())},
-            "dead_letter"};
-  }
   auto participant = participants_.find(command.participant());
-  if (participant == participants_.end()) {
-    return {{DeadLetter(message, "unknown_participant",
-                        absl::StrCat("unknown participant '", command.participant(), "'"),
-                        command.attempt())},
-            "dead_letter"};
+  if (std::optional<CommandFault> fault =
+          CheckCommand(command, participant != participants_.end())) {
+    return {{DeadLetter(message, fault->kind, fault->reason, command.attempt())}, "dead_letter"};
   }
   // This attempt's span: the child of whoever sent the command (the coordinator, or the previous
   // attempt), the parent of the ledger call and of what the relay publishes.
@@ -233,68 +171,38 @@ Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchC
   const absl::string_view op_label = confirm ? "confirm" : "cancel";
   metrics_.ledger_calls.With({command.participant(), op_label})
       .Observe(absl::ToDoubleSeconds(absl::Now() - called));
-  const int attempt = std::max(command.attempt(), 1);
   const std::string reply_topic = command.reply_topic().empty()
                                       ? std::string(kafka::kBranchResultsTopic)
                                       : command.reply_topic();
-  v1::BranchResult result;
-  *result.mutable_branch() = command.branch();
-  result.set_participant(command.participant());
-  result.set_op(command.op());
-  if (response.ok()) {
-    result.set_attempt(attempt);
-    result.set_outcome(response->outcome());
-    result.set_reason(response->reason());
-    result.set_detail(response->detail());
-    *result.mutable_executed_at() = ToTimestamp(clock_.Now());
-    std::string outcome = v1::Outcome_Name(response->outcome());
-    if (absl::StartsWith(outcome, "OUTCOME_")) outcome.erase(0, std::string("OUTCOME_").size());
-    metrics_.commands.With({op_label, outcome}).Increment();
-    span.SetAttribute("outcome", v1::Outcome_Name(response->outcome()));
-    return {{Outcome{reply_topic, ProtoToJson(result), {}, span.traceparent()}}, outcome};
+  const Verdict verdict = Judge(command, response, options_.tiers, clock_.Now());
+  metrics_.commands.With({op_label, verdict.label}).Increment();
+  switch (verdict.kind) {
+    case Verdict::Kind::kAnswered:
+      span.SetAttribute("outcome", v1::Outcome_Name(response->outcome()));
+      return {{Outcome{reply_topic, ProtoToJson(verdict.result), {}, span.traceparent()}},
+              verdict.label};
+    case Verdict::Kind::kDeadLetter: {
+      span.SetStatus(response.status());
+      Outcome dead = DeadLetter(message, verdict.fault.kind, verdict.fault.reason, verdict.attempt);
+      dead.traceparent = span.traceparent();
+      return {{dead}, verdict.label};
+    }
+    case Verdict::Kind::kRetry:
+      break;
   }
-  const std::string error = response.status().ToString();
   span.SetStatus(response.status());
-  // The ledger refused the request itself: malformed, or impossible in its state. That is a "no",
-  // not a "don't know"; asking again in a minute gets the same answer, so an operator must look.
-  if (IsRefusal(response.status())) {
-    metrics_.commands.With({op_label, "dead_letter"}).Increment();
-    Outcome dead =
-        DeadLetter(message, "refused",
-                   absl::StrCat("the ledger refused attempt ", attempt, ": ", error), attempt);
-    dead.traceparent = span.traceparent();
-    return {{dead}, "dead_letter"};
-  }
-  // No answer: the next tier, or the dead letters after the last one. Attempt n waits in tier n.
-  if (attempt > static_cast<int>(options_.tiers.size())) {
-    metrics_.commands.With({op_label, "dead_letter"}).Increment();
-    Outcome dead =
-        DeadLetter(message, "exhausted",
-                   absl::StrCat("gave up after ", attempt, " attempts: ", error), attempt);
-    dead.traceparent = span.traceparent();
-    return {{dead}, "dead_letter"};
-  }
-  const RelayTier& tier = options_.tiers[attempt - 1];
-  const absl::Time due = clock_.Now() + tier.delay;
-  command.set_attempt(attempt + 1);
-  command.set_last_error(error);
-  *command.mutable_not_before() = ToTimestamp(due);
-  metrics_.commands.With({op_label, "retry"}).Increment();
+  const RelayTier& tier = options_.tiers[verdict.tier];
   metrics_.retries.With({tier.topic}).Increment();
-  Describe(LogInfo("command moved to a retry tier"), command)
+  DescribeCommand(LogInfo("command moved to a retry tier"), verdict.next)
       .With("tier", tier.topic)
-      .With("due", absl::FormatTime(due))
-      .With("error", error);
+      .With("due", absl::FormatTime(verdict.due))
+      .With("error", verdict.error);
   span.SetAttribute("next_tier", tier.topic);
-  // The report that tells the coordinator when to expect the next word on this command.
-  result.set_kind(v1::RESULT_KIND_RETRYING);
-  result.set_attempt(attempt + 1);
-  result.set_detail(error);
-  *result.mutable_next_attempt_at() = ToTimestamp(due);
-  Outcome report{reply_topic, ProtoToJson(result), {}, span.traceparent()};
+  Outcome report{reply_topic, ProtoToJson(verdict.result), {}, span.traceparent()};
   report.best_effort = true;
-  return {{Outcome{tier.topic, ProtoToJson(command), {}, span.traceparent()}, std::move(report)},
-          "retry"};
+  return {
+      {Outcome{tier.topic, ProtoToJson(verdict.next), {}, span.traceparent()}, std::move(report)},
+      verdict.label};
 }
 
 Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
@@ -304,7 +212,7 @@ Relay::Outcome Relay::DeadLetter(const kafka::IncomingMessage& message, absl::st
   // why it is here, and `reason` says so.
   v1::BranchCommand command;
   ParseProtoJson(message.value, command).IgnoreError();
-  Describe(LogWarning("command sent to the dead letters"), command)
+  DescribeCommand(LogWarning("command sent to the dead letters"), command)
       .With("key", message.key)
       .With("source_topic", message.topic)
       .With("reason", reason);

@@ -46,13 +46,10 @@
 #include "kafka/offset_tracker.h"
 #include "kafka/producer.h"
 #include "kafka/topics.h"
+#include "relay/command_policy.h"
+#include "relay/relay_metrics.h"
 
 namespace fxmesh::relay {
-
-struct RelayTier {
-  std::string topic;
-  absl::Duration delay;
-};
 
 struct RelayOptions {
   // Retry tiers in order; the defaults are kafka::kRetryTiers.
@@ -62,20 +59,8 @@ struct RelayOptions {
   int in_flight_max = limits::kRelayCommandsInFlightMax;
 };
 
-// The default tiers of kafka::kRetryTiers.
-std::vector<RelayTier> DefaultTiers();
 // The topics a relay consumes: the commands topic and every tier of `options`.
 std::vector<std::string> ConsumedTopics(const RelayOptions& options);
-
-// The relay's metrics (docs/operations.md lists them all).
-struct RelayMetrics {
-  explicit RelayMetrics(MetricsRegistry& registry);
-  Counter& commands;        // {op, outcome}: the ledger's outcome, "retry" or "dead_letter".
-  Counter& retries;         // {tier}: commands moved to each retry tier.
-  Counter& dead_letters;    // {reason}: "poison", "bad_op", "unknown_participant", "refused",
-                            // "exhausted".
-  Histogram& ledger_calls;  // {participant, op}: each ledger call's duration.
-};
 
 class Relay {
  public:
