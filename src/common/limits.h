@@ -200,6 +200,15 @@ inline constexpr int64_t kResultPollMs = 200;
 // keep arriving (a crash in between only applies those again, which changes nothing).
 inline constexpr size_t kResultsSetAsideMax = 1'000;
 inline constexpr int64_t kResultCommitMs = 100;
+// Without Kafka the coordinator's own relay (coordinator/local_relay.h) executes the commands: it
+// holds at most this many waiting for a retry tier or a free worker (the rest wait in the
+// outbox), and applies an answer whose saga is busy again after a pause that starts here and
+// doubles up to kResultRetryMs.
+inline constexpr int kLocalRelayCommandsHeldMax = 10'000;
+inline constexpr int64_t kLocalRelayBusyRetryMsMin = 5;
+// A customer whose exchange is decided waits for it to settle, and reads it again this often (its
+// last answer may be applied by another replica).
+inline constexpr int64_t kSettleRecheckMs = 200;
 
 // Consumers rewind a paused partition to the message that is not due yet. A rewind waits this
 // long for the partition's broker; one that cannot finish is tried again this often, and the
@@ -307,6 +316,8 @@ static_assert(
     }(),
     "a command still working through the relay's tiers is never sent again by the safety net");
 static_assert(kRelayBusyPollMs < kRelayIdlePollMs && kRelayIdlePollMs < kResultRetryMs);
+static_assert(kLocalRelayBusyRetryMsMin < kResultRetryMs &&
+              kOutboxBatchMax <= kLocalRelayCommandsHeldMax);
 static_assert(kStuckCheckMs * 6 <= kStuckAfterMsDefault,
               "a saga is reported stuck soon after it passes the threshold");
 static_assert(kCliTimeoutMsDefault <= kCliWatchTimeoutMsDefault &&

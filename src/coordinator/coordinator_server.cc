@@ -40,13 +40,22 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   EngineOptions engine_options = options.engine;
   if (!options.kafka_brokers.empty()) {
-    engine_options.settle_through_kafka = true;
     engine_options.relay_has_backlog = [raw = server.get()] { return raw->relay_backlog_.load(); };
   }
   engine_options.tracer = &server->tracer_;
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
                                                  engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
+  if (options.kafka_brokers.empty()) {
+    LocalRelayOptions relay_options;
+    relay_options.owner = engine_options.owner_id;
+    relay_options.ledger_call_timeout = engine_options.ledger_call_timeout;
+    server->local_relay_ =
+        std::make_unique<LocalRelay>(*server->store_, server->engine_->settlement(), clients, clock,
+                                     std::move(relay_options), server->metrics_, &server->tracer_);
+    server->engine_->SetCommandsQueued([relay = server->local_relay_.get()] { relay->Notify(); });
+    server->local_relaying_ = std::thread([raw = server.get()] { raw->LocalRelayLoop(); });
+  }
   RETURN_IF_ERROR(server->engine_->pauses().Refresh());
   ASSIGN_OR_RETURN(int released, server->engine_->leases().ReleaseOwnLeases());
   if (released > 0) {
@@ -202,6 +211,17 @@ void CoordinatorServer::PublishLoop() {
   }
 }
 
+void CoordinatorServer::LocalRelayLoop() {
+  while (!local_relay_stopping_) {
+    absl::StatusOr<int> started = local_relay_->Step();
+    if (!started.ok()) {
+      LogWarning("the in-process relay cannot settle now; it tries again")
+          .With("error", started.status());
+    }
+    local_relay_->Wait(absl::Milliseconds(limits::kOutboxPollMs));
+  }
+}
+
 void CoordinatorServer::RelayBacklogLoop(const kafka::ClientConfig& kafka_config,
                                          const std::string& group) {
   while (!Stopping()) {
@@ -262,6 +282,12 @@ void CoordinatorServer::Shutdown(absl::Duration grace) {
   if (server_) server_->Shutdown(grace);
   executor_.reset();
   recovery_executor_.reset();
+  // Last: the calls and drives above may still wait for it, or hand it commands.
+  if (local_relaying_.joinable()) {
+    local_relay_stopping_ = true;
+    local_relay_->Notify();
+    local_relaying_.join();
+  }
 }
 
 }  // namespace fxmesh::coordinator

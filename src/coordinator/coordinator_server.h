@@ -24,6 +24,7 @@
 #include "common/participant_client.h"
 #include "common/tls.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/local_relay.h"
 #include "coordinator/outbox_publisher.h"
 #include "coordinator/pruner.h"
 #include "coordinator/rates.h"
@@ -53,10 +54,10 @@ struct CoordinatorServerOptions {
   // What is deleted when (see Pruner), and how often the pruner looks when nothing is waiting.
   RetentionOptions retention;
   absl::Duration prune_interval = absl::Milliseconds(limits::kPruneIntervalMs);
-  // Kafka's bootstrap servers. Set: the outbox is published, Confirms and Cancels are settled
-  // through the relay (engine.settle_through_kafka is then forced on), and the relay's results and
-  // dead letters are consumed. Empty: the coordinator settles every branch itself, and saga events
-  // wait in the outbox (a growing backlog).
+  // Kafka's bootstrap servers. Set: the outbox is published, the relays settle its Confirms and
+  // Cancels, and their results and dead letters are consumed. Empty: the coordinator's in-process
+  // relay (local_relay.h) drains the outbox and settles them the same way; saga events, which
+  // nobody consumes then, are marked sent.
   std::string kafka_brokers;
   // librdkafka properties for every Kafka client of the coordinator (TLS, SASL; see
   // kafka/client_config.h).
@@ -90,6 +91,7 @@ class CoordinatorServer {
  private:
   void RecoveryLoop();
   void PublishLoop();
+  void LocalRelayLoop();
   void ResultLoop();
   // Keeps relay_backlog_ current: whether the relays have unread branch commands.
   void RelayBacklogLoop(const kafka::ClientConfig& kafka_config, const std::string& group);
@@ -126,6 +128,11 @@ class CoordinatorServer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   std::thread recovery_;
+  // Without Kafka. It runs until the gRPC server has let the calls in flight finish, since a
+  // customer's Exchange waits for the relay to settle what it decided.
+  std::unique_ptr<LocalRelay> local_relay_;
+  std::atomic<bool> local_relay_stopping_{false};
+  std::thread local_relaying_;
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<OutboxPublisher> publisher_;
   std::thread publishing_;

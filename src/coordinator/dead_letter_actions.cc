@@ -118,6 +118,7 @@ absl::StatusOr<v1::ReplayDeadLettersResponse> DeadLetterActions::ReplayDeadLette
         .With("dead_letter_id", dead_letter.dead_letter_id())
         .With("operator", request.operator_());
     sagas.insert(command.branch().saga_id());
+    writer_.CommandsQueued();
     *response.add_replayed() = std::move(dead_letter);
   }
   // The sagas no longer wait for an operator. Best effort: if another driver holds one, the

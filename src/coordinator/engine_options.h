@@ -21,8 +21,6 @@ struct EngineOptions {
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
   // Records the engine's spans (each drive, and a saga's root span when it ends); may be null.
   Tracer* tracer = nullptr;
-  // Confirms after the first inline attempt, and all Cancels, go through the relay (saga_engine.h).
-  bool settle_through_kafka = false;
   absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);
   // Sooner, a command the relay has said nothing about is taken as lost and sent again: the first
   // word is due this long after the send, the next this long after the retry tier's due time the

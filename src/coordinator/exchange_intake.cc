@@ -185,10 +185,22 @@ absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest
 absl::StatusOr<v1::Exchange> ExchangeIntake::Exchange(const v1::ExchangeRequest& request,
                                                       absl::Time respond_by) {
   ASSIGN_OR_RETURN(v1::Saga saga, StartExchange(request));
+  FinishSignal::Watch watch(finished_, saga.saga_id());
   if (!IsTerminal(saga.state()) && clock_.Now() < respond_by) {
-    ASSIGN_OR_RETURN(saga, driver_.Drive(saga.saga_id(), respond_by, /*stop_at_cancel=*/true));
+    ASSIGN_OR_RETURN(saga, driver_.Drive(saga.saga_id(), respond_by));
   }
-  if (!IsTerminal(saga.state()) && wake_) wake_();
+  // Decided to confirm: the relay settles it, and the customer hears the end if it comes in time.
+  const absl::Time wait_until = respond_by - absl::Milliseconds(limits::kResponseMarginMs);
+  while (saga.state() == v1::SAGA_STATE_CONFIRMING && clock_.Now() < wait_until) {
+    watch.Wait(std::min(wait_until - clock_.Now(), absl::Milliseconds(limits::kSettleRecheckMs)));
+    ASSIGN_OR_RETURN(std::optional<v1::Saga> stored, store_.GetSaga(saga.saga_id()));
+    if (!stored) break;
+    saga = std::move(*stored);
+  }
+  // Not decided yet: the background takes over now (the relay has a decided one).
+  const bool undecided =
+      saga.state() == v1::SAGA_STATE_CREATED || saga.state() == v1::SAGA_STATE_TRYING;
+  if (undecided && wake_) wake_();
   return ToExchange(saga);
 }
 

@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "coordinator/engine_options.h"
+#include "coordinator/finish_signal.h"
 #include "coordinator/participant_pauses.h"
 #include "coordinator/rates.h"
 #include "coordinator/saga_driver.h"
@@ -31,24 +32,26 @@ inline constexpr absl::string_view kFxParticipant = "fx-ledger";
 
 class ExchangeIntake {
  public:
-  // Every reference must outlive the intake. `wake` hands the background a saga the customer's
-  // drive left unfinished.
+  // Every reference must outlive the intake. `finished` announces the sagas this replica ends;
+  // `wake` hands the background a saga the customer's drive left before the decision.
   ExchangeIntake(SagaStore& store, const Clock& clock, RateTable rates,
                  const EngineOptions& options, const ParticipantPauses& pauses, SagaDriver& driver,
-                 std::function<void()> wake)
+                 FinishSignal& finished, std::function<void()> wake)
       : store_(store),
         clock_(clock),
         rates_(std::move(rates)),
         options_(options),
         pauses_(pauses),
         driver_(driver),
+        finished_(finished),
         wake_(std::move(wake)) {}
 
   // Errors: INVALID_ARGUMENT (malformed), NOT_FOUND (unknown quote or saga), FAILED_PRECONDITION
   // (quote expired or used, daily limit exceeded), ALREADY_EXISTS (idempotency key reused for a
   // different exchange), UNAVAILABLE (a participant is paused, or storage is down).
   absl::StatusOr<v1::Quote> GetQuote(const v1::GetQuoteRequest& request);
-  // Starts (or finds) the exchange and drives it until it is decided or `respond_by` passes.
+  // Starts (or finds) the exchange and drives it until it is decided; decided to confirm, waits for
+  // the relay to complete it. Answers as the saga is when it ends or `respond_by` is near.
   absl::StatusOr<v1::Exchange> Exchange(const v1::ExchangeRequest& request, absl::Time respond_by);
   absl::StatusOr<v1::Exchange> GetExchange(const v1::GetExchangeRequest& request);
   absl::StatusOr<v1::ListExchangesResponse> ListExchanges(const v1::ListExchangesRequest& request);
@@ -66,6 +69,7 @@ class ExchangeIntake {
   const EngineOptions& options_;
   const ParticipantPauses& pauses_;
   SagaDriver& driver_;
+  FinishSignal& finished_;
   const std::function<void()> wake_;
 };
 

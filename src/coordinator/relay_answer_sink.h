@@ -2,6 +2,8 @@
 // production; a test may put its own behind the result consumer.
 #pragma once
 
+#include <vector>
+
 #include "absl/status/status.h"
 #include "fxmesh/v1/ops.pb.h"
 #include "fxmesh/v1/relay.pb.h"
@@ -16,6 +18,15 @@ class RelayAnswerSink {
   // Anything else: it can never be applied.
   virtual absl::Status ApplyBranchResult(const v1::BranchResult& result) = 0;
   virtual absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter) = 0;
+  // Several results about one saga at once (the in-process relay runs a saga's commands
+  // together), as the same status ApplyBranchResult would give. By default one after the other;
+  // a sink may record them in one write.
+  virtual absl::Status ApplyBranchResults(const std::vector<v1::BranchResult>& results) {
+    for (const v1::BranchResult& result : results) {
+      if (absl::Status applied = ApplyBranchResult(result); !applied.ok()) return applied;
+    }
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace fxmesh::coordinator

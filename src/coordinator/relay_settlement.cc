@@ -1,6 +1,7 @@
 #include "coordinator/relay_settlement.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/ids.h"
 #include "common/log.h"
 #include "common/proto_time.h"
@@ -53,24 +54,59 @@ absl::Status RelaySettlement::ApplyBranchResult(const v1::BranchResult& result) 
   return WithOpenBranch(
       result.branch(), result.op(), [](const v1::Branch&) { return true; },
       [&](v1::Saga& saga, v1::Branch& branch) -> absl::Status {
-        v1::BranchResponse answer;
-        answer.set_outcome(result.outcome());
-        answer.set_reason(result.reason());
-        answer.set_detail(result.detail());
-        writer_.RecordCall(
-            branch,
-            result.op() == v1::BRANCH_OP_CONFIRM ? BranchCall::kConfirm : BranchCall::kCancel,
-            answer, ToTime(saga.try_deadline()));
-        branch.clear_dead_letter();
-        branch.clear_expect_word_by();
+        const std::string answered = RecordResult(saga, branch, result);
         const v1::SagaState from = saga.state();
-        const Decision decision = DecideAfterResult(
-            saga,
-            absl::StrCat(OpName(result.op()), " of ", branch.branch(),
-                         " answered through the relay (attempt ", result.attempt(), ")"),
-            clock_.Now());
-        return writer_.Write(saga, from, decision);
+        return writer_.Write(saga, from, DecideAfterResult(saga, answered, clock_.Now()));
       });
+}
+
+absl::Status RelaySettlement::ApplyBranchResults(const std::vector<v1::BranchResult>& results) {
+  if (results.empty()) return absl::OkStatus();
+  if (results.size() == 1) return ApplyBranchResult(results.front());
+  const std::string& saga_id = results.front().branch().saga_id();
+  RETURN_IF_ERROR(ValidateSagaId(saga_id));
+  for (const v1::BranchResult& result : results) {
+    if (result.branch().saga_id() != saga_id)
+      return absl::InvalidArgumentError("results applied together must be about one saga");
+    if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
+      return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+    if (result.kind() == v1::RESULT_KIND_RETRYING)
+      return absl::InvalidArgumentError("retry reports are applied one by one");
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  v1::Saga& saga = *loaded;
+  std::vector<std::string> answered;
+  for (const v1::BranchResult& result : results) {
+    const int index = BranchIndex(saga, result.branch().branch());
+    // Moved on, or already settled (a late or repeated copy): nothing to record.
+    if (saga.state() != PhaseOf(result.op()) || index < 0 ||
+        IsBranchSettled(saga.branches(index), saga.state())) {
+      continue;
+    }
+    answered.push_back(RecordResult(saga, *saga.mutable_branches(index), result));
+  }
+  if (answered.empty()) return absl::OkStatus();
+  return leases_.WithSagaHeldUnleased(saga_id, [&] {
+    const v1::SagaState from = saga.state();
+    return writer_.Write(saga, from,
+                         DecideAfterResult(saga, absl::StrJoin(answered, "; "), clock_.Now()));
+  });
+}
+
+std::string RelaySettlement::RecordResult(v1::Saga& saga, v1::Branch& branch,
+                                          const v1::BranchResult& result) {
+  v1::BranchResponse answer;
+  answer.set_outcome(result.outcome());
+  answer.set_reason(result.reason());
+  answer.set_detail(result.detail());
+  writer_.RecordCall(
+      branch, result.op() == v1::BRANCH_OP_CONFIRM ? BranchCall::kConfirm : BranchCall::kCancel,
+      answer, ToTime(saga.try_deadline()));
+  branch.clear_dead_letter();
+  branch.clear_expect_word_by();
+  return absl::StrCat(OpName(result.op()), " of ", branch.branch(),
+                      " answered through the relay (attempt ", result.attempt(), ")");
 }
 
 absl::Status RelaySettlement::ApplyRetryReport(const v1::BranchResult& report) {

@@ -35,10 +35,16 @@ class RelaySettlement : public RelayAnswerSink {
   // Idempotent: a result for a branch already settled, or a saga already finished, changes
   // nothing. ABORTED while another driver holds the saga: apply it again later.
   absl::Status ApplyBranchResult(const v1::BranchResult& result) override;
+  // Results about one saga (no retry reports), recorded with one read and at most one write, so
+  // the answers that settle a saga together finish it in one step.
+  absl::Status ApplyBranchResults(const std::vector<v1::BranchResult>& results) override;
   // Records a message of the dead-letter topic (once per position) and marks its branch.
   absl::Status ApplyDeadLetter(const v1::DeadLetter& dead_letter) override;
 
  private:
+  // Records `result` (valid, about `branch` of `saga`) on the branch; returns what the step log
+  // says of it.
+  std::string RecordResult(v1::Saga& saga, v1::Branch& branch, const v1::BranchResult& result);
   // The relay moved a branch's command to a retry tier: the next word about it is now due after
   // that tier's due time.
   absl::Status ApplyRetryReport(const v1::BranchResult& report);

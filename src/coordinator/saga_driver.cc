@@ -12,11 +12,9 @@
 
 namespace fxmesh::coordinator {
 
-absl::StatusOr<v1::Saga> SagaDriver::Drive(absl::string_view saga_id, absl::Time respond_by,
-                                           bool stop_at_cancel) {
-  absl::StatusOr<v1::Saga> driven = leases_.WithSagaHeld(saga_id, [&] {
-    return DriveLeased(saga_id, DriveLimits{respond_by, stop_at_cancel});
-  });
+absl::StatusOr<v1::Saga> SagaDriver::Drive(absl::string_view saga_id, absl::Time respond_by) {
+  absl::StatusOr<v1::Saga> driven =
+      leases_.WithSagaHeld(saga_id, [&] { return DriveLeased(saga_id, DriveLimits{respond_by}); });
   if (driven.ok()) return driven;
   if (absl::IsDataLoss(driven.status())) {
     // The stored saga cannot be read (or has no branches): it must not move, and an operator
@@ -87,7 +85,6 @@ DriveInput SagaDriver::InputFor(const DriveLimits& limits, bool answered) const 
   DriveInput input;
   input.now = clock_.Now();
   input.respond_by = limits.respond_by;
-  input.stop_at_cancel = limits.stop_at_cancel;
   input.answered = answered;
   input.relay_behind = options_.relay_has_backlog && options_.relay_has_backlog();
   input.paused = pauses_.Names();

@@ -53,12 +53,10 @@ class SagaDriver {
         writer_(writer) {}
 
   // Drives one saga as far as it can go now; returns it as it then is. `respond_by` caps every
-  // call's deadline (a customer is waiting); with `stop_at_cancel` the drive stops once CANCELLING
-  // is durable and leaves the Cancels to the background. Another driver holding the saga, or
-  // storage failing mid-way, answers with the saga as stored.
+  // call's deadline (a customer is waiting). Another driver holding the saga, or storage failing
+  // mid-way, answers with the saga as stored.
   absl::StatusOr<v1::Saga> Drive(absl::string_view saga_id,
-                                 absl::Time respond_by = absl::InfiniteFuture(),
-                                 bool stop_at_cancel = false);
+                                 absl::Time respond_by = absl::InfiniteFuture());
 
   // Raises an alert (log line and counter) for each saga newly found stuck.
   absl::Status CheckStuck();
@@ -66,7 +64,6 @@ class SagaDriver {
  private:
   struct DriveLimits {
     absl::Time respond_by;
-    bool stop_at_cancel;
   };
 
   // Asks Decide what to do, makes the calls or writes the saga (once per decision), until the

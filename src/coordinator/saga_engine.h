@@ -12,14 +12,15 @@
 // sagas this replica holds, in memory and in the store) and SagaWriter (every saga write, with
 // what is recorded alongside: step-log rows, outbox commands, metrics, spans).
 //
-// Settling through Kafka (`settle_through_kafka`, ARCHITECTURE.md §5): the customer's drive still
-// sends each Confirm once inline, but every other Confirm and every Cancel goes to the relay as a
-// BranchCommand, queued in the outbox in the same transaction as the saga write that needs it
-// (entering CANCELLING carries its Cancels). The relay owns the retries; RelaySettlement records
-// its answers and finishes the saga, and marks a branch the relay gave up on until an operator
-// replays it. A command the relay goes silent about (no result, no report of a retry tier move)
-// past the time its next word was due is sent again (relay_expectation.h), and any command with
-// no result after `redispatch_after`. The flag is read once, into the rules' options.
+// Settling (ARCHITECTURE.md §5), one path with or without Kafka: the write that decides a saga
+// queues its Confirms (or Cancels) in the outbox as BranchCommands, in the same transaction. A
+// relay executes them, retries them and answers: fxmesh-relay through Kafka, or the coordinator's
+// own (local_relay.h). RelaySettlement records the answers and finishes the saga, and marks a
+// branch the relay gave up on until an operator replays it. A command the relay goes silent about
+// (no result, no report of a retry tier move) past the time its next word was due is sent again
+// (relay_expectation.h), and any command with no result after `redispatch_after`. A customer's
+// Exchange waits, while its deadline allows, for the relay to finish what it decided
+// (finish_signal.h).
 //
 // Thread-safe, as every part is. SetWakeBackground must be called, if at all, before the parts
 // are used.
@@ -36,6 +37,7 @@
 #include "coordinator/engine_metrics.h"
 #include "coordinator/engine_options.h"
 #include "coordinator/exchange_intake.h"
+#include "coordinator/finish_signal.h"
 #include "coordinator/operator_actions.h"
 #include "coordinator/participant_pauses.h"
 #include "coordinator/rates.h"
@@ -61,6 +63,9 @@ class SagaEngine {
   // Called whenever a saga becomes due for background work (a cancellation to finish, a retry), so
   // the recovery loop need not wait for its next tick.
   void SetWakeBackground(std::function<void()> wake) { wake_background_ = std::move(wake); }
+  // Called after branch commands were queued in the outbox, so the relay that drains it need not
+  // wait for its next poll. Like SetWakeBackground, before the parts are used.
+  void SetCommandsQueued(std::function<void()> queued) { commands_queued_ = std::move(queued); }
 
   ExchangeIntake& intake() { return intake_; }
   SagaDriver& driver() { return driver_; }
@@ -79,6 +84,8 @@ class SagaEngine {
   const EngineOptions options_;
   const RuleOptions rules_;
   std::function<void()> wake_background_;
+  std::function<void()> commands_queued_;
+  FinishSignal finished_;
   const EngineMetrics metrics_;
   ParticipantPauses pauses_;
   SagaLeases leases_;

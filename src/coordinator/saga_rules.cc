@@ -58,8 +58,9 @@ void MarkDispatched(v1::Saga& saga, const std::vector<int>& indexes, absl::Time 
   }
 }
 
-// A write that moves the saga to `to`. Through the relay, the decision to cancel carries its
-// Cancels: one transaction, none forgotten.
+// A write that moves the saga to `to`. The decision to confirm or to cancel carries its commands
+// to the relay (one transaction, none forgotten), unless a participant is paused: then they wait
+// for it. Either way the driver has nothing more to do: the relay settles.
 Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_on,
               const DriveInput& input, const RuleOptions& options) {
   EnterState(saga, to, input.now);
@@ -67,12 +68,22 @@ Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_o
   decision.kind = Decision::Kind::kWrite;
   decision.to = to;
   decision.drive_on = drive_on;
-  if (options.settle_through_relay && to == v1::SAGA_STATE_CANCELLING) {
-    for (int i = 0; i < saga.branches_size(); ++i) decision.dispatch.push_back(i);
-    MarkDispatched(saga, decision.dispatch, input.now, options.relay);
-    *saga.mutable_next_attempt_at() = ToTimestamp(
-        NextRedispatch(saga, input.now + options.relay.redispatch_after, options.relay));
-    absl::StrAppend(&detail, "; every Cancel sent to the relay");
+  if (to == v1::SAGA_STATE_CONFIRMING || to == v1::SAGA_STATE_CANCELLING) {
+    decision.drive_on = false;
+    std::vector<int> every;
+    for (int i = 0; i < saga.branches_size(); ++i) every.push_back(i);
+    const absl::string_view call = to == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel";
+    if (std::string paused = PausedAmong(saga, every, input); !paused.empty()) {
+      *saga.mutable_next_attempt_at() =
+          ToTimestamp(input.now + absl::Milliseconds(limits::kPausedRecheckMs));
+      absl::StrAppend(&detail, "; every ", call, " waits: participant ", paused, " is paused");
+    } else {
+      decision.dispatch = std::move(every);
+      MarkDispatched(saga, decision.dispatch, input.now, options.relay);
+      *saga.mutable_next_attempt_at() = ToTimestamp(
+          NextRedispatch(saga, input.now + options.relay.redispatch_after, options.relay));
+      absl::StrAppend(&detail, "; every ", call, " sent to the relay");
+    }
   }
   decision.detail = std::move(detail);
   return decision;
@@ -108,8 +119,8 @@ Decision DecideCreated(v1::Saga& saga, const DriveInput& input, const RuleOption
   if (input.now >= ToTime(saga.try_deadline())) {
     saga.set_failure_reason("QUOTE_EXPIRED");
     saga.set_failure_detail("the quote expired before any Try was sent");
-    return Move(saga, v1::SAGA_STATE_CANCELLING, "quote expired before the Trys",
-                !input.stop_at_cancel, input, options);
+    return Move(saga, v1::SAGA_STATE_CANCELLING, "quote expired before the Trys", false, input,
+                options);
   }
   return Move(saga, v1::SAGA_STATE_TRYING, "sending the Trys", true, input, options);
 }
@@ -120,10 +131,7 @@ Decision DecideTrying(v1::Saga& saga, const DriveInput& input, const RuleOptions
   auto cancel_for_timeout = [&](std::string detail) {
     saga.set_failure_reason("TIMEOUT");
     saga.set_failure_detail(detail);
-    Decision decision = Move(saga, v1::SAGA_STATE_CANCELLING, std::move(detail),
-                             !input.stop_at_cancel, input, options);
-    decision.wake_background = true;
-    return decision;
+    return Move(saga, v1::SAGA_STATE_CANCELLING, std::move(detail), false, input, options);
   };
 
   if (!input.answered) {
@@ -169,12 +177,10 @@ Decision DecideTrying(v1::Saga& saga, const DriveInput& input, const RuleOptions
     if (branch.try_status() != v1::CALL_STATUS_REJECTED) continue;
     saga.set_failure_reason(RejectReasonOf(branch));
     saga.set_failure_detail(absl::StrCat(branch.participant(), ": ", branch.last_error()));
-    Decision decision = Move(saga, v1::SAGA_STATE_CANCELLING,
-                             absl::StrCat("Try of ", branch.branch(),
-                                          " rejected: ", branch.last_error(), "; decision: cancel"),
-                             !input.stop_at_cancel, input, options);
-    decision.wake_background = true;
-    return decision;
+    return Move(saga, v1::SAGA_STATE_CANCELLING,
+                absl::StrCat("Try of ", branch.branch(), " rejected: ", branch.last_error(),
+                             "; decision: cancel"),
+                false, input, options);
   }
   std::vector<std::string> unknown;
   std::vector<std::string> schedule;
@@ -190,7 +196,7 @@ Decision DecideTrying(v1::Saga& saga, const DriveInput& input, const RuleOptions
                      absl::FormatDuration(std::max(absl::ZeroDuration(), at - now))));
   }
   if (unknown.empty()) {
-    return Move(saga, v1::SAGA_STATE_CONFIRMING, "every Try applied; decision: confirm", true,
+    return Move(saga, v1::SAGA_STATE_CONFIRMING, "every Try applied; decision: confirm", false,
                 input, options);
   }
   if (now >= try_deadline) {
@@ -203,14 +209,14 @@ Decision DecideTrying(v1::Saga& saga, const DriveInput& input, const RuleOptions
               std::max(absl::ZeroDuration(), std::min(next_try, try_deadline) - now), input);
 }
 
-// Settling through the relay: queues the commands of unsettled branches not sent yet, and of those
-// the relay went silent about past the time their next word was due (unless dead-lettered: those
-// wait for an operator). `why` prefixes the step-log row.
-Decision DispatchSettling(v1::Saga& saga, absl::string_view why, const DriveInput& input,
-                          const RuleOptions& options) {
+// Queues the commands of unsettled branches not sent yet, and of those the relay went silent about
+// past the time their next word was due (unless dead-lettered: those wait for an operator). When
+// there is nothing to send and nothing to reschedule, there is nothing to write either.
+Decision DispatchSettling(v1::Saga& saga, const DriveInput& input, const RuleOptions& options) {
   const absl::Time now = input.now;
   Decision decision;
   decision.kind = Decision::Kind::kWrite;
+  bool expectation_moved = false;
   for (int index = 0; index < saga.branches_size(); ++index) {
     v1::Branch& branch = *saga.mutable_branches(index);
     if (IsBranchSettled(branch, saga.state())) continue;
@@ -223,6 +229,7 @@ Decision DispatchSettling(v1::Saga& saga, absl::string_view why, const DriveInpu
           ToTime(branch.dispatched_at()) + options.relay.redispatch_after <= now;
       if (input.relay_behind && !outer_bound_passed) {
         *branch.mutable_expect_word_by() = ToTimestamp(now + options.relay.first_word_after);
+        expectation_moved = true;
         continue;
       }
       decision.dispatch.push_back(index);
@@ -232,21 +239,26 @@ Decision DispatchSettling(v1::Saga& saga, absl::string_view why, const DriveInpu
   std::vector<std::string> names;
   for (int index : decision.dispatch) names.push_back(saga.branches(index).branch());
   MarkDispatched(saga, decision.dispatch, now, options.relay);
-  *saga.mutable_next_attempt_at() =
-      ToTimestamp(NextRedispatch(saga, now + options.relay.redispatch_after, options.relay));
+  const absl::Time next = NextRedispatch(saga, now + options.relay.redispatch_after, options.relay);
+  if (decision.dispatch.empty() && !expectation_moved && saga.has_next_attempt_at() &&
+      ToTime(saga.next_attempt_at()) == next) {
+    return Decision{};
+  }
+  *saga.mutable_next_attempt_at() = ToTimestamp(next);
   *saga.mutable_updated_at() = ToTimestamp(now);
   if (!decision.dispatch.empty()) {
-    decision.detail = absl::StrCat(
-        why, saga.state() == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel", " of ",
-        absl::StrJoin(names, ", "), " sent to the relay",
-        decision.silent.empty() ? ""
-                                : absl::StrCat(" (again: nothing heard in time about ",
-                                               absl::StrJoin(decision.silent, ", "), ")"));
+    decision.detail = absl::StrCat(saga.state() == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel",
+                                   " of ", absl::StrJoin(names, ", "), " sent to the relay",
+                                   decision.silent.empty()
+                                       ? ""
+                                       : absl::StrCat(" (again: nothing heard in time about ",
+                                                      absl::StrJoin(decision.silent, ", "), ")"));
   }
   return decision;
 }
 
-// CONFIRMING and CANCELLING: settle every branch the same way, then finish. CANCELLING cancels
+// CONFIRMING and CANCELLING: the relay settles every branch the same way; the driver finishes the
+// saga once it has, and otherwise sends what was never sent or went unheard of. CANCELLING cancels
 // every branch, tried or not: a Cancel without its Try is a null compensation whose barrier also
 // refuses a Try still travelling towards the ledger.
 Decision DecideSettling(v1::Saga& saga, const DriveInput& input, const RuleOptions& options) {
@@ -257,37 +269,15 @@ Decision DecideSettling(v1::Saga& saga, const DriveInput& input, const RuleOptio
                 confirming ? "every branch confirmed" : "every branch cancelled", true, input,
                 options);
   }
-  if (!input.answered) {
-    std::vector<int> open;
-    for (int i = 0; i < saga.branches_size(); ++i) {
-      if (!IsBranchSettled(saga.branches(i), saga.state())) open.push_back(i);
-    }
-    if (std::string paused = PausedAmong(saga, open, input); !paused.empty()) {
-      return Stay(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
-                  absl::Milliseconds(limits::kPausedRecheckMs), input);
-    }
-    // Through the relay, only a customer's drive confirms inline, and only once.
-    const bool customer_waiting = input.respond_by != absl::InfiniteFuture();
-    const bool sent_to_relay =
-        std::any_of(saga.branches().begin(), saga.branches().end(),
-                    [](const v1::Branch& b) { return b.has_dispatched_at(); });
-    if (options.settle_through_relay && !(confirming && customer_waiting && !sent_to_relay))
-      return DispatchSettling(saga, "", input, options);
-    const absl::Time deadline = CallDeadline(input, options);
-    if (deadline <= input.now)
-      return Stay(saga, "handed to the background", absl::ZeroDuration(), input);
-    return Call(confirming ? BranchCall::kConfirm : BranchCall::kCancel, std::move(open), deadline);
+  std::vector<int> open;
+  for (int i = 0; i < saga.branches_size(); ++i) {
+    if (!IsBranchSettled(saga.branches(i), saga.state())) open.push_back(i);
   }
-  const std::string left = absl::StrCat(confirming ? "Confirm" : "Cancel",
-                                        " pending: ", absl::StrJoin(settlement.open, ", "));
-  Decision decision = options.settle_through_relay
-                          ? DispatchSettling(saga, absl::StrCat(left, "; "), input, options)
-                          : Stay(saga, left,
-                                 settlement.refused ? absl::Milliseconds(limits::kRetryDelayMsMax)
-                                                    : Backoff(saga.attempt()),
-                                 input);
-  decision.inconsistency = settlement.refused;
-  return decision;
+  if (std::string paused = PausedAmong(saga, open, input); !paused.empty()) {
+    return Stay(saga, absl::StrCat("waiting: participant ", paused, " is paused"),
+                absl::Milliseconds(limits::kPausedRecheckMs), input);
+  }
+  return DispatchSettling(saga, input, options);
 }
 
 }  // namespace

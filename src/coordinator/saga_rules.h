@@ -12,14 +12,15 @@
 //               unanswered at the quote's deadline → CANCELLING (TIMEOUT).
 //   CONFIRMING  every branch confirmed → COMPLETED. Never goes back.
 //   CANCELLING  every branch cancelled (or a null compensation) → CANCELLED.
-//               Settling through the relay: the commands not sent yet, or gone silent past the
-//               time their next word was due (relay_expectation.h), go to the outbox; the relay
-//               retries and its results finish the saga. Inline: Confirm (or Cancel) the open
-//               branches and retry after a backoff.
+//               Both settle through the relay, with Kafka or in process (local_relay.h): the
+//               write that enters the state queues every branch's command in the outbox (unless a
+//               participant is paused: then they wait for it); the relay retries and its answers
+//               finish the saga (DecideAfterResult). The driver only sends again a command never
+//               sent, or one the relay went silent about past the time its next word was due
+//               (relay_expectation.h).
 //
 // The retry rule: an unanswered Try is sent again after Backoff(its calls), never past the quote's
-// deadline; an inline Confirm or Cancel after Backoff(the saga's attempts), or after the longest
-// backoff when a ledger refused it (an operator must look: the inconsistency alert).
+// deadline. Confirms and Cancels follow the relay's policy (relay/command_policy.h).
 #pragma once
 
 #include <optional>
@@ -43,8 +44,6 @@ enum class BranchCall { kTry, kConfirm, kCancel };
 // The rules' settings, fixed for an engine's life.
 struct RuleOptions {
   absl::Duration ledger_call_timeout = absl::Milliseconds(limits::kLedgerCallTimeoutMs);
-  // Confirms after the first inline attempt, and every Cancel, go through the relay.
-  bool settle_through_relay = false;
   WordTimings relay;
 };
 
@@ -53,8 +52,6 @@ struct DriveInput {
   absl::Time now;
   // A customer waits for the answer until then; every call's deadline ends before it.
   absl::Time respond_by = absl::InfiniteFuture();
-  // The drive stops once CANCELLING is written (the Cancels are the background's).
-  bool stop_at_cancel = false;
   // The saga carries answers to calls this drive made and has not written yet.
   bool answered = false;
   // Participants an operator has paused: no call goes to them.
@@ -85,8 +82,6 @@ struct Decision {
   std::vector<std::string> silent;
   // After the write: decide again at once.
   bool drive_on = false;
-  // After the write: the background should take the saga now (its Cancels).
-  bool wake_background = false;
   // A ledger refused a Confirm or a Cancel after the decision: an operator must look.
   bool inconsistency = false;
 };

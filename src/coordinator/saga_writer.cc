@@ -42,7 +42,7 @@ absl::Status SagaWriter::Write(v1::Saga& saga, v1::SagaState from, const Decisio
         .With("to", StateName(*decision.to))
         .With("detail", decision.detail);
   }
-  if (decision.wake_background && wake_) wake_();
+  if (!commands.empty()) CommandsQueued();
   return absl::OkStatus();
 }
 
@@ -83,6 +83,7 @@ void SagaWriter::RecordCall(v1::Branch& branch, BranchCall call,
 }
 
 void SagaWriter::RecordFinished(const v1::Saga& saga) {
+  finished_.Finished(saga.saga_id());
   const absl::string_view state = StateName(saga.state());
   metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
   metrics_.saga_duration.With({state}).Observe(

@@ -7,7 +7,7 @@
 // Every write is conditional on the saga's revision and expected state, and keeps this replica's
 // lease on the saga only while a thread holds it leased (SagaLeases).
 //
-// Thread-safe: it keeps no state of its own.
+// Thread-safe: it keeps no state of its own (the FinishSignal it announces to is shared).
 #pragma once
 
 #include <functional>
@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "coordinator/engine_metrics.h"
 #include "coordinator/engine_options.h"
+#include "coordinator/finish_signal.h"
 #include "coordinator/saga_leases.h"
 #include "coordinator/saga_rules.h"
 #include "coordinator/saga_store.h"
@@ -30,20 +31,22 @@ namespace fxmesh::coordinator {
 
 class SagaWriter {
  public:
-  // Every reference must outlive the writer. `wake` hands the background a saga that became due
-  // (a cancellation to finish).
+  // Every reference must outlive the writer. `finished` hears of every saga this replica ends;
+  // `commands_queued` is called after a write put branch commands in the outbox, so the relay that
+  // drains it need not wait for its next poll.
   SagaWriter(SagaStore& store, const Clock& clock, const SagaLeases& leases,
-             const EngineOptions& options, const EngineMetrics& metrics, std::function<void()> wake)
+             const EngineOptions& options, const EngineMetrics& metrics, FinishSignal& finished,
+             std::function<void()> commands_queued)
       : store_(store),
         clock_(clock),
         leases_(leases),
         options_(options),
         metrics_(metrics),
-        wake_(std::move(wake)) {}
+        finished_(finished),
+        commands_queued_(std::move(commands_queued)) {}
 
   // Performs a decision to write (saga_rules.h): saves `saga` (expected in `from`) with the
-  // decision's step-log row and outbox commands in one transaction, then its logs, metrics and
-  // wake-up.
+  // decision's step-log row and outbox commands in one transaction, then its logs and metrics.
   absl::Status Write(v1::Saga& saga, v1::SagaState from, const Decision& decision);
   // Writes `saga` as read at its revision (then counts the write in it), with the lease this
   // thread holds on it, or with none (a relay result).
@@ -56,6 +59,10 @@ class SagaWriter {
   // For a saga just written in a terminal state, by a transition or an operator's resolution: the
   // finished count, the duration and the exchange's root span.
   void RecordFinished(const v1::Saga& saga);
+  // Branch commands were queued in the outbox (by a write, or an operator's replay).
+  void CommandsQueued() const {
+    if (commands_queued_) commands_queued_();
+  }
 
  private:
   // A ledger refused a Confirm or Cancel after the decision: the saga needs an operator.
@@ -66,7 +73,8 @@ class SagaWriter {
   const SagaLeases& leases_;
   const EngineOptions& options_;
   const EngineMetrics& metrics_;
-  const std::function<void()> wake_;
+  FinishSignal& finished_;
+  const std::function<void()> commands_queued_;
 };
 
 // The outbox message that hands `command` to the relay.

@@ -60,15 +60,29 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
   engine_options.daily_limit_krw_minor = options_.daily_limit_krw;
   engine_options.ledger_call_timeout = absl::Seconds(2);
   engine_options.stuck_after = options_.stuck_after;
-  engine_options.settle_through_kafka = options_.settle_through_kafka;
   engine_options.relay_first_word_after = options_.relay_first_word_after;
   engine_options.relay_word_after_due = options_.relay_word_after_due;
   engine_options.relay_has_backlog = options_.relay_has_backlog;
-  engine_ = std::make_unique<SagaEngine>(
-      *store_, SystemClock::Get(), *rates,
-      std::map<std::string, ParticipantClient*>{{std::string(kKrwParticipant), krw_faulty_.get()},
-                                                {std::string(kFxParticipant), fx_faulty_.get()}},
-      engine_options, metrics_);
+  const std::map<std::string, ParticipantClient*> participants = {
+      {std::string(kKrwParticipant), krw_faulty_.get()},
+      {std::string(kFxParticipant), fx_faulty_.get()}};
+  engine_ = std::make_unique<SagaEngine>(*store_, SystemClock::Get(), *rates, participants,
+                                         engine_options, metrics_);
+  if (!options_.external_relay) {
+    LocalRelayOptions relay_options;
+    relay_options.owner = engine_options.owner_id;
+    relay_options.ledger_call_timeout = engine_options.ledger_call_timeout;
+    relay_options.tiers = options_.relay_tiers;
+    local_relay_ = std::make_unique<LocalRelay>(*store_, engine_->settlement(), participants,
+                                                SystemClock::Get(), relay_options, metrics_);
+    engine_->SetCommandsQueued([relay = local_relay_.get()] { relay->Notify(); });
+    local_relaying_ = std::thread([this] {
+      while (!local_relay_stopping_) {
+        local_relay_->Step().IgnoreError();  // Tried again on the next pass.
+        local_relay_->Wait(absl::Milliseconds(limits::kOutboxPollMs));
+      }
+    });
+  }
 
   // The bank's positions, funded so it can pay out either currency.
   auto deposit = [&](ledger::LedgerEngine& ledger, const std::string& account, int64_t amount,
@@ -104,6 +118,12 @@ CoordinatorHarness::CoordinatorHarness(testing::Backend backend, HarnessOptions 
 }
 
 CoordinatorHarness::~CoordinatorHarness() {
+  if (local_relaying_.joinable()) {
+    local_relay_stopping_ = true;
+    local_relay_->Notify();
+    local_relaying_.join();
+  }
+  local_relay_.reset();
   engine_.reset();
   if (krw_server_) krw_server_->Shutdown(absl::ZeroDuration());
   if (fx_server_) fx_server_->Shutdown(absl::ZeroDuration());

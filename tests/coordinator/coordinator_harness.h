@@ -3,13 +3,16 @@
 // "alice", "bob", ... get a KRW and a USD account; the bank's positions are funded.
 #pragma once
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/clock.h"
+#include "coordinator/local_relay.h"
 #include "coordinator/saga_engine.h"
 #include "ledger/dev/dev_faults.h"
 #include "ledger/ledger_server.h"
@@ -25,8 +28,17 @@ struct HarnessOptions {
   std::vector<std::string> customers = {"alice", "bob"};
   int64_t customer_krw = 1'000'000;      // Each customer's opening KRW balance.
   int64_t customer_usd_cents = 100'000;  // Each customer's opening USD balance (1,000.00 USD).
-  // Confirms after the first and all Cancels go to a relay through Kafka (the caller runs one).
-  bool settle_through_kafka = false;
+  // Settlement: by default the harness runs the coordinator's in-process relay (local_relay.h)
+  // over the outbox. External: it runs none; the test runs a relay through Kafka, or none at all
+  // (the commands then stay in the outbox).
+  bool external_relay = false;
+  // The in-process relay's retry tiers: quick, so a test sees a command through every tier and
+  // into the dead letters within seconds.
+  std::vector<relay::RelayTier> relay_tiers = {{"test.retry.1", absl::Milliseconds(100)},
+                                               {"test.retry.2", absl::Milliseconds(200)},
+                                               {"test.retry.3", absl::Milliseconds(400)},
+                                               {"test.retry.4", absl::Milliseconds(800)},
+                                               {"test.retry.5", absl::Milliseconds(1'600)}};
   // When the engine expects to hear about a command it sent to the relay (EngineOptions).
   absl::Duration relay_first_word_after = absl::Milliseconds(limits::kRelayFirstWordAfterMs);
   absl::Duration relay_word_after_due =
@@ -89,6 +101,9 @@ class CoordinatorHarness {
   std::unique_ptr<SagaStore> store_;
   MetricsRegistry metrics_;
   std::unique_ptr<SagaEngine> engine_;
+  std::unique_ptr<LocalRelay> local_relay_;
+  std::atomic<bool> local_relay_stopping_{false};
+  std::thread local_relaying_;
   std::vector<std::unique_ptr<Database>> replica_databases_;
   std::vector<std::unique_ptr<SagaStore>> replica_stores_;
   std::vector<std::unique_ptr<MetricsRegistry>> replica_metrics_;

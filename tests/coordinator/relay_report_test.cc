@@ -40,12 +40,10 @@ size_t StepCount(CoordinatorHarness& harness, const std::string& saga_id) {
 FXMESH_BACKEND_TEST("a retry report that does not move the expectation writes nothing",
                     "[coordinator][relay]") {
   HarnessOptions options;
-  options.settle_through_kafka = true;  // No relay runs: the commands stay in the outbox.
+  options.external_relay = true;  // No relay runs: the Confirms stay in the outbox.
   CoordinatorHarness harness(backend, options);
-  // The inline Confirm finds the FX ledger down: its Confirm goes to the relay.
-  harness.fx().FailNext(CallKind::kConfirm, 1, absl::UnavailableError("injected: ledger down"));
-  absl::StatusOr<v1::Exchange> exchange =
-      harness.Exchange("report-1", "alice", harness.Quote("KRW", "USD", 137'025, 0));
+  absl::StatusOr<v1::Exchange> exchange = harness.Exchange(
+      "report-1", "alice", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(1));
   REQUIRE(exchange.ok());
   const std::string& saga_id = exchange->saga_id();
   const v1::Saga sent = harness.Saga(saga_id);
@@ -76,15 +74,14 @@ FXMESH_BACKEND_TEST("a retry report that does not move the expectation writes no
 // Settling through the relay, which does not run: the commands stay in the outbox.
 HarnessOptions OutboxOnly() {
   HarnessOptions options;
-  options.settle_through_kafka = true;
+  options.external_relay = true;
   return options;
 }
 
-// A saga CONFIRMING whose FX Confirm is with the relay.
+// A saga CONFIRMING whose Confirms are with the relay (which does not run).
 std::string ConfirmWithTheRelay(CoordinatorHarness& harness, const std::string& key) {
-  harness.fx().FailNext(CallKind::kConfirm, 1, absl::UnavailableError("injected: ledger down"));
   absl::StatusOr<v1::Exchange> exchange =
-      harness.Exchange(key, "alice", harness.Quote("KRW", "USD", 137'025, 0));
+      harness.Exchange(key, "alice", harness.Quote("KRW", "USD", 137'025, 0), absl::Seconds(1));
   REQUIRE(exchange.ok());
   REQUIRE(harness.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_CONFIRMING);
   return exchange->saga_id();

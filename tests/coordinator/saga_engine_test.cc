@@ -223,8 +223,10 @@ FXMESH_BACKEND_TEST("faults at the participant seam end in the right state with 
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
     absl::StatusOr<v1::Exchange> exchange = mesh.Exchange("lost-confirm-reply", "alice", quote);
     REQUIRE(exchange.ok());
-    CHECK(exchange->state() == v1::SAGA_STATE_CONFIRMING);
-    CHECK(exchange->status() == v1::EXCHANGE_STATUS_PENDING);
+    // The relay sends it again after its first tiers (100 ms, 200 ms), within the customer's wait.
+    CHECK(exchange->state() == v1::SAGA_STATE_COMPLETED);
+    CHECK(exchange->status() == v1::EXCHANGE_STATUS_COMPLETED);
+    CHECK(mesh.fx().delivered(CallKind::kConfirm) == 3);
     CHECK(mesh.Settle() == 0);
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
     CHECK(mesh.Available("alice-usd") == usd_before + 1'000);
@@ -263,17 +265,30 @@ FXMESH_BACKEND_TEST("faults at the participant seam end in the right state with 
   SECTION("after the decision, a ledger down for long never turns the saga back") {
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
     mesh.fx().FailNext(CallKind::kConfirm, 1'000, absl::UnavailableError("injected: down"));
-    absl::StatusOr<v1::Exchange> exchange = mesh.Exchange("confirm-down", "alice", quote);
+    absl::StatusOr<v1::Exchange> exchange =
+        mesh.Exchange("confirm-down", "alice", quote, absl::Seconds(1));
     REQUIRE(exchange.ok());
     CHECK(exchange->state() == v1::SAGA_STATE_CONFIRMING);
+    // The relay walks every tier, then dead-letters the Confirm; the saga stays decided.
+    v1::ListDeadLettersRequest list;
+    list.set_saga_id(exchange->saga_id());
+    absl::StatusOr<v1::ListDeadLettersResponse> listed;
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      listed = mesh.engine().dead_letters().ListDeadLetters(list);
+      REQUIRE(listed.ok());
+    } while (listed->dead_letters_size() == 0 && absl::Now() < give_up);
+    REQUIRE(listed->dead_letters_size() == 1);
     CHECK(mesh.Settle(absl::Seconds(1)) == 1);
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_CONFIRMING);
+    // The ledger is back; the operator's replay completes the exchange.
     mesh.fx().FailNext(CallKind::kConfirm, 0);
-    // Backoff has grown; the operator's retry makes it due now.
-    v1::RetrySagaRequest retry;
-    retry.set_saga_id(exchange->saga_id());
-    retry.set_operator_("ops-on-call");
-    REQUIRE(mesh.engine().operators().RetrySaga(retry).ok());
+    v1::ReplayDeadLettersRequest replay;
+    replay.set_saga_id(exchange->saga_id());
+    replay.set_operator_("ops-on-call");
+    replay.set_reason("FX ledger back");
+    REQUIRE(mesh.engine().dead_letters().ReplayDeadLetters(replay).ok());
     CHECK(mesh.Settle() == 0);
     CHECK(mesh.Saga(exchange->saga_id()).state() == v1::SAGA_STATE_COMPLETED);
   }
@@ -286,11 +301,14 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
   SagaEngine& engine = mesh.engine();
 
   SECTION("a paused participant makes its sagas wait; nothing fails") {
+    // The FX Try finds no answer, so the saga is still trying when the operator pauses the FX
+    // ledger.
+    mesh.fx().FailNext(CallKind::kTry, 1);
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
-    mesh.fx().FailNext(CallKind::kConfirm, 1);
-    absl::StatusOr<v1::Exchange> exchange = mesh.Exchange("paused-1", "alice", quote);
+    absl::StatusOr<v1::Exchange> exchange =
+        mesh.Exchange("paused-1", "alice", quote, absl::Milliseconds(150));
     REQUIRE(exchange.ok());
-    REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
+    REQUIRE(exchange->state() == v1::SAGA_STATE_TRYING);
     REQUIRE(engine.operators()
                 .SetParticipantPaused("fx-ledger", "alice-ops", "ledger maintenance", true)
                 .ok());
@@ -312,9 +330,17 @@ FXMESH_BACKEND_TEST("operators pause participants and resolve stuck sagas with m
   SECTION("a stuck saga is marked completed by two different operators, with an audit trail") {
     v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
     mesh.fx().FailNext(CallKind::kConfirm, 1'000, absl::UnavailableError("injected: down"));
-    absl::StatusOr<v1::Exchange> exchange = mesh.Exchange("stuck-1", "alice", quote);
+    absl::StatusOr<v1::Exchange> exchange =
+        mesh.Exchange("stuck-1", "alice", quote, absl::Seconds(1));
     REQUIRE(exchange.ok());
     REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
+    // The relay walks its tiers and gives up: the saga waits for an operator.
+    const absl::Time give_up = absl::Now() + absl::Seconds(20);
+    while (mesh.Saga(exchange->saga_id()).branches(1).dead_letter().empty() &&
+           absl::Now() < give_up) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    REQUIRE_FALSE(mesh.Saga(exchange->saga_id()).branches(1).dead_letter().empty());
 
     const v1::ProposeResolutionRequest wrong =
         Proposal(exchange->saga_id(), v1::RESOLUTION_ACTION_CANCEL, "CUSTOMER_REQUEST", "maker");
@@ -511,15 +537,15 @@ TEST_CASE("the daily limit counts the calendar days of its configured time zone"
 }
 
 TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator][ops][sqlite]") {
-  CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.stuck_after = absl::Milliseconds(200)});
+  CoordinatorHarness mesh(Backend::kSqlite, HarnessOptions{.stuck_after = absl::Seconds(2)});
   mesh.fx().FailNext(CallKind::kConfirm, 1'000, absl::UnavailableError("injected: down"));
-  absl::StatusOr<v1::Exchange> exchange =
-      mesh.Exchange("stuck-alert", "alice", mesh.Quote("KRW", "USD", 0, 1'000));
+  absl::StatusOr<v1::Exchange> exchange = mesh.Exchange(
+      "stuck-alert", "alice", mesh.Quote("KRW", "USD", 0, 1'000), absl::Milliseconds(500));
   REQUIRE(exchange.ok());
   REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
   REQUIRE(mesh.engine().driver().CheckStuck().ok());
   CHECK(mesh.engine().operators().GetAlerts()->stuck_alerts_total() == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2'100));
   REQUIRE(mesh.engine().driver().CheckStuck().ok());
   REQUIRE(mesh.engine().driver().CheckStuck().ok());
   absl::StatusOr<v1::Alerts> alerts = mesh.engine().operators().GetAlerts();
@@ -528,11 +554,17 @@ TEST_CASE("a saga unfinished past the threshold raises one alert", "[coordinator
   REQUIRE(alerts->stuck_sagas_size() == 1);
   CHECK(alerts->stuck_sagas(0).saga_id() == exchange->saga_id());
   CHECK(alerts->stuck_sagas(0).stuck());
+  // The relay gives up on the Confirm; once the ledger is back, an operator replays it.
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (mesh.Saga(exchange->saga_id()).branches(1).dead_letter().empty() &&
+         absl::Now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   mesh.fx().FailNext(CallKind::kConfirm, 0);
-  v1::RetrySagaRequest retry;
-  retry.set_saga_id(exchange->saga_id());
-  retry.set_operator_("ops-on-call");
-  REQUIRE(mesh.engine().operators().RetrySaga(retry).ok());
+  v1::ReplayDeadLettersRequest replay;
+  replay.set_saga_id(exchange->saga_id());
+  replay.set_operator_("ops-on-call");
+  REQUIRE(mesh.engine().dead_letters().ReplayDeadLetters(replay)->replayed_size() == 1);
   CHECK(mesh.Settle() == 0);
   CHECK(mesh.engine().operators().GetAlerts()->stuck_sagas_size() == 0);
   mesh.CheckInvariants();

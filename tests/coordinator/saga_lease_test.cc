@@ -45,8 +45,10 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
   for (const std::string& saga_id : *claimed) {
     absl::StatusOr<v1::Saga> driven = free_replica->driver().Drive(saga_id);
     REQUIRE(driven.ok());
-    CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+    // Decided; the relay completes it.
+    CHECK(driven->state() == v1::SAGA_STATE_CONFIRMING);
   }
+  CHECK(mesh.Settle() == 0);
   release.Notify();
 
   // With free workers, a pass starts as many drives as there are workers and due sagas.
@@ -94,20 +96,24 @@ FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the 
   release.Notify();
   driver.join();
   REQUIRE(driven.ok());
-  CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(driven->state() == v1::SAGA_STATE_CONFIRMING);
+  CHECK(mesh.Settle() == 0);
   CHECK(mesh.krw().overlapping_calls() == 0);
   CHECK(mesh.fx().overlapping_calls() == 0);
   mesh.CheckInvariants();
 }
 
-// `replica` claims `saga_id` as the one due saga, and drives it to COMPLETED.
-void TakesOverAndCompletes(SagaEngine& replica, const std::string& saga_id) {
+// `replica` claims `saga_id` as the one due saga, and drives it to the decision to confirm; the
+// relay completes it.
+void TakesOverAndCompletes(CoordinatorHarness& mesh, SagaEngine& replica,
+                           const std::string& saga_id) {
   absl::StatusOr<std::vector<std::string>> claimed = replica.leases().ClaimDue(64);
   REQUIRE(claimed.ok());
   REQUIRE(*claimed == std::vector<std::string>{saga_id});
   absl::StatusOr<v1::Saga> driven = replica.driver().Drive(saga_id);
   REQUIRE(driven.ok());
-  CHECK(driven->state() == v1::SAGA_STATE_COMPLETED);
+  CHECK(driven->state() == v1::SAGA_STATE_CONFIRMING);
+  CHECK(mesh.Settle() == 0);
 }
 
 FXMESH_BACKEND_TEST("a replica that starts again frees the leases it held when it crashed",
@@ -130,7 +136,7 @@ FXMESH_BACKEND_TEST("a replica that starts again frees the leases it held when i
   REQUIRE(released.ok());
   CHECK(*released == 1);
   // The other replica need not wait 30 s for the lease to expire.
-  TakesOverAndCompletes(*other, saga_id);
+  TakesOverAndCompletes(mesh, *other, saga_id);
   mesh.CheckInvariants();
 }
 
@@ -152,7 +158,7 @@ FXMESH_BACKEND_TEST("a lease whose release failed is released on the next recove
   CHECK(claimed->empty());
 
   replica->leases().RetryFailedReleases();
-  TakesOverAndCompletes(*other, saga_id);
+  TakesOverAndCompletes(mesh, *other, saga_id);
   // Nothing is left to release: a second pass changes nothing.
   replica->leases().RetryFailedReleases();
   mesh.CheckInvariants();

@@ -76,16 +76,12 @@ TEST_CASE("a new saga starts trying or cancels when its quote expired first", "[
   CHECK(start.drive_on);
   CHECK(fresh.state() == v1::SAGA_STATE_TRYING);
 
-  RuleOptions relay;
-  relay.settle_through_relay = true;
-  DriveInput late = At(kStart + kQuoteTtl);
-  late.stop_at_cancel = true;
   v1::Saga expired = NewSaga();
-  const Decision cancel = Decide(expired, late, relay);
+  const Decision cancel = Decide(expired, At(kStart + kQuoteTtl), RuleOptions{});
   CHECK(cancel.to == v1::SAGA_STATE_CANCELLING);
   CHECK(expired.failure_reason() == "QUOTE_EXPIRED");
   CHECK_FALSE(cancel.drive_on);
-  // Through the relay the decision to cancel carries every Cancel, in the same write.
+  // The decision to cancel carries every Cancel to the relay, in the same write.
   CHECK(cancel.dispatch == std::vector<int>{0, 1});
   CHECK(cancel.detail == "quote expired before the Trys; every Cancel sent to the relay");
   for (const v1::Branch& branch : expired.branches()) CHECK(branch.has_dispatched_at());
@@ -124,8 +120,8 @@ TEST_CASE("one rejected Try cancels the saga with the ledger's reason", "[unit]"
   CHECK(cancel.to == v1::SAGA_STATE_CANCELLING);
   CHECK(saga.failure_reason() == "INSUFFICIENT_FUNDS");
   CHECK(saga.failure_detail() == "fx-ledger: INSUFFICIENT_FUNDS: balance 10 < 20");
-  CHECK(cancel.wake_background);
-  CHECK(cancel.dispatch.empty());  // Inline settlement: the Cancels are calls, not commands.
+  CHECK(cancel.dispatch == std::vector<int>{0, 1});
+  CHECK_FALSE(cancel.drive_on);  // The relay settles; the driver has nothing left to do.
   CHECK(trys.branches.size() == 2);
 }
 
@@ -133,13 +129,19 @@ TEST_CASE("every Try applied is the decision to confirm, written before any Conf
   v1::Saga saga = TriedWith(Outcome(v1::OUTCOME_APPLIED), kStart);
   const Decision confirm = Decide(saga, At(kStart, true), RuleOptions{});
   CHECK(confirm.to == v1::SAGA_STATE_CONFIRMING);
-  CHECK(confirm.detail == "every Try applied; decision: confirm");
-  CHECK(confirm.drive_on);
-  const Decision confirms = Decide(saga, At(kStart), RuleOptions{});
-  CHECK(confirms.kind == Kind::kCall);
-  CHECK(confirms.call == BranchCall::kConfirm);
-  Answer(saga, confirms, kStart, Outcome(v1::OUTCOME_APPLIED));
-  const Decision done = Decide(saga, At(kStart, true), RuleOptions{});
+  CHECK(confirm.detail == "every Try applied; decision: confirm; every Confirm sent to the relay");
+  // The decision carries its Confirms, in the same write: no Confirm is ever a call of the driver.
+  CHECK(confirm.dispatch == std::vector<int>{0, 1});
+  CHECK_FALSE(confirm.drive_on);
+  const v1::BranchCommand command = BranchCommandFor(saga, 1);
+  CHECK(command.op() == v1::BRANCH_OP_CONFIRM);
+  CHECK(command.participant() == "fx-ledger");
+  // Until the relay's word is due, a drive (a resubmission, a recovery pass) writes nothing.
+  CHECK(Decide(saga, At(kStart + absl::Seconds(1)), RuleOptions{}).kind == Kind::kWait);
+  // The relay's answers finish the saga.
+  saga.mutable_branches(0)->set_confirm_status(v1::CALL_STATUS_APPLIED);
+  saga.mutable_branches(1)->set_confirm_status(v1::CALL_STATUS_APPLIED);
+  const Decision done = DecideAfterResult(saga, "Confirm of fx answered", kStart);
   CHECK(done.to == v1::SAGA_STATE_COMPLETED);
   CHECK(Decide(saga, At(kStart), RuleOptions{}).kind == Kind::kWait);
 }
@@ -224,7 +226,8 @@ TEST_CASE("a Try still unanswered at the quote deadline cancels the saga without
   const Decision cancel = Decide(saga, At(kStart + kQuoteTtl), RuleOptions{});
   CHECK(cancel.to == v1::SAGA_STATE_CANCELLING);
   CHECK(saga.failure_reason() == "TIMEOUT");
-  CHECK(cancel.detail == "the Trys were not all answered before the quote expired");
+  CHECK(cancel.detail ==
+        "the Trys were not all answered before the quote expired; every Cancel sent to the relay");
 }
 
 TEST_CASE("a paused participant is waited for and cancelled at the quote deadline", "[unit]") {
@@ -241,58 +244,41 @@ TEST_CASE("a paused participant is waited for and cancelled at the quote deadlin
   CHECK(saga.failure_detail() == "participant fx-ledger stayed paused past the quote's deadline");
 }
 
-TEST_CASE("inline settlement retries after a backoff and a refusal raises the alert", "[unit]") {
+TEST_CASE("a paused participant holds back the decision's commands until it resumes", "[unit]") {
   v1::Saga saga = TriedWith(Outcome(v1::OUTCOME_APPLIED), kStart);
-  Decide(saga, At(kStart, true), RuleOptions{});
-  saga.set_attempt(3);
-  const Decision confirms = Decide(saga, At(kStart), RuleOptions{});
-  Answer(saga, confirms, kStart, absl::UnavailableError("down"));
-  const Decision retry = Decide(saga, At(kStart, true), RuleOptions{});
-  CHECK(retry.kind == Kind::kWrite);
-  CHECK_FALSE(retry.inconsistency);
-  CHECK(ToTime(saga.next_attempt_at()) == kStart + Backoff(3));
-
-  // A ledger that refuses a Confirm after the decision disagrees with the saga.
-  RecordAnswer(*saga.mutable_branches(0), BranchCall::kConfirm,
-               Outcome(v1::OUTCOME_REJECTED, v1::REJECT_REASON_ACCOUNT_FROZEN), kStart, kStart);
-  const Decision refused = Decide(saga, At(kStart, true), RuleOptions{});
-  CHECK(refused.inconsistency);
-  CHECK(ToTime(saga.next_attempt_at()) == kStart + absl::Milliseconds(limits::kRetryDelayMsMax));
+  DriveInput paused = At(kStart, true);
+  paused.paused.insert("fx-ledger");
+  const Decision confirm = Decide(saga, paused, RuleOptions{});
+  CHECK(confirm.to == v1::SAGA_STATE_CONFIRMING);
+  CHECK(confirm.dispatch.empty());
+  CHECK(confirm.detail ==
+        "every Try applied; decision: confirm; every Confirm waits: participant fx-ledger is "
+        "paused");
+  CHECK(ToTime(saga.next_attempt_at()) == kStart + absl::Milliseconds(limits::kPausedRecheckMs));
+  paused.answered = false;
+  paused.now = kStart + absl::Seconds(1);
+  const Decision still = Decide(saga, paused, RuleOptions{});
+  CHECK(still.dispatch.empty());
+  CHECK(still.detail == "waiting: participant fx-ledger is paused; next attempt in 1s");
+  // Resumed: every Confirm goes out.
+  const Decision resumed = Decide(saga, At(kStart + absl::Seconds(2)), RuleOptions{});
+  CHECK(resumed.dispatch == std::vector<int>{0, 1});
+  CHECK(resumed.detail == "Confirm of krw, fx sent to the relay");
 }
 
-TEST_CASE("through the relay a customer drive confirms inline once then hands over", "[unit]") {
-  RuleOptions relay;
-  relay.settle_through_relay = true;
+TEST_CASE("a ledger that refuses a Confirm after the decision raises the alert", "[unit]") {
   v1::Saga saga = TriedWith(Outcome(v1::OUTCOME_APPLIED), kStart);
-  Decide(saga, At(kStart, true), relay);
-  DriveInput customer = At(kStart);
-  customer.respond_by = kStart + absl::Seconds(5);
-  const Decision inline_confirms = Decide(saga, customer, relay);
-  CHECK(inline_confirms.kind == Kind::kCall);
-  RecordAnswer(*saga.mutable_branches(0), BranchCall::kConfirm, Outcome(v1::OUTCOME_APPLIED),
-               kStart, kStart);
-  RecordAnswer(*saga.mutable_branches(1), BranchCall::kConfirm, absl::UnavailableError("down"),
-               kStart, kStart);
-  customer.answered = true;
-  const Decision handed = Decide(saga, customer, relay);
-  CHECK(handed.dispatch == std::vector<int>{1});
-  CHECK(handed.detail ==
-        "Confirm pending: fx (UNAVAILABLE: down); Confirm of fx sent to the relay");
-  const v1::BranchCommand command = BranchCommandFor(saga, 1);
-  CHECK(command.op() == v1::BRANCH_OP_CONFIRM);
-  CHECK(command.participant() == "fx-ledger");
-  // Sent: the next drive, customer or not, only waits for the relay's word.
-  customer.answered = false;
-  const Decision waiting = Decide(saga, customer, relay);
-  CHECK(waiting.kind == Kind::kWrite);
-  CHECK(waiting.dispatch.empty());
-  CHECK(waiting.detail.empty());
+  Decide(saga, At(kStart, true), RuleOptions{});
+  RecordAnswer(*saga.mutable_branches(0), BranchCall::kConfirm,
+               Outcome(v1::OUTCOME_REJECTED, v1::REJECT_REASON_ACCOUNT_FROZEN), kStart, kStart);
+  const Decision refused = DecideAfterResult(saga, "Confirm of krw answered", kStart);
+  CHECK(refused.inconsistency);
+  CHECK_FALSE(refused.to.has_value());
 }
 
 TEST_CASE("a command the relay went silent about is sent again unless the relay is behind",
           "[unit]") {
   RuleOptions relay;
-  relay.settle_through_relay = true;
   relay.relay = WordTimings{absl::Seconds(20), absl::Seconds(12), absl::Minutes(15)};
   v1::Saga saga = NewSaga();
   const Decision cancel = Decide(saga, At(kStart + kQuoteTtl), relay);
@@ -331,8 +317,8 @@ TEST_CASE("a relay's result finishes the saga or records what is still open", "[
   CHECK(done.detail == "every branch cancelled; Cancel of fx answered");
 }
 
-// Participants that answer at random, a clock that moves at random, a customer who may stop
-// waiting: every saga must end, and end in a state its answers allow.
+// Participants that answer at random, a relay that loses commands, a clock that moves at random, a
+// customer who may stop waiting: every saga must end, and end in a state its answers allow.
 TEST_CASE("random answers drive every saga to an end its answers allow", "[unit]") {
   constexpr int kSagas = 20'000;
   int completed = 0;
@@ -386,7 +372,25 @@ TEST_CASE("random answers drive every saga to an end its answers allow", "[unit]
         }
         answered = true;
         now += absl::Milliseconds(random() % 500);
-      } else if (decision.kind == Kind::kWait || !decision.drive_on) {
+      }
+      // The relay executes what the write queued. A command may be lost (nothing is heard, and
+      // the driver sends it again after the silence); a Cancel whose Try never held is a null
+      // compensation.
+      for (int index : decision.dispatch) {
+        if (IsTerminal(saga.state()) || one_in(4)) continue;
+        v1::Branch& branch = *saga.mutable_branches(index);
+        const bool confirm = saga.state() == v1::SAGA_STATE_CONFIRMING;
+        RecordAnswer(branch, confirm ? BranchCall::kConfirm : BranchCall::kCancel,
+                     Outcome(!confirm && branch.try_status() != v1::CALL_STATUS_APPLIED
+                                 ? v1::OUTCOME_NULL_COMPENSATION
+                                 : v1::OUTCOME_APPLIED),
+                     now, ToTime(saga.try_deadline()));
+        branch.clear_expect_word_by();
+        const v1::SagaState before = saga.state();
+        const Decision after = DecideAfterResult(saga, "answered through the relay", now);
+        if (after.to) REQUIRE(IsAllowedTransition(before, *after.to));
+      }
+      if (decision.kind == Kind::kWait || (decision.kind == Kind::kWrite && !decision.drive_on)) {
         // The background comes back when the saga is due (or a little later).
         now = std::max(now, ToTime(saga.next_attempt_at())) + absl::Milliseconds(random() % 300);
       }

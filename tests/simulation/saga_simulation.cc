@@ -155,8 +155,6 @@ void World::Fail(absl::string_view what, absl::string_view saga_id) {
 }
 
 SimulationResult World::Run() {
-  result_.relay = random_.Percent(50);
-  rules_.settle_through_relay = result_.relay;
   drop_ = static_cast<int>(random_.Between(0, 15));
   lose_answer_ = static_cast<int>(random_.Between(0, 15));
   duplicate_ = static_cast<int>(random_.Between(0, 10));
@@ -290,7 +288,6 @@ void World::StartDrive(int replica_index, const std::string& saga_id, bool custo
   drive->incarnation = replica.incarnation;
   drive->customer = customer;
   drive->input.respond_by = customer ? respond_by : absl::InfiniteFuture();
-  drive->input.stop_at_cancel = customer;
   drive->saga = stored.saga;
   drive->saga.set_attempt(drive->saga.attempt() + 1);
   Step(drive);

@@ -2,9 +2,9 @@
 // pure rules (saga_rules.h) run by two simulated replicas over a simulated saga store, against two
 // simulated ledgers that keep the TCC barrier of ARCHITECTURE.md §3, through a network that
 // delays, drops, duplicates and reorders calls and answers, with replicas that crash, restart and
-// stall past their leases, an operator who pauses a participant, and (on half the seeds) a relay
-// that settles through an outbox and loses commands. Time is simulated; one seed is one run, the
-// same bit for bit every time (its digest says so).
+// stall past their leases, an operator who pauses a participant, and a relay that settles every
+// Confirm and Cancel through the outbox and loses commands. Time is simulated; one seed is one run,
+// the same bit for bit every time (its digest says so).
 //
 // After every step that changes state the invariants of ARCHITECTURE.md §8 are checked: money is
 // conserved on each ledger and never negative (1, 2), a hold moves once (3), a COMPLETED saga has
@@ -35,7 +35,6 @@ struct SimulationResult {
   int completed = 0;
   int cancelled = 0;
   int crashes = 0;
-  bool relay = false;
   // How often the hard cases came up: a Try refused because its Cancel came first, a write refused
   // because another replica wrote or holds the lease, a relay command sent again after a silence.
   int late_trys_refused = 0;

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   const absl::Time started = absl::Now();
   fxmesh::simulation::SimulationOptions options;
   options.ledger_forgets_barrier = absl::GetFlag(FLAGS_plant_ledger_bug);
-  uint64_t failed = 0, relay = 0, crashes = 0, completed = 0, cancelled = 0;
+  uint64_t failed = 0, crashes = 0, completed = 0, cancelled = 0;
   uint64_t late_trys = 0, fenced = 0, resent = 0;
   int64_t events = 0;
   for (uint64_t seed = first; seed < first + count; ++seed) {
@@ -28,7 +28,6 @@ int main(int argc, char** argv) {
       ++failed;
       std::printf("FAILED %s\n", result.failure.c_str());
     }
-    relay += result.relay;
     crashes += result.crashes;
     completed += result.completed;
     cancelled += result.cancelled;
@@ -39,14 +38,13 @@ int main(int argc, char** argv) {
   }
   const double seconds = absl::ToDoubleSeconds(absl::Now() - started);
   std::printf(
-      "%llu seeds from %llu: %llu failed; %llu settled through the relay; %llu replica crashes; "
+      "%llu seeds from %llu: %llu failed; %llu replica crashes; "
       "%llu sagas completed, %llu cancelled; %llu late Trys refused by the barrier, %llu writes "
       "fenced, %llu relay commands sent again after a silence; %lld events in %.1f s\n",
       static_cast<unsigned long long>(count), static_cast<unsigned long long>(first),
-      static_cast<unsigned long long>(failed), static_cast<unsigned long long>(relay),
-      static_cast<unsigned long long>(crashes), static_cast<unsigned long long>(completed),
-      static_cast<unsigned long long>(cancelled), static_cast<unsigned long long>(late_trys),
-      static_cast<unsigned long long>(fenced), static_cast<unsigned long long>(resent),
-      static_cast<long long>(events), seconds);
+      static_cast<unsigned long long>(failed), static_cast<unsigned long long>(crashes),
+      static_cast<unsigned long long>(completed), static_cast<unsigned long long>(cancelled),
+      static_cast<unsigned long long>(late_trys), static_cast<unsigned long long>(fenced),
+      static_cast<unsigned long long>(resent), static_cast<long long>(events), seconds);
   return failed == 0 ? 0 : 1;
 }
