@@ -31,6 +31,9 @@ class ContractStore {
 
   SagaStore& store() { return *store_; }
   SagaStore* operator->() { return store_.get(); }
+  // The SOCI store's database and its url; null and empty in memory.
+  Database* database() { return database_.get(); }
+  std::string url() const { return test_database_ ? test_database_->url() : ""; }
 
   // A quote of alice's for 10.00 USD, expiring at `expires_at`.
   v1::Quote NewQuote(const std::string& quote_id, absl::Time expires_at = kStart + absl::Hours(1));
