@@ -19,7 +19,7 @@ absl::string_view OpLabel(v1::BranchOp op) {
 
 }  // namespace
 
-LocalRelay::LocalRelay(SagaStore& store, RelayAnswerSink& sink,
+LocalRelay::LocalRelay(OutboxStore& store, RelayAnswerSink& sink,
                        std::map<std::string, ParticipantClient*> participants, const Clock& clock,
                        LocalRelayOptions options, MetricsRegistry& metrics, Tracer* tracer)
     : store_(store),

@@ -34,8 +34,8 @@
 #include "common/metrics.h"
 #include "common/participant_client.h"
 #include "common/tracing.h"
+#include "coordinator/outbox_store.h"
 #include "coordinator/relay_answer_sink.h"
-#include "coordinator/saga_store.h"
 #include "relay/command_policy.h"
 #include "relay/relay_metrics.h"
 
@@ -53,7 +53,7 @@ struct LocalRelayOptions {
 class LocalRelay {
  public:
   // Everything passed in must outlive the relay.
-  LocalRelay(SagaStore& store, RelayAnswerSink& sink,
+  LocalRelay(OutboxStore& store, RelayAnswerSink& sink,
              std::map<std::string, ParticipantClient*> participants, const Clock& clock,
              LocalRelayOptions options, MetricsRegistry& metrics, Tracer* tracer = nullptr);
   // Waits for the commands being executed (their answers are applied).
@@ -107,7 +107,7 @@ class LocalRelay {
   void SetAside(Answer answer);
   static absl::string_view SagaOf(const Answer& answer);
 
-  SagaStore& store_;
+  OutboxStore& store_;
   RelayAnswerSink& sink_;
   const std::map<std::string, ParticipantClient*> participants_;
   const Clock& clock_;

@@ -19,7 +19,7 @@
 #include <string>
 
 #include "common/clock.h"
-#include "coordinator/saga_store.h"
+#include "coordinator/outbox_store.h"
 #include "kafka/producer.h"
 
 namespace fxmesh::coordinator {
@@ -27,7 +27,7 @@ namespace fxmesh::coordinator {
 class OutboxPublisher {
  public:
   // `store`, `producer` and `clock` must outlive the publisher. `owner` is the replica's id.
-  OutboxPublisher(SagaStore& store, kafka::KafkaProducer& producer, const Clock& clock,
+  OutboxPublisher(OutboxStore& store, kafka::KafkaProducer& producer, const Clock& clock,
                   std::string owner)
       : store_(store), producer_(producer), clock_(clock), owner_(std::move(owner)) {}
 
@@ -43,7 +43,7 @@ class OutboxPublisher {
   // it. A new holder sweeps the outbox from the start.
   absl::Status CheckRole();
 
-  SagaStore& store_;
+  OutboxStore& store_;
   kafka::KafkaProducer& producer_;
   const Clock& clock_;
   const std::string owner_;

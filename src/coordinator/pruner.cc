@@ -29,7 +29,7 @@ void PruneKind(const char* kind, std::optional<absl::Time> cutoff, int batch_max
 
 }  // namespace
 
-Pruner::Pruner(SagaStore& store, const Clock& clock, RetentionOptions options,
+Pruner::Pruner(RetentionStore& store, const Clock& clock, RetentionOptions options,
                MetricsRegistry& metrics)
     : store_(store),
       clock_(clock),

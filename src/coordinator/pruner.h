@@ -12,7 +12,7 @@
 #include "common/clock.h"
 #include "common/limits.h"
 #include "common/metrics.h"
-#include "coordinator/saga_store.h"
+#include "coordinator/retention_store.h"
 
 namespace fxmesh::coordinator {
 
@@ -43,14 +43,15 @@ class Pruner {
  public:
   // `store`, `clock` and `metrics` must outlive the pruner; the counter family is registered in
   // `metrics` here, so a registry takes one Pruner.
-  Pruner(SagaStore& store, const Clock& clock, RetentionOptions options, MetricsRegistry& metrics);
+  Pruner(RetentionStore& store, const Clock& clock, RetentionOptions options,
+         MetricsRegistry& metrics);
 
   // Deletes at most one batch of each kind, each kind in its own transaction. A kind that cannot
   // be pruned now (the database is away) is logged and skipped; the others still go.
   PruneCounts PruneOnce();
 
  private:
-  SagaStore& store_;
+  RetentionStore& store_;
   const Clock& clock_;
   const RetentionOptions options_;
   Counter& pruned_rows_;  // {kind}

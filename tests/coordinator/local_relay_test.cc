@@ -11,6 +11,7 @@
 #include "common/proto_json.h"
 #include "common/proto_time.h"
 #include "common/soci_util.h"
+#include "coordinator/saga_store.h"
 #include "kafka/topics.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"

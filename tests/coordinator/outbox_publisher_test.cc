@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "common/limits.h"
 #include "common/soci_util.h"
+#include "coordinator/saga_store.h"
 #include "embedded_kafka/embedded_kafka.h"
 #include "kafka/consumer.h"
 #include "kafka/topics.h"

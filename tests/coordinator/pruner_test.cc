@@ -1,4 +1,5 @@
-// Proves retention on both backends with a fake clock: the Pruner deletes terminal sagas (with
+// Proves retention on both backends, and for the first three cases on the in-memory store too,
+// with a fake clock: the Pruner deletes terminal sagas (with
 // their steps, resolutions and idempotency key), expired quotes, sent outbox rows and replayed dead
 // letters once they are older than their retention, and nothing else — not a running saga however
 // old, not a young terminal saga, not an unsent row, not a dead letter still waiting, not an audit
@@ -19,6 +20,7 @@
 #include "coordinator/coordinator_server.h"
 #include "coordinator/saga_store.h"
 #include "tests/coordinator/coordinator_harness.h"
+#include "tests/coordinator/store_contract.h"
 #include "tests/coordinator/unreachable_ledger.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/test_database.h"
@@ -30,16 +32,17 @@ using testing::Backend;
 
 constexpr absl::string_view kOwner = "pruner-test";
 
-// A coordinator database over `backend`, a fake clock and a metrics registry.
+// A coordinator store of `kind` (in memory, or a database over a backend), a fake clock and a
+// metrics registry.
 class Fixture {
  public:
-  explicit Fixture(Backend backend) : test_database_(backend) {
-    database_ = test_database_.Open();
-    store_ = NewSociSagaStore(*database_);
-    REQUIRE(store_->Migrate().ok());
-  }
+  explicit Fixture(contract::StoreKind kind)
+      : contract_store_(kind), store_(&contract_store_.store()) {}
+  explicit Fixture(Backend backend)
+      : Fixture(backend == Backend::kSqlite ? contract::StoreKind::kSqlite
+                                            : contract::StoreKind::kPostgres) {}
 
-  const std::string& url() const { return test_database_.url(); }
+  std::string url() const { return contract_store_.url(); }
   SagaStore& store() { return *store_; }
   testing::FakeClock& clock() { return clock_; }
   MetricsRegistry& metrics() { return metrics_; }
@@ -147,7 +150,9 @@ class Fixture {
   // Rows in the outbox, sent or not.
   int64_t OutboxRows() {
     long long rows = 0;
-    REQUIRE(database_
+    Database* database = contract_store_.database();
+    REQUIRE(database != nullptr);
+    REQUIRE(database
                 ->Read([&](soci::session& sql) {
                   sql << "SELECT COUNT(*) FROM outbox", soci::into(rows);
                   return absl::OkStatus();
@@ -178,9 +183,8 @@ class Fixture {
   }
 
  private:
-  testing::TestDatabase test_database_;
-  std::unique_ptr<Database> database_;
-  std::unique_ptr<SagaStore> store_;
+  contract::ContractStore contract_store_;
+  SagaStore* store_;
   testing::FakeClock clock_;
   MetricsRegistry metrics_;
   int64_t dead_letter_offset_ = 0;
@@ -193,9 +197,9 @@ RetentionOptions KeepForever() {
   return options;
 }
 
-FXMESH_BACKEND_TEST("terminal sagas past retention go with their steps and the rest stays",
-                    "[coordinator][db]") {
-  Fixture f(backend);
+STORE_CONTRACT_TEST("terminal sagas past retention go with their steps and the rest stays",
+                    "[coordinator]") {
+  Fixture f(kind);
   const v1::Saga old_completed = f.MakeSaga("old-completed", v1::SAGA_STATE_COMPLETED);
   const v1::Saga old_cancelled = f.MakeSaga("old-cancelled", v1::SAGA_STATE_CANCELLED);
   const v1::Saga old_trying = f.MakeSaga("old-trying", v1::SAGA_STATE_TRYING);
@@ -252,9 +256,9 @@ FXMESH_BACKEND_TEST("terminal sagas past retention go with their steps and the r
   CHECK(f.SagaExists(old_trying.saga_id()));
 }
 
-FXMESH_BACKEND_TEST("replayed dead letters past retention go and waiting ones stay",
-                    "[coordinator][db]") {
-  Fixture f(backend);
+STORE_CONTRACT_TEST("replayed dead letters past retention go and waiting ones stay",
+                    "[coordinator]") {
+  Fixture f(kind);
   const int64_t old_replayed = f.NewDeadLetter("saga-1");
   f.Replay(old_replayed, "saga-1");
   const int64_t waiting = f.NewDeadLetter("saga-2");
@@ -273,9 +277,9 @@ FXMESH_BACKEND_TEST("replayed dead letters past retention go and waiting ones st
   CHECK(f.store().ListAudit("saga-1", 0, 100)->size() == 1);
 }
 
-FXMESH_BACKEND_TEST("expired quotes past retention go unless a running saga names them",
-                    "[coordinator][db]") {
-  Fixture f(backend);
+STORE_CONTRACT_TEST("expired quotes past retention go unless a running saga names them",
+                    "[coordinator]") {
+  Fixture f(kind);
   f.NewQuote("q-unused");
   f.NewQuote("q-running");
   f.NewQuote("q-finished");
