@@ -184,8 +184,8 @@ void CoordinatorServer::RecoveryLoop() {
     absl::Status refreshed = engine_->pauses().Refresh();
     if (!refreshed.ok()) LogWarning("cannot read paused participants").With("error", refreshed);
     engine_->leases().RetryFailedReleases();
-    absl::StatusOr<int> started =
-        RecoverDueSagas(engine_->leases(), engine_->driver(), *recovery_executor_);
+    absl::StatusOr<int> started = RecoverDueSagas(engine_->leases(), engine_->driver(),
+                                                  *recovery_executor_, [this] { Wake(); });
     if (!started.ok()) LogWarning("cannot look for due sagas").With("error", started.status());
     if (clock_->Now() >= next_stuck_check) {
       absl::Status checked = engine_->driver().CheckStuck();

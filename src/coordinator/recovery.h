@@ -2,6 +2,8 @@
 // saga left unfinished by a crash or by another replica's expired lease) and start driving them.
 #pragma once
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "common/executor.h"
 #include "coordinator/saga_driver.h"
@@ -14,6 +16,12 @@ namespace fxmesh::coordinator {
 // stays unleased, so another replica takes it: claiming more than it can drive would extend
 // leases on sagas nobody drives. Returns how many drives it started. `leases`, `driver` and
 // `executor` must outlive the drives.
-absl::StatusOr<int> RecoverDueSagas(SagaLeases& leases, SagaDriver& driver, Executor& executor);
+//
+// When the pass took as many as it had room for, more sagas may be due: each of its drives then
+// calls `more_due` when it ends, so the caller passes again as soon as a worker is free instead of
+// a whole recovery interval later (a backlog, such as the sagas left behind by an outage, drains
+// at the speed of the workers, not of the timer).
+absl::StatusOr<int> RecoverDueSagas(SagaLeases& leases, SagaDriver& driver, Executor& executor,
+                                    std::function<void()> more_due = nullptr);
 
 }  // namespace fxmesh::coordinator

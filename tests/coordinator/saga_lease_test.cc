@@ -62,6 +62,33 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
   mesh.CheckInvariants();
 }
 
+FXMESH_BACKEND_TEST("a recovery pass that was full asks for the next as its drives end",
+                    "[coordinator][concurrency]") {
+  CoordinatorHarness mesh(backend);
+  for (int i = 0; i < 3; ++i) mesh.UndrivenSaga(absl::StrCat("backlog-", i));
+  std::atomic<int> asked{0};
+  {
+    // Room for two of the three: the pass is full, so each drive asks for another pass.
+    Executor workers("recovery", 2, 2);
+    absl::StatusOr<int> started = RecoverDueSagas(mesh.engine().leases(), mesh.engine().driver(),
+                                                  workers, [&asked] { ++asked; });
+    REQUIRE(started.ok());
+    CHECK(*started == 2);
+  }  // The workers' destruction waits for both drives.
+  CHECK(asked == 2);
+  {
+    // The one left fits with room to spare: nothing more is due, nobody asks.
+    Executor workers("recovery", 2, 2);
+    absl::StatusOr<int> started = RecoverDueSagas(mesh.engine().leases(), mesh.engine().driver(),
+                                                  workers, [&asked] { ++asked; });
+    REQUIRE(started.ok());
+    CHECK(*started == 1);
+  }
+  CHECK(asked == 2);
+  CHECK(mesh.Settle() == 0);
+  mesh.CheckInvariants();
+}
+
 FXMESH_BACKEND_TEST("approving while the same replica drives the saga keeps the drive's lease",
                     "[coordinator][concurrency]") {
   CoordinatorHarness mesh(backend);
