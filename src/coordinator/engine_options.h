@@ -21,6 +21,7 @@ struct EngineOptions {
   absl::Duration stuck_after = absl::Milliseconds(limits::kStuckAfterMsDefault);
   // Records the engine's spans (each drive, and a saga's root span when it ends); may be null.
   Tracer* tracer = nullptr;
+  // A command with no result after this long is sent again, whatever the relay reported.
   absl::Duration redispatch_after = absl::Milliseconds(limits::kRedispatchAfterMsDefault);
   // Sooner, a command the relay has said nothing about is taken as lost and sent again: the first
   // word is due this long after the send, the next this long after the retry tier's due time the

@@ -28,6 +28,12 @@ int BranchIndex(const v1::Saga& saga, absl::string_view branch) {
   return -1;
 }
 
+absl::Status CheckOp(const v1::BranchResult& result) {
+  if (result.op() == v1::BRANCH_OP_CONFIRM || result.op() == v1::BRANCH_OP_CANCEL)
+    return absl::OkStatus();
+  return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+}
+
 }  // namespace
 
 absl::Status RelaySettlement::WithOpenBranch(
@@ -48,8 +54,7 @@ absl::Status RelaySettlement::WithOpenBranch(
 
 absl::Status RelaySettlement::ApplyBranchResult(const v1::BranchResult& result) {
   RETURN_IF_ERROR(ValidateSagaId(result.branch().saga_id()));
-  if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
-    return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+  RETURN_IF_ERROR(CheckOp(result));
   if (result.kind() == v1::RESULT_KIND_RETRYING) return ApplyRetryReport(result);
   return WithOpenBranch(
       result.branch(), result.op(), [](const v1::Branch&) { return true; },
@@ -68,8 +73,7 @@ absl::Status RelaySettlement::ApplyBranchResults(const std::vector<v1::BranchRes
   for (const v1::BranchResult& result : results) {
     if (result.branch().saga_id() != saga_id)
       return absl::InvalidArgumentError("results applied together must be about one saga");
-    if (result.op() != v1::BRANCH_OP_CONFIRM && result.op() != v1::BRANCH_OP_CANCEL)
-      return absl::InvalidArgumentError("a branch result's op must be Confirm or Cancel");
+    RETURN_IF_ERROR(CheckOp(result));
     if (result.kind() == v1::RESULT_KIND_RETRYING)
       return absl::InvalidArgumentError("retry reports are applied one by one");
   }

@@ -60,7 +60,7 @@ void MarkDispatched(v1::Saga& saga, const std::vector<int>& indexes, absl::Time 
 
 // A write that moves the saga to `to`. The decision to confirm or to cancel carries its commands
 // to the relay (one transaction, none forgotten), unless a participant is paused: then they wait
-// for it. Either way the driver has nothing more to do: the relay settles.
+// for it. Either way the relay settles, and the driver has nothing more to do (drive_on false).
 Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_on,
               const DriveInput& input, const RuleOptions& options) {
   EnterState(saga, to, input.now);
@@ -69,7 +69,6 @@ Decision Move(v1::Saga& saga, v1::SagaState to, std::string detail, bool drive_o
   decision.to = to;
   decision.drive_on = drive_on;
   if (to == v1::SAGA_STATE_CONFIRMING || to == v1::SAGA_STATE_CANCELLING) {
-    decision.drive_on = false;
     std::vector<int> every;
     for (int i = 0; i < saga.branches_size(); ++i) every.push_back(i);
     const absl::string_view call = to == v1::SAGA_STATE_CONFIRMING ? "Confirm" : "Cancel";
