@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -29,6 +30,21 @@ class ParticipantClient {
                                                      absl::Time deadline) = 0;
   virtual absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest& request,
                                                     absl::Time deadline) = 0;
+
+  // The same calls, started without waiting for the answer: `done` runs once with it, on whichever
+  // thread the transport answers on (perhaps this one, before Start returns). A caller fans out a
+  // saga's branches this way without a thread per call. The defaults make the blocking call on
+  // this thread; the gRPC client sends the call and returns at once.
+  using Done = std::function<void(absl::StatusOr<v1::BranchResponse>)>;
+  virtual void StartTry(const v1::TryRequest& request, absl::Time deadline, Done done) {
+    done(Try(request, deadline));
+  }
+  virtual void StartConfirm(const v1::BranchRequest& request, absl::Time deadline, Done done) {
+    done(Confirm(request, deadline));
+  }
+  virtual void StartCancel(const v1::BranchRequest& request, absl::Time deadline, Done done) {
+    done(Cancel(request, deadline));
+  }
 };
 
 // A client of fxmesh.v1.LedgerService over `channel`. Every call carries its deadline and the

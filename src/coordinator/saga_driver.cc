@@ -1,6 +1,6 @@
 #include "coordinator/saga_driver.h"
 
-#include <thread>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "common/limits.h"
@@ -93,17 +93,31 @@ DriveInput SagaDriver::InputFor(const DriveLimits& limits, bool answered) const 
 
 void SagaDriver::SendCalls(v1::Saga& saga, BranchCall call, const std::vector<int>& indexes,
                            absl::Time deadline) {
-  std::vector<absl::StatusOr<v1::BranchResponse>> results(indexes.size(),
-                                                          absl::UnknownError("not sent"));
-  const ScopedSpan* parent = CurrentSpan();
-  auto send = [&](size_t k) {
-    AdoptSpan under(parent);
+  // The branches are independent, so their calls are all started, then awaited together: the
+  // clients answer on their transport's threads, not on one thread per call.
+  struct Answers {
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::BranchResponse>> results ABSL_GUARDED_BY(mu);
+    size_t pending ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto answers = std::make_shared<Answers>();
+  {
+    absl::MutexLock lock(&answers->mu);
+    answers->results.assign(indexes.size(), absl::UnknownError("not sent"));
+    answers->pending = indexes.size();
+  }
+  for (size_t k = 0; k < indexes.size(); ++k) {
+    ParticipantClient::Done done = [answers, k](absl::StatusOr<v1::BranchResponse> answer) {
+      absl::MutexLock lock(&answers->mu);
+      answers->results[k] = std::move(answer);
+      --answers->pending;
+    };
     const v1::Branch& branch = saga.branches(indexes[k]);
     auto client = participants_.find(branch.participant());
     if (client == participants_.end()) {
-      results[k] = absl::FailedPreconditionError(
-          absl::StrCat("no client for participant ", branch.participant()));
-      return;
+      done(absl::FailedPreconditionError(
+          absl::StrCat("no client for participant ", branch.participant())));
+      continue;
     }
     v1::BranchRef ref;
     ref.set_saga_id(saga.saga_id());
@@ -115,20 +129,26 @@ void SagaDriver::SendCalls(v1::Saga& saga, BranchCall call, const std::vector<in
       request.set_debit_account_id(branch.debit_account_id());
       request.set_credit_account_id(branch.credit_account_id());
       *request.mutable_amount() = branch.amount();
-      results[k] = client->second->Try(request, deadline);
+      client->second->StartTry(request, deadline, std::move(done));
     } else {
       v1::BranchRequest request;
       *request.mutable_branch() = ref;
-      results[k] = call == BranchCall::kConfirm ? client->second->Confirm(request, deadline)
-                                                : client->second->Cancel(request, deadline);
+      if (call == BranchCall::kConfirm) {
+        client->second->StartConfirm(request, deadline, std::move(done));
+      } else {
+        client->second->StartCancel(request, deadline, std::move(done));
+      }
     }
-  };
-  // The branches are independent, so their calls run side by side.
-  std::vector<std::thread> others;
-  for (size_t k = 1; k < indexes.size(); ++k) others.emplace_back(send, k);
-  if (!indexes.empty()) send(0);
-  for (std::thread& thread : others) thread.join();
-
+  }
+  std::vector<absl::StatusOr<v1::BranchResponse>> results;
+  {
+    absl::MutexLock lock(&answers->mu);
+    auto all_answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers->mu) {
+      return answers->pending == 0;
+    };
+    answers->mu.Await(absl::Condition(&all_answered));
+    results = std::move(answers->results);
+  }
   for (size_t k = 0; k < indexes.size(); ++k) {
     writer_.RecordCall(*saga.mutable_branches(indexes[k]), call, results[k],
                        ToTime(saga.try_deadline()));

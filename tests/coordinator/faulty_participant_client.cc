@@ -89,4 +89,43 @@ absl::StatusOr<v1::BranchResponse> FaultyParticipantClient::Cancel(const v1::Bra
               [&] { return inner_.Cancel(request, deadline); });
 }
 
+void FaultyParticipantClient::StartTry(const v1::TryRequest& request, absl::Time deadline,
+                                       Done done) {
+  OnThread([this, request, deadline, done = std::move(done)] { done(Try(request, deadline)); });
+}
+
+void FaultyParticipantClient::StartConfirm(const v1::BranchRequest& request, absl::Time deadline,
+                                           Done done) {
+  OnThread([this, request, deadline, done = std::move(done)] { done(Confirm(request, deadline)); });
+}
+
+void FaultyParticipantClient::StartCancel(const v1::BranchRequest& request, absl::Time deadline,
+                                          Done done) {
+  OnThread([this, request, deadline, done = std::move(done)] { done(Cancel(request, deadline)); });
+}
+
+void FaultyParticipantClient::OnThread(std::function<void()> work) {
+  absl::MutexLock lock(&threads_mu_);
+  // Joins the threads whose call has ended, so a long test does not keep thousands.
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (!it->finished->load()) {
+      ++it;
+      continue;
+    }
+    it->thread.join();
+    it = threads_.erase(it);
+  }
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  threads_.push_back({std::thread([work = std::move(work), finished] {
+                        work();
+                        finished->store(true);
+                      }),
+                      finished});
+}
+
+FaultyParticipantClient::~FaultyParticipantClient() {
+  absl::MutexLock lock(&threads_mu_);
+  for (Worker& worker : threads_) worker.thread.join();
+}
+
 }  // namespace fxmesh::coordinator

@@ -5,7 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -43,8 +47,15 @@ class FaultyParticipantClient final : public ParticipantClient {
                                              absl::Time deadline) override;
   absl::StatusOr<v1::BranchResponse> Cancel(const v1::BranchRequest& request,
                                             absl::Time deadline) override;
+  // Started calls run on a thread of their own (joined when the client is destroyed), so a held
+  // call holds only itself, as a slow ledger would.
+  void StartTry(const v1::TryRequest& request, absl::Time deadline, Done done) override;
+  void StartConfirm(const v1::BranchRequest& request, absl::Time deadline, Done done) override;
+  void StartCancel(const v1::BranchRequest& request, absl::Time deadline, Done done) override;
+  ~FaultyParticipantClient() override;
 
  private:
+  void OnThread(std::function<void()> work);
   template <typename Send>
   absl::StatusOr<v1::BranchResponse> Call(CallKind kind, const v1::BranchRef& branch, Send send);
 
@@ -59,6 +70,12 @@ class FaultyParticipantClient final : public ParticipantClient {
   std::map<CallKind, int> attempts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> in_flight_ ABSL_GUARDED_BY(mu_);  // By "saga/branch".
   std::atomic<int> overlaps_{0};
+  absl::Mutex threads_mu_;
+  struct Worker {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+  std::vector<Worker> threads_ ABSL_GUARDED_BY(threads_mu_);
 };
 
 }  // namespace fxmesh::coordinator
