@@ -180,6 +180,12 @@ void LocalRelay::Execute(std::vector<Held> commands) {
   Notify();
 }
 
+void LocalRelay::AwaitIdle() {
+  absl::MutexLock lock(&mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sagas_running_.empty(); };
+  mu_.Await(absl::Condition(&idle));
+}
+
 LocalRelay::Answer LocalRelay::Judge(const Held& held,
                                      const absl::StatusOr<v1::BranchResponse>& response) {
   const relay::Verdict verdict = relay::Judge(held.command, response, options_.tiers, clock_.Now());

@@ -69,6 +69,9 @@ class LocalRelay {
   void Wait(absl::Duration timeout);
   // New commands are in the outbox (the engine queued some): the next Wait returns at once.
   void Notify();
+  // Returns once no command is executing: what Step started has been answered (applied, or set
+  // aside while its saga was busy). For shutdown and for tests that step the relay by hand.
+  void AwaitIdle();
 
  private:
   // A command taken from the outbox, due at `due` (its retry tier's end).
