@@ -192,6 +192,12 @@ inline constexpr int64_t kRelayBusyPollMs = 5;
 // outbox publisher sends many at once and gains from it; the relay publishes what its commands in
 // flight led to as they end and waits for the acknowledgement, so any linger is pure delay there.
 inline constexpr int64_t kProducerLingerMsDefault = 5;
+// How long a broker may hold a consumer's fetch that found nothing (librdkafka's
+// fetch.wait.max.ms, default 500). A real broker answers as soon as a message arrives; the
+// embedded Kafka (librdkafka's mock cluster) answers only when this wait ends, so in development
+// it is each hop's latency (commands to the relay, results back). A shorter wait costs only more
+// empty fetches while idle.
+inline constexpr int64_t kConsumerFetchWaitMs = 25;
 inline constexpr int64_t kRelayProducerLingerMs = 0;
 inline constexpr int64_t kResultRetryMs = 500;
 inline constexpr int64_t kResultPollMs = 200;
@@ -200,6 +206,9 @@ inline constexpr int64_t kResultPollMs = 200;
 // keep arriving (a crash in between only applies those again, which changes nothing).
 inline constexpr size_t kResultsSetAsideMax = 1'000;
 inline constexpr int64_t kResultCommitMs = 100;
+// Messages it takes in one pass from what Kafka has already fetched; a saga's results among them
+// are recorded in one write.
+inline constexpr size_t kResultsBatchMax = 64;
 // Without Kafka the coordinator's own relay (coordinator/local_relay.h) executes the commands: it
 // holds at most this many waiting for a retry tier or a free worker (the rest wait in the
 // outbox), and applies an answer whose saga is busy again after a pause that starts here and

@@ -273,6 +273,27 @@ absl::Status EmbeddedKafka::FailRequests(int32_t api_key, int32_t error_code, in
   return absl::OkStatus();
 }
 
+absl::Status EmbeddedKafka::StallNextRequest(int32_t broker_id, int32_t api_key, int32_t delay_ms) {
+  if (api_key < 0 || api_key > INT16_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("api_key must be a Kafka API key, 0..", INT16_MAX, "; got ", api_key));
+  }
+  if (delay_ms < 0 || delay_ms > limits::kEmbeddedKafkaLatencyMsMax) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "delay_ms must be 0..", limits::kEmbeddedKafkaLatencyMsMax, "; got ", delay_ms));
+  }
+  absl::MutexLock lock(&mu_);
+  if (broker_id < 1 || broker_id > static_cast<int32_t>(brokers_.size())) {
+    return absl::NotFoundError(
+        absl::StrCat("no broker ", broker_id, "; brokers are 1..", brokers_.size()));
+  }
+  const rd_kafka_resp_err_t result = rd_kafka_mock_broker_push_request_error_rtts(
+      cluster_, broker_id, static_cast<int16_t>(api_key), 1, RD_KAFKA_RESP_ERR_NO_ERROR,
+      static_cast<int>(delay_ms));
+  if (result != RD_KAFKA_RESP_ERR_NO_ERROR) return absl::InternalError(rd_kafka_err2str(result));
+  return absl::OkStatus();
+}
+
 v1::KafkaCluster EmbeddedKafka::Describe() const {
   v1::KafkaCluster cluster;
   cluster.set_bootstrap_servers(bootstrap_servers_);

@@ -46,6 +46,9 @@ class EmbeddedKafka {
   absl::Status SetBrokerLatency(int32_t broker_id, int32_t latency_ms);
   // The next `count` requests with Kafka API key `api_key` fail with Kafka error `error_code`.
   absl::Status FailRequests(int32_t api_key, int32_t error_code, int32_t count);
+  // The next request with Kafka API key `api_key` to broker `broker_id` is answered only after
+  // `delay_ms`: a broker that stalls on one request (and, behind it, on that connection).
+  absl::Status StallNextRequest(int32_t broker_id, int32_t api_key, int32_t delay_ms);
 
   v1::KafkaCluster Describe() const;
 

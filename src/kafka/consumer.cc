@@ -40,6 +40,12 @@ absl::StatusOr<std::unique_ptr<KafkaConsumer>> KafkaConsumer::Create(
       {"auto.offset.reset", "earliest"},
       {"session.timeout.ms", "6000"},
       {"heartbeat.interval.ms", "500"},
+      // Every fxmesh consumer polls continuously, so 20 s between polls means it is stuck. It is
+      // also how long a JoinGroup may go unanswered before the consumer gives up and joins again
+      // (librdkafka's default, 300 s, left both relays of a bank-test seed outside their group for
+      // a whole run after the embedded Kafka stalled during their first join).
+      {"max.poll.interval.ms", "20000"},
+      {"fetch.wait.max.ms", absl::StrCat(limits::kConsumerFetchWaitMs)},
       {"log_level", "3"},
   };
   if (absl::Status applied = ApplyClientConfig(conf, config, settings); !applied.ok()) {

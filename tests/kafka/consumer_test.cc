@@ -194,5 +194,38 @@ TEST_CASE("a consumer whose commit met a stale generation rejoins and commits wh
   for (int64_t offset = 0; offset < 4; ++offset) CHECK(processed.count(offset) == 1);
 }
 
+TEST_CASE("a consumer whose JoinGroup goes unanswered joins again and consumes", "[kafka]") {
+  SetLogLevel(LogLevel::kError);
+  std::unique_ptr<EmbeddedKafka> kafka = *EmbeddedKafka::Start(1, 1, {kTopic});
+  {
+    std::unique_ptr<KafkaProducer> producer =
+        *KafkaProducer::Create(kafka->bootstrap_servers(), "stall-test", absl::Seconds(10));
+    REQUIRE(producer->Produce({kTopic, "k", "v", {}, 1}).ok());
+    int acknowledged = 0;
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (acknowledged < 1 && absl::Now() < give_up) {
+      for (const DeliveryReport& report : producer->Poll(absl::Milliseconds(50))) {
+        REQUIRE(report.status.ok());
+        ++acknowledged;
+      }
+    }
+    REQUIRE(acknowledged == 1);
+  }
+  // The group coordinator holds the first JoinGroup (API key 11) for 5 minutes, as the embedded
+  // Kafka did when it stalled during a bank test's start. The consumer gives up on it after
+  // max.poll.interval.ms and joins again, instead of waiting out librdkafka's 300 s default.
+  REQUIRE(kafka->StallNextRequest(1, 11, 300'000).ok());
+  std::unique_ptr<KafkaConsumer> consumer =
+      *KafkaConsumer::Create(kafka->bootstrap_servers(), kGroup, {kTopic});
+  const absl::Time started = absl::Now();
+  std::optional<IncomingMessage> message;
+  while (!message && absl::Now() < started + absl::Seconds(90)) {
+    message = consumer->Poll(absl::Milliseconds(200));
+  }
+  INFO("waited " << absl::ToInt64Seconds(absl::Now() - started) << " s");
+  REQUIRE(message.has_value());
+  CHECK(message->value == "v");
+}
+
 }  // namespace
 }  // namespace fxmesh::kafka
