@@ -46,6 +46,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   server->engine_ = std::make_unique<SagaEngine>(*server->store_, clock, std::move(rates), clients,
                                                  engine_options, server->metrics_);
   server->engine_->SetWakeBackground([raw = server.get()] { raw->Wake(); });
+  if (!options.kafka_brokers.empty()) {
+    server->engine_->SetCommandsQueued([raw = server.get()] { raw->OutboxQueued(); });
+  }
   if (options.kafka_brokers.empty()) {
     LocalRelayOptions relay_options;
     relay_options.owner = engine_options.owner_id;
@@ -202,13 +205,31 @@ bool CoordinatorServer::Stopping() {
 
 void CoordinatorServer::PublishLoop() {
   while (!Stopping()) {
-    absl::StatusOr<int> published =
-        publisher_->PublishOnce(absl::Milliseconds(limits::kOutboxPollMs));
+    // With rows in flight, the first delivery report ends the pass's wait. With none, the pass
+    // only reads the outbox, and the loop then waits for the engine to queue branch commands (or
+    // for the poll interval, for rows another replica or a saga event wrote): a decided saga's
+    // Confirms leave for the relay at once, not at the next poll.
+    const absl::Duration poll = publisher_->in_flight() > 0
+                                    ? absl::Milliseconds(limits::kOutboxPollMs)
+                                    : absl::ZeroDuration();
+    absl::StatusOr<int> published = publisher_->PublishOnce(poll);
     if (!published.ok()) {
       LogWarning("cannot publish the outbox").With("error", published.status());
       absl::SleepFor(absl::Milliseconds(limits::kOutboxPollMs));
+      continue;
     }
+    if (publisher_->in_flight() > 0) continue;
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_ || outbox_queued_; };
+    mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Milliseconds(limits::kOutboxPollMs));
+    outbox_queued_ = false;
   }
+}
+
+void CoordinatorServer::OutboxQueued() {
+  absl::MutexLock lock(&mu_);
+  outbox_queued_ = true;
 }
 
 void CoordinatorServer::LocalRelayLoop() {

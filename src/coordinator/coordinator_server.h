@@ -98,6 +98,8 @@ class CoordinatorServer {
   void PruneLoop();
   bool Stopping();
   void Wake();
+  // The engine queued branch commands in the outbox: the publisher need not wait for its poll.
+  void OutboxQueued();
 
   // Registers the gauges computed when scraped (sagas by state, backlogs, consumer lag).
   void AddScrapeGauges(const kafka::ClientConfig& kafka_config);
@@ -127,6 +129,7 @@ class CoordinatorServer {
   absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
+  bool outbox_queued_ ABSL_GUARDED_BY(mu_) = false;
   std::thread recovery_;
   // Without Kafka. It runs until the gRPC server has let the calls in flight finish, since a
   // customer's Exchange waits for the relay to settle what it decided.

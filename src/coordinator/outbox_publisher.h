@@ -37,6 +37,8 @@ class OutboxPublisher {
   absl::StatusOr<int> PublishOnce(absl::Duration wait);
   // Whether this replica held the publisher role at its last check.
   bool publishing() const { return publishing_; }
+  // Rows produced whose delivery Kafka has not reported yet.
+  int in_flight() const { return static_cast<int>(in_flight_.size()); }
 
  private:
   // Takes or renews the publisher role when a check is due; logs when this replica gains or loses

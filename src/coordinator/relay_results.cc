@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <map>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
@@ -74,12 +76,60 @@ absl::StatusOr<bool> RelayResultConsumer::ConsumeOnce(absl::Duration poll) {
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(
       set_aside_.empty() ? poll : std::min(poll, absl::Milliseconds(limits::kResultRetryMs / 5)));
   const bool idle = !message.has_value();
-  if (message && !consumer_.HoldIfPaused(*message)) {
-    offsets_.Take(message->topic, message->partition, message->offset);
-    applied |= Handle(std::move(*message), status);
+  // The first message, then what Kafka already has at hand, without waiting.
+  std::vector<kafka::IncomingMessage> taken;
+  while (message) {
+    if (!consumer_.HoldIfPaused(*message)) {
+      offsets_.Take(message->topic, message->partition, message->offset);
+      taken.push_back(std::move(*message));
+    }
+    if (taken.size() >= limits::kResultsBatchMax) break;
+    message = consumer_.Poll(absl::ZeroDuration());
   }
+  applied |= HandleBatch(std::move(taken), status);
   status.Update(CommitApplied(/*now_anyway=*/idle));
   if (!status.ok()) return status;
+  return applied;
+}
+
+bool RelayResultConsumer::HandleBatch(std::vector<kafka::IncomingMessage> messages,
+                                      absl::Status& status) {
+  // The results (not retry reports) of each saga, by position in `messages`.
+  std::vector<v1::BranchResult> results(messages.size());
+  std::map<std::string, std::vector<size_t>> by_saga;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (messages[i].topic != kafka::kBranchResultsTopic) continue;
+    if (!ParseProtoJson(messages[i].value, results[i]).ok() ||
+        results[i].kind() == v1::RESULT_KIND_RETRYING) {
+      continue;
+    }
+    by_saga[results[i].branch().saga_id()].push_back(i);
+  }
+  bool applied = false;
+  std::vector<bool> done(messages.size(), false);
+  for (const auto& [saga_id, indexes] : by_saga) {
+    if (indexes.size() < 2) continue;
+    std::vector<v1::BranchResult> together;
+    for (size_t i : indexes) together.push_back(results[i]);
+    std::optional<ScopedSpan> span;
+    if (std::optional<TraceContext> parent =
+            TraceContext::Parse(Header(messages[indexes.front()], "traceparent"))) {
+      span.emplace(tracer_, "apply results", parent->trace_id, parent->span_id);
+      span->SetAttribute("results", absl::StrCat(indexes.size()));
+    }
+    // Not applicable together (the saga is busy, one of them is malformed): each goes its own way
+    // below, with its own verdict.
+    if (!sink_.ApplyBranchResults(together).ok()) continue;
+    for (size_t i : indexes) {
+      handled_.With({messages[i].topic, "applied"}).Increment();
+      offsets_.Finish(messages[i].topic, messages[i].partition, messages[i].offset);
+      done[i] = true;
+    }
+    applied = true;
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!done[i]) applied |= Handle(std::move(messages[i]), status);
+  }
   return applied;
 }
 

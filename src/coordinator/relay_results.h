@@ -7,10 +7,14 @@
 // one saga do not depend on their order (a late one changes nothing). Up to
 // limits::kResultsSetAsideMax are set aside; past that, and when the database is unreachable, the
 // message's partition is paused and rewound to it instead. One that can never be applied (it does
-// not parse, or names no saga) is logged and skipped. Not thread-safe: one consumer thread.
+// not parse, or names no saga) is logged and skipped. Messages are taken in batches of what Kafka
+// has already fetched (up to limits::kResultsBatchMax), and the results about one saga in a batch
+// (a saga's two Confirms, answered together) are recorded in one write. Not thread-safe: one
+// consumer thread.
 #pragma once
 
 #include <deque>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -38,9 +42,9 @@ class RelayResultConsumer {
   RelayResultConsumer(kafka::KafkaConsumer& consumer, RelayAnswerSink& sink, const Clock& clock,
                       MetricsRegistry& metrics, Tracer* tracer = nullptr);
 
-  // Applies again the messages set aside that are due, handles at most one new message (waiting
-  // up to `poll` for it, briefly while some are set aside), and commits what is applied. Returns
-  // whether a message was applied.
+  // Applies again the messages set aside that are due, handles the new messages Kafka has at
+  // hand (waiting up to `poll` for the first, briefly while some are set aside), and commits what
+  // is applied. Returns whether a message was applied.
   absl::StatusOr<bool> ConsumeOnce(absl::Duration poll);
 
  private:
@@ -51,6 +55,9 @@ class RelayResultConsumer {
   // Applies `message`, already taken by offsets_; sets it aside or hands it back when it cannot be
   // applied now. Returns whether it was applied; `status` gets a failure to pause.
   bool Handle(kafka::IncomingMessage message, absl::Status& status);
+  // Handles `messages` (taken by offsets_): each saga's results among them in one write when
+  // they apply together, everything else one by one with Handle. Returns whether any applied.
+  bool HandleBatch(std::vector<kafka::IncomingMessage> messages, absl::Status& status);
   absl::Status Apply(const kafka::IncomingMessage& message);
   // Commits what moved, at most once per limits::kResultCommitMs unless `now_anyway`.
   absl::Status CommitApplied(bool now_anyway);

@@ -45,9 +45,21 @@ absl::StatusOr<int> Relay::Step(absl::Duration poll) {
   absl::Status taken = absl::OkStatus();
   if (static_cast<int>(offsets_.InFlight()) < capacity) {
     // While commands are being executed, poll briefly so their outcomes are not kept waiting.
-    taken = Take(offsets_.InFlight() == 0
-                     ? poll
-                     : std::min(poll, absl::Milliseconds(limits::kRelayBusyPollMs)));
+    // Then the messages already fetched are taken without waiting, while there is room: a
+    // saga's Confirms and a burst of commands start together, not one per Step.
+    absl::Duration wait = offsets_.InFlight() == 0
+                              ? poll
+                              : std::min(poll, absl::Milliseconds(limits::kRelayBusyPollMs));
+    for (int polls = 0; polls < capacity && static_cast<int>(offsets_.InFlight()) < capacity;
+         ++polls) {
+      absl::StatusOr<bool> got = Take(wait);
+      if (!got.ok()) {
+        taken = got.status();
+        break;
+      }
+      if (!*got) break;
+      wait = absl::ZeroDuration();
+    }
   } else {
     absl::MutexLock lock(&mu_);
     mu_.AwaitWithTimeout(absl::Condition(
@@ -66,9 +78,10 @@ absl::StatusOr<int> Relay::Step(absl::Duration poll) {
   return finished;
 }
 
-absl::Status Relay::Take(absl::Duration poll) {
+absl::StatusOr<bool> Relay::Take(absl::Duration poll) {
   std::optional<kafka::IncomingMessage> message = consumer_.Poll(poll);
-  if (!message || consumer_.HoldIfPaused(*message)) return absl::OkStatus();
+  if (!message) return false;
+  if (consumer_.HoldIfPaused(*message)) return true;
 
   // Parsed once: for its due time here, and for its execution.
   Finished work{std::move(*message), v1::BranchCommand(), {}, clock_.Now()};
@@ -77,7 +90,10 @@ absl::Status Relay::Take(absl::Duration poll) {
   const absl::Status parsed = ParseProtoJson(work.message.value, work.command);
   if (parsed.ok() && work.command.has_not_before()) {
     const absl::Time due = ToTime(work.command.not_before());
-    if (due > clock_.Now()) return consumer_.PauseUntil(work.message, due);
+    if (due > clock_.Now()) {
+      RETURN_IF_ERROR(consumer_.PauseUntil(work.message, due));
+      return true;
+    }
   }
   offsets_.Take(work.message.topic, work.message.partition, work.message.offset);
   if (!parsed.ok()) {
@@ -89,7 +105,7 @@ absl::Status Relay::Take(absl::Duration poll) {
     work.handled.label = "dead_letter";
     absl::MutexLock lock(&mu_);
     done_.push_back(std::move(work));
-    return absl::OkStatus();
+    return true;
   }
   // The workers are as many as the commands in flight may be, so the queue always has room.
   const bool submitted = workers_->Submit([this, work = std::move(work)]() mutable {
@@ -98,7 +114,7 @@ absl::Status Relay::Take(absl::Duration poll) {
     done_.push_back(std::move(work));
   });
   if (!submitted) return absl::InternalError("the relay's workers refused a command");
-  return absl::OkStatus();
+  return true;
 }
 
 absl::Status Relay::Finish(std::vector<Finished> done) {

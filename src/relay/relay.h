@@ -72,8 +72,9 @@ class Relay {
   // delivered again to whoever owns their partitions next).
   ~Relay();
 
-  // Resumes partitions that became due; takes at most one new message (waiting up to `poll` for
-  // one when nothing is in flight, briefly otherwise) and starts executing it; then publishes the
+  // Resumes partitions that became due; takes new messages while there is room and Kafka has them
+  // at hand (waiting up to `poll` for the first when nothing is in flight, briefly otherwise, and
+  // not at all for the rest) and starts executing them; then publishes the
   // outcome of every command whose execution has ended, and commits what is finished. Returns how
   // many commands were finished. An error means an outcome could not be published (its message
   // is delivered again later) or the commit failed (it is tried again at the next Step).
@@ -103,7 +104,8 @@ class Relay {
     absl::Time started;
   };
   // Polls for a message and starts executing it, or pauses its partition until it is due.
-  absl::Status Take(absl::Duration poll);
+  // Returns whether Kafka gave one.
+  absl::StatusOr<bool> Take(absl::Duration poll);
   // Publishes what `done` led to, then commits what is finished.
   absl::Status Finish(std::vector<Finished> done);
   // On a worker thread. `command` is `message` parsed.

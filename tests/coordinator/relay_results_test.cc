@@ -58,10 +58,10 @@ class BusySagaSink final : public RelayAnswerSink {
   std::set<std::string> applied_ ABSL_GUARDED_BY(mu_);
 };
 
-std::string ResultJson(const std::string& saga_id) {
+std::string ResultJson(const std::string& saga_id, const std::string& branch = "krw") {
   v1::BranchResult result;
   result.mutable_branch()->set_saga_id(saga_id);
-  result.mutable_branch()->set_branch("krw");
+  result.mutable_branch()->set_branch(branch);
   result.set_op(v1::BRANCH_OP_CONFIRM);
   result.set_outcome(v1::OUTCOME_APPLIED);
   result.set_attempt(1);
@@ -135,6 +135,82 @@ TEST_CASE("an answer whose saga is busy does not hold up the answers behind it",
   REQUIRE(consume_until([&] { return sink.Applied(busy); }));
   // Once it is applied, everything is committed.
   CHECK(consume_until([&] { return lag() == 0; }));
+  CHECK_THAT(metrics.RenderPrometheusText(),
+             Catch::Contains("fxmesh_relay_results_total{topic=\"fxmesh.branch.results\","
+                             "outcome=\"applied\"} 3"));
+}
+
+// Records how the answers arrive: each call of ApplyBranchResults with the sagas it names.
+class BatchRecordingSink final : public RelayAnswerSink {
+ public:
+  absl::Status ApplyBranchResult(const v1::BranchResult& result) override {
+    return ApplyBranchResults({result});
+  }
+  absl::Status ApplyBranchResults(const std::vector<v1::BranchResult>& results) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> batch;
+    for (const v1::BranchResult& result : results) {
+      batch.push_back(result.branch().saga_id() + "/" + result.branch().branch());
+    }
+    batches_.push_back(batch);
+    return absl::OkStatus();
+  }
+  absl::Status ApplyDeadLetter(const v1::DeadLetter&) override { return absl::OkStatus(); }
+  std::vector<std::vector<std::string>> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::vector<std::string>> batches_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_CASE("a saga's results that arrive together are applied together", "[relay][kafka]") {
+  SetLogLevel(LogLevel::kError);
+  std::unique_ptr<kafka::EmbeddedKafka> kafka =
+      *kafka::EmbeddedKafka::Start(1, 1, kafka::AllTopics());
+  const std::string& brokers = kafka->bootstrap_servers();
+  const std::string both = "a0000000000000000000000000000001";
+  const std::string one = "b0000000000000000000000000000002";
+  {
+    std::unique_ptr<kafka::KafkaProducer> producer =
+        *kafka::KafkaProducer::Create(brokers, "results-test", absl::Seconds(10));
+    const std::vector<std::pair<std::string, std::string>> sent = {{both, ResultJson(both, "krw")},
+                                                                   {one, ResultJson(one, "krw")},
+                                                                   {both, ResultJson(both, "fx")}};
+    int64_t token = 0;
+    for (const auto& [key, json] : sent) {
+      REQUIRE(producer->Produce({std::string(kafka::kBranchResultsTopic), key, json, {}, ++token})
+                  .ok());
+    }
+    int acknowledged = 0;
+    const absl::Time give_up = absl::Now() + absl::Seconds(10);
+    while (acknowledged < 3 && absl::Now() < give_up) {
+      for (const kafka::DeliveryReport& report : producer->Poll(absl::Milliseconds(50))) {
+        REQUIRE(report.status.ok());
+        ++acknowledged;
+      }
+    }
+    REQUIRE(acknowledged == 3);
+  }
+  std::unique_ptr<kafka::KafkaConsumer> consumer = *kafka::KafkaConsumer::Create(
+      brokers, std::string(kCoordinatorGroup),
+      {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
+  MetricsRegistry metrics;
+  BatchRecordingSink sink;
+  RelayResultConsumer results(*consumer, sink, SystemClock::Get(), metrics);
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (sink.batches().empty() && absl::Now() < give_up) {
+    (void)results.ConsumeOnce(absl::Milliseconds(50));
+  }
+  // The first pass takes all three: the saga with two results is recorded in one call (one
+  // write), the other on its own.
+  const std::vector<std::vector<std::string>> batches = sink.batches();
+  INFO(batches.size());
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[0] == std::vector<std::string>{both + "/krw", both + "/fx"});
+  CHECK(batches[1] == std::vector<std::string>{one + "/krw"});
   CHECK_THAT(metrics.RenderPrometheusText(),
              Catch::Contains("fxmesh_relay_results_total{topic=\"fxmesh.branch.results\","
                              "outcome=\"applied\"} 3"));
