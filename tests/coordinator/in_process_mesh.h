@@ -90,7 +90,7 @@ class InProcessMesh {
     return *started;
   }
   // Returns once the engine says it queued commands (or after 10 s of real time, a failure).
-  void AwaitQueued() { relay_->Wait(absl::Seconds(10)); }
+  void AwaitQueued(absl::Duration timeout = absl::Seconds(10)) { relay_->Wait(timeout); }
   v1::Saga Saga(const std::string& saga_id) {
     absl::StatusOr<std::optional<v1::Saga>> saga = store_.GetSaga(saga_id);
     REQUIRE(saga.ok());
