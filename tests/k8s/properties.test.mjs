@@ -233,12 +233,14 @@ function parts() {
     all[name] = { namespace: "fxmesh", namespaceLabels: fxmesh, labels: workload.spec.template.metadata.labels,
       ports: workload.kind === "Job" ? [] : [grpcPort[name], 9090] };
   }
+  // The operators' pods, with the part-of label they may copy from their resources (Strimzi does).
+  const partOf = { "app.kubernetes.io/part-of": "fxmesh" };
   for (const cluster of ofKind("Cluster")) {
-    all[cluster.metadata.name] = { namespace: "fxmesh", namespaceLabels: fxmesh,
-      labels: { "cnpg.io/cluster": cluster.metadata.name, "cnpg.io/podRole": "instance" }, ports: [5432, 8000] };
+    all[cluster.metadata.name] = { namespace: "fxmesh", namespaceLabels: fxmesh, ports: [5432, 8000],
+      labels: { ...partOf, "cnpg.io/cluster": cluster.metadata.name, "cnpg.io/podRole": "instance" } };
   }
-  all.kafka = { namespace: "fxmesh", namespaceLabels: fxmesh, ports: [9093],
-    labels: { "strimzi.io/cluster": "fxmesh-kafka", "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true" } };
+  all.kafka = { namespace: "fxmesh", namespaceLabels: fxmesh, ports: [9093], labels: { ...partOf,
+    "strimzi.io/cluster": "fxmesh-kafka", "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true" } };
   const outside = (name, namespace, nsExtra, labels, ports = []) => {
     all[name] = { namespace, namespaceLabels: namespaceLabels(namespace, nsExtra), labels, ports };
   };
@@ -302,4 +304,14 @@ test("NetworkPolicies: exactly the expected connections between every pair of pa
   }
   assert.deepEqual(wrong, []);
   console.log(`NetworkPolicy: ${pairs} connections checked, ${expected.size} allowed`);
+});
+
+test("NetworkPolicies leave the operators' own pods alone: Kafka among itself, CNPG to the API", () => {
+  const policies = ofKind("NetworkPolicy");
+  const all = parts();
+  // The brokers' replication and controller ports, which Strimzi's own policies govern.
+  for (const port of [9090, 9091]) assert.ok(allowed(policies, all.kafka, all.kafka, port), `kafka:${port}`);
+  const apiServer = { namespace: "default", namespaceLabels: { "kubernetes.io/metadata.name": "default" },
+    labels: { component: "apiserver" } };
+  for (const name of databases) assert.ok(allowed(policies, all[`${name}-db`], apiServer, 443), name);
 });
