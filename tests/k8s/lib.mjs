@@ -104,8 +104,7 @@ export function typeCheck(objects, label) {
   writeFileSync(path.join(directory, "tsconfig.json"), JSON.stringify({
     compilerOptions: {
       strict: true, noEmit: true, module: "nodenext", moduleResolution: "nodenext",
-      target: "es2022", skipLibCheck: true, types: [], typeRoots: [modules],
-      baseUrl: undefined,
+      target: "es2022", skipLibCheck: true, types: [],
     },
     files: ["objects.ts"],
   }));
