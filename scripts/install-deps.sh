@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages fxmesh builds, tests and runs with; `install-deps.sh fuzz` adds
+# Installs the Debian 12 packages fxmesh builds, tests and runs with; `install-deps.sh k8s` adds what
+# the k8s/ checks need (unzip, and prometheus for promtool: tests/k8s/README.md), which the image's
+# builder stage does not; `install-deps.sh fuzz` adds
 # what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer). Idempotent and quiet: it only
 # calls apt-get when a package is missing, so a machine that has everything pays nothing.
 set -euo pipefail
@@ -12,6 +14,9 @@ packages=(
   catch2 tzdata openssl libssl-dev libjwt-dev
   faketime libfaketime
 )
+if [ "${1:-}" = k8s ]; then
+  packages+=(unzip prometheus)
+fi
 if [ "${1:-}" = fuzz ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
 fi
