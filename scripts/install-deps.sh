@@ -11,6 +11,7 @@ packages=(
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev postgresql
   catch2 tzdata openssl libssl-dev libjwt-dev
   faketime libfaketime
+  gnuplot-nox  # make bench draws its picture with it
 )
 if [ "${1:-}" = fuzz ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)
