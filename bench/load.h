@@ -30,7 +30,7 @@ struct LoadOptions {
   absl::Duration measure = absl::Seconds(5);
   // How long, after the window, operations still running are waited for. Longer than the
   // operations' own deadlines, so every operation has ended when a run returns.
-  absl::Duration drain_max = absl::Seconds(20);
+  absl::Duration drain_max = absl::Seconds(30);
   // Open loop: operations allowed to be running at once; a slot of the schedule that finds this
   // many running is counted as dropped rather than started, so an overloaded system cannot make
   // the generator grow without bound.

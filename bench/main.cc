@@ -45,6 +45,9 @@ ABSL_FLAG(std::string, out_json, "", "where to write the raw figures as JSON");
 ABSL_FLAG(std::string, out_markdown, "", "where to write the section for docs/benchmarks.md");
 ABSL_FLAG(std::string, out_gnuplot, "", "where to write the gnuplot script");
 ABSL_FLAG(std::string, png, "throughput.png", "the PNG the gnuplot script writes");
+ABSL_FLAG(std::string, latency_png, "latency.png", "the latency PNG the gnuplot script writes");
+ABSL_FLAG(std::string, latency_png_link, "../bench/results/latency.png",
+          "the latency PNG, as docs/ links it");
 ABSL_FLAG(std::string, json_link, "../bench/results/latest.json", "the JSON, as docs/ links it");
 ABSL_FLAG(std::string, png_link, "../bench/results/throughput.png", "the PNG, as docs/ links it");
 ABSL_FLAG(std::string, commit, "", "the commit measured, for the report");
@@ -157,6 +160,7 @@ int RunParent(int argc, char** argv) {
   report.commit = absl::GetFlag(FLAGS_commit);
   report.command = absl::GetFlag(FLAGS_command);
   report.machine = DescribeMachine();
+  report.load_average_start = LoadAverage();
   report.seconds_each = absl::GetFlag(FLAGS_seconds_each);
   report.warmup_s = absl::GetFlag(FLAGS_warmup_seconds);
   report.runs = settings.runs;
@@ -194,12 +198,14 @@ int RunParent(int argc, char** argv) {
     }
   }
   std::filesystem::remove_all(dir);
+  report.load_average_end = LoadAverage();
   bool written =
       WriteFile(absl::GetFlag(FLAGS_out_json), ToJson(report)) &&
-      WriteFile(
-          absl::GetFlag(FLAGS_out_markdown),
-          ToMarkdown(report, absl::GetFlag(FLAGS_json_link), absl::GetFlag(FLAGS_png_link))) &&
-      WriteFile(absl::GetFlag(FLAGS_out_gnuplot), ToGnuplot(report, absl::GetFlag(FLAGS_png)));
+      WriteFile(absl::GetFlag(FLAGS_out_markdown),
+                ToMarkdown(report, absl::GetFlag(FLAGS_json_link), absl::GetFlag(FLAGS_png_link),
+                           absl::GetFlag(FLAGS_latency_png_link))) &&
+      WriteFile(absl::GetFlag(FLAGS_out_gnuplot),
+                ToGnuplot(report, absl::GetFlag(FLAGS_png), absl::GetFlag(FLAGS_latency_png)));
   for (const ScenarioReport& scenario : report.scenarios) {
     std::fprintf(stderr, "%-18s saturation %8.1f /s at %3d, peak RSS %4ld MiB%s%s\n",
                  scenario.name.c_str(), scenario.saturation_per_s, scenario.saturation_concurrency,

@@ -78,6 +78,8 @@ std::string ToJson(const BenchReport& report) {
   absl::StrAppend(&out, "  \"commit\": ", JsonQuote(report.commit), ",\n");
   absl::StrAppend(&out, "  \"command\": ", JsonQuote(report.command), ",\n");
   absl::StrAppend(&out, "  \"machine\": ", JsonQuote(report.machine), ",\n");
+  absl::StrAppend(&out, "  \"load_average_start\": ", JsonQuote(report.load_average_start),
+                  ",\n  \"load_average_end\": ", JsonQuote(report.load_average_end), ",\n");
   absl::StrAppendFormat(&out,
                         "  \"seconds_each\": %g,\n  \"warmup_seconds\": %g,\n  \"runs\": %d,\n"
                         "  \"customers\": %d,\n  \"scenarios\": [\n",
@@ -117,7 +119,7 @@ std::string ToJson(const BenchReport& report) {
 }
 
 std::string ToMarkdown(const BenchReport& report, const std::string& json_link,
-                       const std::string& png_link) {
+                       const std::string& png_link, const std::string& latency_png_link) {
   std::string out;
   absl::StrAppend(&out, "## Results\n\n", report.date, ", commit `", report.commit, "`, ",
                   report.machine, ". Reproduce with `", report.command, "`.\n\n");
@@ -125,11 +127,14 @@ std::string ToMarkdown(const BenchReport& report, const std::string& json_link,
       &out,
       "Each figure is the median of %d run(s) of %g s, after %g s of warm-up that is not counted; "
       "%d customers. Throughput counts completed exchanges only. Open-loop latency counts from "
-      "each exchange's scheduled start. Raw figures of every run: [%s](%s).\n\n",
+      "each exchange's scheduled start. The machine's load average (1, 5, 15 min) was %s at the "
+      "start and %s at the end; everything else it ran shares the cores with the bench. Raw "
+      "figures of every run: [%s](%s).\n\n",
       report.runs, report.seconds_each, report.warmup_s, report.customers,
+      report.load_average_start, report.load_average_end,
       json_link.substr(json_link.rfind('/') + 1), json_link);
   absl::StrAppend(&out, "![Completed exchanges per second against concurrency](", png_link,
-                  ")\n\n");
+                  ")\n\n![Latency percentiles at the open-loop rates](", latency_png_link, ")\n\n");
 
   // The ratios issue 15 sets targets for.
   struct Ratio {
@@ -189,7 +194,8 @@ std::string ToMarkdown(const BenchReport& report, const std::string& json_link,
   return out;
 }
 
-std::string ToGnuplot(const BenchReport& report, const std::string& png_path) {
+std::string ToGnuplot(const BenchReport& report, const std::string& png_path,
+                      const std::string& latency_png_path) {
   std::string out;
   std::vector<std::string> plots;
   for (const ScenarioReport& scenario : report.scenarios) {
@@ -216,7 +222,43 @@ std::string ToGnuplot(const BenchReport& report, const std::string& png_path) {
   } else {
     absl::StrAppend(&out, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   }
+
+  // Latency at the open-loop rates: one cluster of p50, p99 and p99.9 per scenario and rate.
+  absl::StrAppend(&out, "$latency << EOD\n");
+  int rows = 0;
+  for (const ScenarioReport& scenario : report.scenarios) {
+    if (!scenario.error.empty()) continue;
+    for (const Point& point : scenario.points) {
+      if (!point.open_loop || point.median.completed == 0) continue;
+      absl::StrAppendFormat(&out, "\"%s %.0f%%\" %.3f %.3f %.3f\n", scenario.name,
+                            100 * point.fraction, point.median.p50_ms, point.median.p99_ms,
+                            point.median.p999_ms);
+      ++rows;
+    }
+  }
+  absl::StrAppend(&out, "EOD\n", "reset\nset terminal pngcairo size 900,560 font ',10'\n",
+                  "set output '", latency_png_path, "'\n",
+                  "set title 'fxmesh-bench: latency at the open-loop rates (% of saturation), ",
+                  report.commit, "'\n",
+                  "set ylabel 'ms, from the scheduled start'\nset logscale y 10\nset grid ytics\n"
+                  "set style data histograms\nset style histogram clustered gap 1\n"
+                  "set style fill solid 0.8 border -1\nset xtics rotate by -30\n"
+                  "set key outside right\n");
+  if (rows == 0) {
+    absl::StrAppend(&out, "set label 'no open-loop run' at graph 0.4, 0.5\nplot 1/0 notitle\n");
+  } else {
+    absl::StrAppend(&out,
+                    "plot $latency using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+                    "'' using 4 title 'p99.9'\n");
+  }
   return out;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return in ? absl::StrCat(one, " ", five, " ", fifteen) : "unknown";
 }
 
 std::string DescribeMachine() {

@@ -34,10 +34,12 @@ struct ScenarioReport {
 };
 
 struct BenchReport {
-  std::string date;     // UTC, ISO 8601.
-  std::string commit;   // git rev-parse --short HEAD, as given.
-  std::string command;  // How to reproduce, as given.
-  std::string machine;  // Cores, memory, kernel, CPU.
+  std::string date;                // UTC, ISO 8601.
+  std::string commit;              // git rev-parse --short HEAD, as given.
+  std::string command;             // How to reproduce, as given.
+  std::string machine;             // Cores, memory, kernel, CPU.
+  std::string load_average_start;  // /proc/loadavg's 1, 5 and 15-minute figures.
+  std::string load_average_end;
   double seconds_each = 0;
   double warmup_s = 0;
   int runs = 0;
@@ -52,11 +54,15 @@ std::string ToJson(const BenchReport& report);
 // The section of docs/benchmarks.md between its "bench:begin" and "bench:end" markers; links are
 // relative to docs/.
 std::string ToMarkdown(const BenchReport& report, const std::string& json_link,
-                       const std::string& png_link);
-// A gnuplot script (data inline) writing a PNG of throughput against concurrency to `png_path`.
-std::string ToGnuplot(const BenchReport& report, const std::string& png_path);
+                       const std::string& png_link, const std::string& latency_png_link);
+// A gnuplot script (data inline) writing a PNG of throughput against concurrency to `png_path`
+// and one of the open-loop latency percentiles to `latency_png_path`.
+std::string ToGnuplot(const BenchReport& report, const std::string& png_path,
+                      const std::string& latency_png_path);
 
 // The machine: cores, memory, kernel and CPU model, read from the system.
 std::string DescribeMachine();
+// The system's load averages over 1, 5 and 15 minutes, e.g. "0.52 0.61 0.70".
+std::string LoadAverage();
 
 }  // namespace fxmesh::bench

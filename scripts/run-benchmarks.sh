@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: runs every scenario of fxmesh-bench (bench/; docs/benchmarks.md says what each is)
 # against a throw-away PostgreSQL server restarted with fsync and synchronous_commit on, then writes
-# the raw figures (bench/results/latest.json), the picture (bench/results/throughput.png) and the
-# results section of docs/benchmarks.md.
+# the raw figures (bench/results/latest.json), two pictures (bench/results/throughput.png and
+# latency.png) and the results section of docs/benchmarks.md.
 #   run-benchmarks.sh [BUILD_DIR]
 # Knobs, from the environment: SCENARIOS (comma-separated; default all), CONCURRENCY (closed-loop
 # sweep, default 1,4,16,64,256), SECONDS_EACH (5), WARMUP_SECONDS (1), RUNS (3), OPEN_LOOP
@@ -12,6 +12,7 @@ build_dir=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out_json=${OUT_JSON:-$root/bench/results/latest.json}
 png=$root/bench/results/throughput.png
+latency_png=$root/bench/results/latency.png
 doc=$root/docs/benchmarks.md
 work=$(mktemp -d)
 chmod 755 "$work"
@@ -52,7 +53,7 @@ status=0
   --seconds_each="${SECONDS_EACH:-5}" --warmup_seconds="${WARMUP_SECONDS:-1}" --runs="${RUNS:-3}" \
   --postgres_url="$url" --commit="$(git -C "$root" rev-parse --short HEAD)" --command="$command" \
   --out_json="$out_json" --out_markdown="$work/results.md" --out_gnuplot="$work/throughput.gp" \
-  --png="$png" || status=$?
+  --png="$png" --latency_png="$latency_png" || status=$?
 
 gnuplot "$work/throughput.gp"
 # The results replace what lies between the markers; the rest of the page is written by hand.
@@ -61,5 +62,5 @@ awk -v results="$work/results.md" '
   /<!-- bench:end/ { skipping = 0 }
   !skipping { print }' "$doc" >"$work/benchmarks.md"
 cp "$work/benchmarks.md" "$doc"
-echo "wrote $out_json, $png and $doc"
+echo "wrote $out_json, $png, $latency_png and $doc"
 exit $status
