@@ -49,8 +49,18 @@ bool NeedsPostgres(const std::string& name);
 absl::StatusOr<std::unique_ptr<Scenario>> StartScenario(const std::string& name,
                                                         const ScenarioOptions& options);
 
+// How an fxmesh scenario differs from the plain one on SQLite.
+struct MeshVariant {
+  bool postgres = false;
+  // The fx ledger answers every Try, Confirm and Cancel this much later (0: not slowed).
+  int fx_ledger_delay_ms = 0;
+  // The customers' KRW accounts are left empty, so every KRW Try is refused and every exchange
+  // ends FAILED through the Cancel path (the fx branch's Try is cancelled through the relay).
+  bool cancel_path = false;
+};
+
 // Each kind of scenario (scenarios_*.cc).
-absl::StatusOr<std::unique_ptr<Scenario>> StartMeshScenario(bool postgres,
+absl::StatusOr<std::unique_ptr<Scenario>> StartMeshScenario(const MeshVariant& variant,
                                                             const ScenarioOptions& options);
 absl::StatusOr<std::unique_ptr<Scenario>> StartTwoPhaseCommitScenario(
     const ScenarioOptions& options);
@@ -63,9 +73,11 @@ int64_t KrwMinorFor(int64_t n);
 
 // The client side of an fxmesh exchange, for operation n: GetQuote (buying UsdMinorFor(n) with
 // KRW), then Exchange with that quote for customer n % customers, each call asynchronous with a
-// 10 s deadline. `done` gets kCompleted for COMPLETED, kPending for PENDING, kFailed otherwise.
+// 10 s deadline. `done` gets kCompleted when the answer is `expected` (COMPLETED, or FAILED for
+// the Cancel path), kPending for PENDING, kFailed otherwise.
 void QuoteThenExchange(v1::ExchangeService::Stub& stub, const ScenarioOptions& options, int64_t n,
-                       std::function<void(OpResult)> done);
+                       std::function<void(OpResult)> done,
+                       v1::ExchangeStatus expected = v1::EXCHANGE_STATUS_COMPLETED);
 
 // A PostgreSQL url naming database `database` on options.postgres_url's server.
 std::string PostgresDatabaseUrl(const ScenarioOptions& options, const std::string& database);

@@ -20,23 +20,20 @@ struct ExchangeCall {
   v1::ExchangeResponse exchange_response;
 };
 
-OpResult ResultOf(const grpc::Status& status, const v1::ExchangeResponse& response) {
+OpResult ResultOf(const grpc::Status& status, const v1::ExchangeResponse& response,
+                  v1::ExchangeStatus expected) {
   if (!status.ok()) return OpResult::kFailed;
-  switch (response.exchange().status()) {
-    case v1::EXCHANGE_STATUS_COMPLETED:
-      return OpResult::kCompleted;
-    case v1::EXCHANGE_STATUS_PENDING:
-      return OpResult::kPending;
-    default:
-      return OpResult::kFailed;
-  }
+  const v1::ExchangeStatus answer = response.exchange().status();
+  if (answer == expected) return OpResult::kCompleted;
+  return answer == v1::EXCHANGE_STATUS_PENDING ? OpResult::kPending : OpResult::kFailed;
 }
 
 }  // namespace
 
 const std::vector<std::string>& ScenarioNames() {
   static const auto* names = new std::vector<std::string>{
-      "fxmesh-sqlite", "fxmesh-postgres", "2pc-postgres", "monolith-postgres", "ceiling"};
+      "fxmesh-sqlite", "fxmesh-postgres",           "2pc-postgres",        "monolith-postgres",
+      "ceiling",       "fxmesh-sqlite-slow-ledger", "fxmesh-sqlite-cancel"};
   return *names;
 }
 
@@ -56,6 +53,13 @@ std::string ScenarioText(const std::string& name) {
     return "baseline: the exchange as one local transaction in one PostgreSQL database, behind "
            "one gRPC call";
   }
+  if (name == "fxmesh-sqlite-slow-ledger") {
+    return "fxmesh on SQLite as above, with the fx ledger answering every call 20 ms late";
+  }
+  if (name == "fxmesh-sqlite-cancel") {
+    return "fxmesh on SQLite as above, the Cancel path: the customers' KRW accounts are empty, so "
+           "every KRW Try is refused and the fx branch is cancelled through the relay";
+  }
   if (name == "ceiling") {
     return "ceiling: fxmesh's RPCs per exchange (GetQuote; Exchange with 2 parallel Trys, then 2 "
            "parallel Confirms) with handlers that store nothing";
@@ -67,8 +71,12 @@ bool NeedsPostgres(const std::string& name) { return absl::EndsWith(name, "-post
 
 absl::StatusOr<std::unique_ptr<Scenario>> StartScenario(const std::string& name,
                                                         const ScenarioOptions& options) {
-  if (name == "fxmesh-sqlite") return StartMeshScenario(/*postgres=*/false, options);
-  if (name == "fxmesh-postgres") return StartMeshScenario(/*postgres=*/true, options);
+  if (name == "fxmesh-sqlite") return StartMeshScenario({}, options);
+  if (name == "fxmesh-postgres") return StartMeshScenario({.postgres = true}, options);
+  if (name == "fxmesh-sqlite-slow-ledger") {
+    return StartMeshScenario({.fx_ledger_delay_ms = 20}, options);
+  }
+  if (name == "fxmesh-sqlite-cancel") return StartMeshScenario({.cancel_path = true}, options);
   if (name == "2pc-postgres") return StartTwoPhaseCommitScenario(options);
   if (name == "monolith-postgres") return StartMonolithScenario(options);
   if (name == "ceiling") return StartCeilingScenario(options);
@@ -81,7 +89,7 @@ int64_t UsdMinorFor(int64_t n) { return 100 + n % 50; }
 int64_t KrwMinorFor(int64_t n) { return UsdMinorFor(n) * 137025 / 10000; }
 
 void QuoteThenExchange(v1::ExchangeService::Stub& stub, const ScenarioOptions& options, int64_t n,
-                       std::function<void(OpResult)> done) {
+                       std::function<void(OpResult)> done, v1::ExchangeStatus expected) {
   auto call = std::make_shared<ExchangeCall>();
   const std::string customer = absl::StrCat("c", n % options.customers);
   call->quote_context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
@@ -96,14 +104,14 @@ void QuoteThenExchange(v1::ExchangeService::Stub& stub, const ScenarioOptions& o
   request.set_target_account_id(customer + "-usd");
   stub.async()->GetQuote(
       &call->quote_context, &call->quote_request, &call->quote,
-      [&stub, call, done = std::move(done)](grpc::Status status) mutable {
+      [&stub, call, expected, done = std::move(done)](grpc::Status status) mutable {
         if (!status.ok()) return done(OpResult::kFailed);
         call->exchange_context.set_deadline(std::chrono::system_clock::now() + kCallDeadline);
         call->exchange_request.set_quote_id(call->quote.quote_id());
         stub.async()->Exchange(&call->exchange_context, &call->exchange_request,
                                &call->exchange_response,
-                               [call, done = std::move(done)](grpc::Status status) {
-                                 done(ResultOf(status, call->exchange_response));
+                               [call, expected, done = std::move(done)](grpc::Status status) {
+                                 done(ResultOf(status, call->exchange_response, expected));
                                });
       });
 }

@@ -29,10 +29,10 @@ std::chrono::system_clock::time_point Deadline() {
   return std::chrono::system_clock::now() + kCallDeadline;
 }
 
-// Opens `account` (unless it is the bank's position, which the ledger opens itself) and deposits
-// the most an account may hold.
+// Opens `account` (unless it is the bank's position, which the ledger opens itself) and, unless
+// `empty`, deposits the most an account may hold.
 absl::Status Fund(v1::LedgerService::Stub& stub, const std::string& account,
-                  const std::string& currency, const std::string& owner) {
+                  const std::string& currency, const std::string& owner, bool empty = false) {
   if (owner != "bank") {
     grpc::ClientContext open_context;
     open_context.set_deadline(Deadline());
@@ -44,6 +44,7 @@ absl::Status Fund(v1::LedgerService::Stub& stub, const std::string& account,
     grpc::Status status = stub.OpenAccount(&open_context, open, &opened);
     if (!status.ok()) return absl::UnavailableError("OpenAccount: " + status.error_message());
   }
+  if (empty) return absl::OkStatus();
   grpc::ClientContext deposit_context;
   deposit_context.set_deadline(Deadline());
   v1::ExternalTransferRequest deposit;
@@ -57,7 +58,29 @@ absl::Status Fund(v1::LedgerService::Stub& stub, const std::string& account,
   return absl::OkStatus();
 }
 
-// The calls of one exchange, alive until its last callback has run.
+// A ledger that answers every branch call `delay` late, holding its worker meanwhile as a slow
+// database would.
+class SlowBranchCalls final : public ledger::BranchCalls {
+ public:
+  SlowBranchCalls(ledger::BranchCalls& inner, absl::Duration delay)
+      : inner_(inner), delay_(delay) {}
+  absl::Status Try(const v1::TryRequest& request, v1::BranchResponse* response) override {
+    absl::SleepFor(delay_);
+    return inner_.Try(request, response);
+  }
+  absl::Status Confirm(const v1::BranchRequest& request, v1::BranchResponse* response) override {
+    absl::SleepFor(delay_);
+    return inner_.Confirm(request, response);
+  }
+  absl::Status Cancel(const v1::BranchRequest& request, v1::BranchResponse* response) override {
+    absl::SleepFor(delay_);
+    return inner_.Cancel(request, response);
+  }
+
+ private:
+  ledger::BranchCalls& inner_;
+  const absl::Duration delay_;
+};
 
 class MeshScenario final : public Scenario {
  public:
@@ -67,11 +90,12 @@ class MeshScenario final : public Scenario {
     if (fx_) fx_->Shutdown(absl::Seconds(1));
   }
 
-  absl::Status Start(bool postgres, const ScenarioOptions& options) {
+  absl::Status Start(const MeshVariant& variant, const ScenarioOptions& options) {
     options_ = options;
+    variant_ = variant;
     auto url = [&](const std::string& name) {
-      return postgres ? PostgresDatabaseUrl(options, "bench_" + name)
-                      : absl::StrCat("sqlite:", options.sqlite_dir, "/", name, ".db");
+      return variant.postgres ? PostgresDatabaseUrl(options, "bench_" + name)
+                              : absl::StrCat("sqlite:", options.sqlite_dir, "/", name, ".db");
     };
     ledger::LedgerServerOptions krw_options, fx_options;
     krw_options.database.url = url("krw");
@@ -80,6 +104,12 @@ class MeshScenario final : public Scenario {
     fx_options.database.url = url("fx");
     fx_options.currencies = *ParseCurrencyList("USD");
     fx_options.service_name = "fx-ledger";
+    if (variant.fx_ledger_delay_ms > 0) {
+      const absl::Duration delay = absl::Milliseconds(variant.fx_ledger_delay_ms);
+      fx_options.decorate_branch_calls = [delay](ledger::BranchCalls& engine) {
+        return std::make_unique<SlowBranchCalls>(engine, delay);
+      };
+    }
     auto krw = ledger::LedgerServer::Start(krw_options, SystemClock::Get());
     if (!krw.ok()) return krw.status();
     krw_ = *std::move(krw);
@@ -122,7 +152,8 @@ class MeshScenario final : public Scenario {
       threads.emplace_back([&] {
         for (int c = next++; c < options.customers && !failed; c = next++) {
           const std::string customer = absl::StrCat("c", c);
-          absl::Status status = Fund(*krw_stub, customer + "-krw", "KRW", customer);
+          absl::Status status =
+              Fund(*krw_stub, customer + "-krw", "KRW", customer, variant.cancel_path);
           if (status.ok()) status = Fund(*fx_stub, customer + "-usd", "USD", customer);
           if (!status.ok()) {
             absl::MutexLock lock(&error_mu);
@@ -137,15 +168,19 @@ class MeshScenario final : public Scenario {
   }
 
   void Exchange(int64_t n, std::function<void(OpResult)> done) override {
-    QuoteThenExchange(*exchange_stub_, options_, n, std::move(done));
+    QuoteThenExchange(
+        *exchange_stub_, options_, n, std::move(done),
+        variant_.cancel_path ? v1::EXCHANGE_STATUS_FAILED : v1::EXCHANGE_STATUS_COMPLETED);
   }
 
   std::string OperationText() const override {
-    return "GetQuote, then Exchange answered COMPLETED";
+    return variant_.cancel_path ? "GetQuote, then Exchange answered FAILED (both branches ended)"
+                                : "GetQuote, then Exchange answered COMPLETED";
   }
 
  private:
   ScenarioOptions options_;
+  MeshVariant variant_;
   std::unique_ptr<ledger::LedgerServer> krw_;
   std::unique_ptr<ledger::LedgerServer> fx_;
   std::unique_ptr<coordinator::CoordinatorServer> coordinator_;
@@ -154,10 +189,10 @@ class MeshScenario final : public Scenario {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Scenario>> StartMeshScenario(bool postgres,
+absl::StatusOr<std::unique_ptr<Scenario>> StartMeshScenario(const MeshVariant& variant,
                                                             const ScenarioOptions& options) {
   auto scenario = std::make_unique<MeshScenario>();
-  absl::Status status = scenario->Start(postgres, options);
+  absl::Status status = scenario->Start(variant, options);
   if (!status.ok()) return status;
   return scenario;
 }
