@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -96,19 +97,30 @@ class Recorder {
 // One slot of the closed loop: runs an operation, and when it ends starts the next, until the
 // window is over.
 struct ClosedLoop {
-  const Operation* operation;
+  Operation operation;  // A copy: a late thread of StartNext may outlive the caller's.
   std::shared_ptr<Recorder> recorder;
   std::atomic<int64_t> next_n;
 
   static void StartNext(const std::shared_ptr<ClosedLoop>& loop) {
+    // An operation that ends inside the call that started it (a call refused at once) starts the
+    // next one from there; past this depth the next starts on a thread of its own instead, so a
+    // run of such operations cannot exhaust the stack.
+    constexpr int kInlineDepthMax = 64;
+    static thread_local int depth = 0;
+    if (depth >= kInlineDepthMax) {
+      std::thread([loop] { StartNext(loop); }).detach();
+      return;
+    }
     const absl::Time start = absl::Now();
     if (start >= loop->recorder->window_end()) return;
     loop->recorder->Started();
     const int64_t n = loop->next_n.fetch_add(1);
-    (*loop->operation)(n, [loop, start](OpResult result) {
+    ++depth;
+    loop->operation(n, [loop, start](OpResult result) {
       loop->recorder->Ended(start, result);
       StartNext(loop);
     });
+    --depth;
   }
 };
 
@@ -117,7 +129,7 @@ struct ClosedLoop {
 LoadResult RunClosedLoop(const Operation& operation, int concurrency, const LoadOptions& options) {
   const absl::Time start = absl::Now();
   auto loop = std::make_shared<ClosedLoop>();
-  loop->operation = &operation;
+  loop->operation = operation;
   loop->recorder =
       std::make_shared<Recorder>(start + options.warmup, start + options.warmup + options.measure);
   loop->next_n = options.first_n;

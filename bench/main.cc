@@ -172,9 +172,10 @@ int RunParent(int argc, char** argv) {
     return 1;
   }
   int failures = 0;
-  for (absl::string_view view :
-       absl::StrSplit(absl::GetFlag(FLAGS_scenarios), ',', absl::SkipEmpty())) {
-    const std::string name(view);
+  std::vector<std::string> names =
+      absl::StrSplit(absl::GetFlag(FLAGS_scenarios), ',', absl::SkipEmpty());
+  if (names.empty()) names = ScenarioNames();
+  for (const std::string& name : names) {
     ScenarioReport& scenario = report.scenarios.emplace_back();
     scenario.name = name;
     scenario.text = ScenarioText(name);

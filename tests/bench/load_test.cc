@@ -91,6 +91,23 @@ TEST_CASE("A closed loop keeps C operations outstanding and counts only its wind
   CHECK(result.throughput_per_s == result.completed / result.seconds);
 }
 
+TEST_CASE("A closed loop survives operations that end inside the call that started them",
+          "[unit]") {
+  std::atomic<int64_t> started{0};
+  const Operation refused = [&](int64_t, std::function<void(OpResult)> done) {
+    ++started;
+    done(OpResult::kFailed);
+  };
+  LoadOptions options;
+  options.warmup = absl::ZeroDuration();
+  options.measure = absl::Milliseconds(200);
+  const LoadResult result = RunClosedLoop(refused, 2, options);
+  CHECK(result.completed == 0);
+  CHECK(result.failed > 1'000);
+  CHECK(result.failed <= started);
+  CHECK(result.unfinished == 0);
+}
+
 TEST_CASE("An open loop keeps its schedule while the system is stuck, and charges the wait",
           "[unit]") {
   // Everything started in the first 300 ms completes only at 300 ms.
