@@ -18,6 +18,12 @@ BACKEND ?= sqlite
 # TLS=1: every gRPC call of the mesh and of the harness over mutual TLS.
 TLS ?=
 
+# make bench: a release build of its own, BENCH_BUILD_DIR; its knobs (SCENARIOS, CONCURRENCY,
+# SECONDS_EACH, WARMUP_SECONDS, RUNS, OPEN_LOOP, OUT_JSON) are read from the environment by
+# scripts/run-benchmarks.sh, e.g. `make bench SECONDS_EACH=2 RUNS=1`.
+BENCH_BUILD_DIR ?= build-bench
+export SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP OUT_JSON
+
 # make simulate: the deterministic simulation of the saga (docs/testing.md) over SEEDS seeds from
 # SEED; 100,000 unless SEEDS is given on the command line (`make test` runs 10,000).
 SIMULATE_SEEDS = $(if $(filter command line,$(origin SEEDS)),$(SEEDS),100000)
@@ -55,9 +61,10 @@ test: build
 run: build
 	@$(BUILD_DIR)/src/fxmesh dev --bin $(BUILD_DIR)/src $(DEV_ARGS)
 
-bench: configure
-	@cmake --build $(BUILD_DIR) --target fxmesh-bench -j $(JOBS)
-	@bash scripts/run-benchmarks.sh $(BUILD_DIR)
+bench: deps
+	@cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(BENCH_BUILD_DIR) --target fxmesh-bench -j $(JOBS)
+	@bash scripts/run-benchmarks.sh $(BENCH_BUILD_DIR)
 
 chaos: configure
 	@cmake --build $(BUILD_DIR) --target fxmesh-chaos -j $(JOBS)
@@ -87,4 +94,4 @@ format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
 
 clean:
-	rm -rf $(BUILD_DIR) $(SANITIZER_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZER_BUILD_DIR) $(BENCH_BUILD_DIR)

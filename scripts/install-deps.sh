@@ -13,6 +13,7 @@ packages=(
   libsoci-dev libsqlite3-dev libpq-dev libboost-dev postgresql
   catch2 tzdata openssl libssl-dev libjwt-dev
   faketime libfaketime
+  gnuplot-nox  # make bench draws its picture with it
 )
 if [ "${1:-}" = k8s ]; then
   packages+=(unzip prometheus)

@@ -1,19 +1,66 @@
 #!/usr/bin/env bash
-# `make bench`: runs fxmesh-bench on SQLite files and on a throw-away PostgreSQL server, and prints
-# the figures docs/benchmarks.md records. SECONDS_EACH and CLIENTS tune a run.
+# `make bench`: runs every scenario of fxmesh-bench (bench/; docs/benchmarks.md says what each is)
+# against a throw-away PostgreSQL server restarted with fsync and synchronous_commit on, then writes
+# the raw figures (bench/results/latest.json), two pictures (bench/results/throughput.png and
+# latency.png) and the results section of docs/benchmarks.md.
+#   run-benchmarks.sh [BUILD_DIR]
+# Knobs, from the environment: SCENARIOS (comma-separated; default all), CONCURRENCY (closed-loop
+# sweep, default 1,4,16,64,256), SECONDS_EACH (5), WARMUP_SECONDS (1), RUNS (3), OPEN_LOOP
+# (fractions of saturation, default 0.5,0.8), OUT_JSON (default bench/results/latest.json).
 set -euo pipefail
 build_dir=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
+out_json=${OUT_JSON:-$root/bench/results/latest.json}
+png=$root/bench/results/throughput.png
+latency_png=$root/bench/results/latency.png
+doc=$root/docs/benchmarks.md
 work=$(mktemp -d)
 chmod 755 "$work"
 trap '"$root/scripts/test-postgres.sh" stop "$work/pg" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
+command -v gnuplot >/dev/null || { echo "gnuplot not found; run 'make deps'" >&2; exit 1; }
+mkdir -p "$(dirname "$out_json")" "$(dirname "$png")"
+
+# The test server runs with fsync off (tests/CMakeLists.txt); the bench measures durable commits,
+# so it restarts the server with fsync and synchronous_commit on, and with prepared transactions
+# for the two-phase-commit baseline (32 workers, each with at most two prepared at once).
 "$root/scripts/test-postgres.sh" start "$work/pg" >/dev/null
+"$root/scripts/test-postgres.sh" stop-server "$work/pg"
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+as_owner() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+as_owner "$bin/pg_ctl" -D "$work/pg/data" -l "$work/pg/server.log" -w -t 30 \
+  -o "-p $(cat "$work/pg/port") -k $work/pg -c listen_addresses=127.0.0.1 -c max_connections=200 \
+      -c fsync=on -c synchronous_commit=on -c full_page_writes=on -c max_prepared_transactions=64" \
+  start >/dev/null
 url=$(cat "$work/pg/url")
-for db in bench_krw bench_fx bench_coordinator; do
+[ "$(psql "$url" -Atc 'SHOW fsync')" = on ] || { echo "PostgreSQL runs without fsync" >&2; exit 1; }
+for db in bench_krw bench_fx bench_coordinator bench_2pc_krw bench_2pc_usd bench_monolith; do
   psql "$url" -qc "CREATE DATABASE $db" >/dev/null
 done
-mkdir -p "$work/sqlite"
-echo "fxmesh-bench on $(nproc) cores, ${CLIENTS:-16} clients, ${SECONDS_EACH:-10} s each"
-"$root/$build_dir/bench/fxmesh-bench" --db_dir="$work/sqlite" --postgres_url="$url" \
-  --seconds="${SECONDS_EACH:-10}" --clients="${CLIENTS:-16}"
+
+knobs=()
+for knob in SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP; do
+  [ -n "${!knob:-}" ] && knobs+=("$knob=${!knob}")
+done
+command="make bench${knobs:+ ${knobs[*]}}"
+echo "fxmesh-bench on $(nproc) cores: $command"
+status=0
+"$root/$build_dir/bench/fxmesh-bench" \
+  ${SCENARIOS:+--scenarios="$SCENARIOS"} \
+  --concurrency="${CONCURRENCY:-1,4,16,64,256}" --open_loop="${OPEN_LOOP:-0.5,0.8}" \
+  --seconds_each="${SECONDS_EACH:-5}" --warmup_seconds="${WARMUP_SECONDS:-1}" --runs="${RUNS:-3}" \
+  --postgres_url="$url" --commit="$(git -C "$root" rev-parse --short HEAD)" --command="$command" \
+  --out_json="$out_json" --out_markdown="$work/results.md" --out_gnuplot="$work/throughput.gp" \
+  --png="$png" --latency_png="$latency_png" || status=$?
+
+gnuplot "$work/throughput.gp"
+# The results replace what lies between the markers; the rest of the page is written by hand.
+awk -v results="$work/results.md" '
+  /<!-- bench:begin/ { print; while ((getline line < results) > 0) print line; skipping = 1; next }
+  /<!-- bench:end/ { skipping = 0 }
+  !skipping { print }' "$doc" >"$work/benchmarks.md"
+cp "$work/benchmarks.md" "$doc"
+echo "wrote $out_json, $png, $latency_png and $doc"
+exit $status
