@@ -218,7 +218,9 @@ std::string ToGnuplot(const BenchReport& report, const std::string& png_path,
                   "set ylabel 'completed exchanges / s'\n"
                   "set logscale x 2\nset logscale y 10\nset grid\nset key outside right\n");
   if (plots.empty()) {
-    absl::StrAppend(&out, "set label 'no scenario measured' at graph 0.4, 0.5\nset xrange [1:2]\nset yrange [1:10]\nplot 1 notitle lc rgb 'white'\n");
+    absl::StrAppend(&out,
+                    "set label 'no scenario measured' at graph 0.4, 0.5\nset xrange [1:2]\nset "
+                    "yrange [1:10]\nplot 1 notitle lc rgb 'white'\n");
   } else {
     absl::StrAppend(&out, "plot ", absl::StrJoin(plots, ", \\\n     "), "\n");
   }
@@ -245,7 +247,9 @@ std::string ToGnuplot(const BenchReport& report, const std::string& png_path,
                   "set style fill solid 0.8 border -1\nset xtics rotate by -30\n"
                   "set key outside right\n");
   if (rows == 0) {
-    absl::StrAppend(&out, "set label 'no open-loop run' at graph 0.4, 0.5\nset xrange [1:2]\nset yrange [1:10]\nplot 1 notitle lc rgb 'white'\n");
+    absl::StrAppend(&out,
+                    "set label 'no open-loop run' at graph 0.4, 0.5\nset xrange [1:2]\nset yrange "
+                    "[1:10]\nplot 1 notitle lc rgb 'white'\n");
   } else {
     absl::StrAppend(&out,
                     "plot $latency using 2:xtic(1) title 'p50', '' using 3 title 'p99', "

@@ -70,6 +70,27 @@ std::string ResultJson(const std::string& saga_id, const std::string& branch = "
   return json;
 }
 
+// Writes `messages` (key, BranchResult JSON) to the results topic and waits for Kafka to have all.
+void ProduceResults(const std::string& brokers,
+                    const std::vector<std::pair<std::string, std::string>>& messages) {
+  std::unique_ptr<kafka::KafkaProducer> producer =
+      *kafka::KafkaProducer::Create(brokers, "results-test", absl::Seconds(10));
+  int64_t token = 0;
+  for (const auto& [key, json] : messages) {
+    REQUIRE(
+        producer->Produce({std::string(kafka::kBranchResultsTopic), key, json, {}, ++token}).ok());
+  }
+  size_t acknowledged = 0;
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (acknowledged < messages.size() && absl::Now() < give_up) {
+    for (const kafka::DeliveryReport& report : producer->Poll(absl::Milliseconds(50))) {
+      REQUIRE(report.status.ok());
+      ++acknowledged;
+    }
+  }
+  REQUIRE(acknowledged == messages.size());
+}
+
 TEST_CASE("an answer whose saga is busy does not hold up the answers behind it",
           "[relay][kafka][integration]") {
   SetLogLevel(LogLevel::kError);
@@ -80,29 +101,9 @@ TEST_CASE("an answer whose saga is busy does not hold up the answers behind it",
   const std::string busy = "a0000000000000000000000000000001";
   const std::vector<std::string> behind = {"b0000000000000000000000000000002",
                                            "c0000000000000000000000000000003"};
-  {
-    std::unique_ptr<kafka::KafkaProducer> producer =
-        *kafka::KafkaProducer::Create(brokers, "results-test", absl::Seconds(10));
-    int64_t token = 0;
-    for (const std::string& saga_id : {busy, behind[0], behind[1]}) {
-      REQUIRE(producer
-                  ->Produce({std::string(kafka::kBranchResultsTopic),
-                             saga_id,
-                             ResultJson(saga_id),
-                             {},
-                             ++token})
-                  .ok());
-    }
-    int acknowledged = 0;
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (acknowledged < 3 && absl::Now() < give_up) {
-      for (const kafka::DeliveryReport& report : producer->Poll(absl::Milliseconds(50))) {
-        REQUIRE(report.status.ok());
-        ++acknowledged;
-      }
-    }
-    REQUIRE(acknowledged == 3);
-  }
+  ProduceResults(brokers, {{busy, ResultJson(busy)},
+                           {behind[0], ResultJson(behind[0])},
+                           {behind[1], ResultJson(behind[1])}});
   const std::vector<std::string> topics = {std::string(kafka::kBranchResultsTopic),
                                            std::string(kafka::kDeadLetterTopic)};
   std::unique_ptr<kafka::KafkaConsumer> consumer =
@@ -173,27 +174,9 @@ TEST_CASE("a saga's results that arrive together are applied together", "[relay]
   const std::string& brokers = kafka->bootstrap_servers();
   const std::string both = "a0000000000000000000000000000001";
   const std::string one = "b0000000000000000000000000000002";
-  {
-    std::unique_ptr<kafka::KafkaProducer> producer =
-        *kafka::KafkaProducer::Create(brokers, "results-test", absl::Seconds(10));
-    const std::vector<std::pair<std::string, std::string>> sent = {{both, ResultJson(both, "krw")},
-                                                                   {one, ResultJson(one, "krw")},
-                                                                   {both, ResultJson(both, "fx")}};
-    int64_t token = 0;
-    for (const auto& [key, json] : sent) {
-      REQUIRE(producer->Produce({std::string(kafka::kBranchResultsTopic), key, json, {}, ++token})
-                  .ok());
-    }
-    int acknowledged = 0;
-    const absl::Time give_up = absl::Now() + absl::Seconds(10);
-    while (acknowledged < 3 && absl::Now() < give_up) {
-      for (const kafka::DeliveryReport& report : producer->Poll(absl::Milliseconds(50))) {
-        REQUIRE(report.status.ok());
-        ++acknowledged;
-      }
-    }
-    REQUIRE(acknowledged == 3);
-  }
+  ProduceResults(brokers, {{both, ResultJson(both, "krw")},
+                           {one, ResultJson(one, "krw")},
+                           {both, ResultJson(both, "fx")}});
   std::unique_ptr<kafka::KafkaConsumer> consumer = *kafka::KafkaConsumer::Create(
       brokers, std::string(kCoordinatorGroup),
       {std::string(kafka::kBranchResultsTopic), std::string(kafka::kDeadLetterTopic)});
