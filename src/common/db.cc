@@ -17,6 +17,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/db_session.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/soci_util.h"
@@ -206,39 +207,12 @@ absl::StatusOr<std::string> PostgresConninfo(absl::string_view url) {
 
 namespace {
 
+using internal::TransactionGuard;
+
 std::string SpellForBackend(absl::string_view sql, DbKind kind) {
   return absl::StrReplaceAll(
       sql, {{"${ID_PK}", kind == DbKind::kPostgres ? "BIGSERIAL PRIMARY KEY"
                                                    : "INTEGER PRIMARY KEY AUTOINCREMENT"}});
-}
-
-// Rolls back the transaction when the body or commit did not finish it.
-class TransactionGuard {
- public:
-  explicit TransactionGuard(soci::session& session) : session_(session) {}
-  ~TransactionGuard() {
-    if (open_) {
-      try {
-        session_ << "ROLLBACK";
-      } catch (const std::exception&) {
-        // The connection is gone; the server rolls the transaction back on its own.
-      }
-    }
-  }
-  void Close() { open_ = false; }
-
- private:
-  soci::session& session_;
-  bool open_ = true;
-};
-
-// Re-opens a pooled session whose connection broke, so one outage does not poison the pool.
-void ReconnectIfBroken(soci::session& session) {
-  try {
-    if (!session.is_connected()) session.reconnect();
-  } catch (const std::exception& error) {
-    LogWarning("database reconnect failed").With("error", error.what());
-  }
 }
 
 }  // namespace
@@ -299,15 +273,23 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const DatabaseOptions& 
     absl::Status status = StatusFromSociError(error, absl::StrCat("connecting to ", description));
     return absl::UnavailableError(status.message());
   }
-  return std::unique_ptr<Database>(new Database(kind, description, std::move(pool), pool_size));
+  int batches_in_flight = 1;
+  if (kind == DbKind::kPostgres) {
+    batches_in_flight = options.batches_in_flight > 0 ? options.batches_in_flight
+                                                      : limits::kPostgresBatchesInFlight;
+  }
+  return std::unique_ptr<Database>(
+      new Database(kind, description, std::move(pool), pool_size, batches_in_flight));
 }
 
 Database::Database(DbKind kind, std::string description,
-                   std::unique_ptr<soci::connection_pool> pool, size_t pool_size)
+                   std::unique_ptr<soci::connection_pool> pool, size_t pool_size,
+                   int batches_in_flight_max)
     : kind_(kind),
       description_(std::move(description)),
       pool_(std::move(pool)),
-      pool_size_(pool_size) {}
+      pool_size_(pool_size),
+      batches_in_flight_max_(batches_in_flight_max) {}
 
 Database::~Database() = default;
 
@@ -364,62 +346,6 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
   } catch (const soci::soci_error& error) {
     return StatusFromSociError(error, during);
   }
-}
-
-absl::Status Database::Transact(
-    absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body) {
-  absl::Status status;
-  for (int attempt = 1; attempt <= limits::kTransactionAttemptsMax; ++attempt) {
-    status = TransactOnce(body);
-    if (!absl::IsAborted(status) || IsStaleRead(status)) return status;
-  }
-  return absl::UnavailableError(absl::StrCat("gave up after ", limits::kTransactionAttemptsMax,
-                                             " conflicting attempts: ", status.message()));
-}
-
-absl::Status Database::TransactOnce(
-    absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body) {
-  std::optional<absl::MutexLock> writer;
-  if (kind_ == DbKind::kSqlite) writer.emplace(&sqlite_write_mu_);
-  soci::session session(*pool_);
-  try {
-    ReconnectIfBroken(session);
-    session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
-    TransactionGuard guard(session);
-    absl::StatusOr<Completion> completion = body(session);
-    if (!completion.ok()) return completion.status();
-    if (*completion == Completion::kRollback) return absl::OkStatus();  // The guard rolls back.
-    try {
-      session << "COMMIT";
-    } catch (const soci::soci_error& error) {
-      // A failed COMMIT may or may not have reached the disk: that is "don't know", never a retry
-      // of the same body, which could apply the work twice.
-      absl::Status status = StatusFromSociError(error, "commit");
-      return absl::UnavailableError(status.message());
-    }
-    guard.Close();
-    return absl::OkStatus();
-  } catch (const soci::soci_error& error) {
-    return StatusFromSociError(error, "a transaction");
-  }
-}
-
-absl::Status Database::Read(absl::FunctionRef<absl::Status(soci::session&)> body) {
-  soci::session session(*pool_);
-  try {
-    ReconnectIfBroken(session);
-    return body(session);
-  } catch (const soci::soci_error& error) {
-    return StatusFromSociError(error, "a read");
-  }
-}
-
-absl::Status Database::Ping() {
-  return Read([](soci::session& session) {
-    int one = 0;
-    session << "SELECT 1", soci::into(one);
-    return absl::OkStatus();
-  });
 }
 
 }  // namespace fxmesh

@@ -8,9 +8,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -34,6 +37,9 @@ struct DatabaseOptions {
   std::string url;
   // Sessions in the pool; 0 picks the kind's default from limits.h.
   size_t pool_size = 0;
+  // Group-commit batches that may run at once on PostgreSQL; 0 picks
+  // limits::kPostgresBatchesInFlight. SQLite always runs one.
+  int batches_in_flight = 0;
   // PostgreSQL's password, when not in the url. Empty: libpq finds it (PGPASSWORD, PGPASSFILE or
   // ~/.pgpass), or the server asks for none.
   std::string password;
@@ -96,7 +102,26 @@ class Database {
   // kRollback or an error. A body that fails with ABORTED (or a conflict the database reports),
   // other than a StaleReadError, is run again from scratch, up to limits::kTransactionAttemptsMax
   // times, so it must derive everything it writes from what it reads in that attempt.
+  //
+  // Group commit: bodies that arrive while earlier ones are committing wait, and are then run one
+  // after the other inside one transaction, each in a savepoint of its own, and committed together
+  // (at most limits::kGroupCommitBatchMax). A body that fails or asks for a rollback undoes only
+  // its own writes; the others in its batch still commit. Every caller returns only after the
+  // shared COMMIT is on disk, and a failed COMMIT fails every body of the batch with UNAVAILABLE. A
+  // body sees the writes of the bodies before it in its batch, exactly as it would had they
+  // committed first, and it runs on whichever caller's thread leads the batch: it must not take a
+  // lock its caller holds.
   absl::Status Transact(absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body);
+
+  // How many transactions committed since Open, and in how many COMMITs (group commit makes the
+  // second smaller).
+  struct CommitCounts {
+    int64_t transactions = 0;
+    int64_t commits = 0;
+  };
+  CommitCounts commit_counts() const;
+  // Transactions waiting for a batch right now.
+  size_t transactions_waiting() const;
 
   // Runs a read-only `body` with a leased session, outside any explicit transaction.
   absl::Status Read(absl::FunctionRef<absl::Status(soci::session&)> body);
@@ -108,16 +133,29 @@ class Database {
   absl::Status Ping();
 
  private:
+  // One caller's transaction, from the moment it queues until its batch has committed.
+  struct Pending;
+
   Database(DbKind kind, std::string description, std::unique_ptr<soci::connection_pool> pool,
-           size_t pool_size);
-  absl::Status TransactOnce(absl::FunctionRef<absl::StatusOr<Completion>(soci::session&)> body);
+           size_t pool_size, int batches_in_flight_max);
+  // Queues `pending` and returns once its batch has finished, leading batches while it waits.
+  void RunInBatch(Pending& pending) ABSL_LOCKS_EXCLUDED(queue_mu_);
+  // Runs `batch` in one transaction on one session and sets each one's status; returns what it
+  // committed.
+  CommitCounts RunBatch(const std::vector<Pending*>& batch);
 
   const DbKind kind_;
   const std::string description_;
   const std::unique_ptr<soci::connection_pool> pool_;
   const size_t pool_size_;
-  // SQLite allows one writer at a time; taking turns here is cheaper than SQLITE_BUSY retries.
-  absl::Mutex sqlite_write_mu_;
+  // Batches that may run at once: one on SQLite, which allows one writer at a time (taking turns
+  // here is cheaper than SQLITE_BUSY retries); DatabaseOptions::batches_in_flight on PostgreSQL.
+  const int batches_in_flight_max_;
+
+  mutable absl::Mutex queue_mu_;
+  std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
+  int batches_in_flight_ ABSL_GUARDED_BY(queue_mu_) = 0;
+  CommitCounts counts_ ABSL_GUARDED_BY(queue_mu_);
 };
 
 }  // namespace fxmesh

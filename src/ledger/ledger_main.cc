@@ -25,7 +25,7 @@ ABSL_FLAG(std::string, currencies, "",
           "comma-separated ISO 4217 codes this ledger serves; XXX:N declares a new one with N "
           "decimals");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
-ABSL_FLAG(int, workers, 0, "threads running ledger calls (0: one per database session)");
+ABSL_FLAG(int, workers, 0, "threads running ledger calls (0: limits::kLedgerWorkerThreads, 32)");
 ABSL_FLAG(std::string, otlp_endpoint, "",
           "OpenTelemetry collector to export spans to, http://host:port (OTLP/HTTP JSON)");
 ABSL_FLAG(std::string, metrics_listen, "",

@@ -16,10 +16,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
   server->engine_ = std::make_unique<LedgerEngine>(*server->store_, clock, options.currencies);
   RETURN_IF_ERROR(server->engine_->EnsurePositionAccounts());
   const size_t threads =
-      options.worker_threads > 0
-          ? options.worker_threads
-          : (server->database_->kind() == DbKind::kPostgres ? limits::kPostgresPoolSizeDefault
-                                                            : limits::kSqlitePoolSizeDefault);
+      options.worker_threads > 0 ? options.worker_threads : limits::kLedgerWorkerThreads;
   server->executor_ = std::make_unique<Executor>("ledger", threads, limits::kWorkerQueueDepthMax);
   std::vector<grpc::Service*> services = options.extra_services;
   BranchCalls* branches = server->engine_.get();

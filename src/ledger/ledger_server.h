@@ -32,7 +32,7 @@ struct LedgerServerOptions {
   std::string listen_address = "127.0.0.1:0";
   DatabaseOptions database;
   std::vector<Currency> currencies;
-  // Threads running engine calls; 0 means one per database session.
+  // Threads running engine calls; 0 means limits::kLedgerWorkerThreads.
   size_t worker_threads = 0;
   // host:port of the Prometheus metrics endpoint (GET /metrics); empty: none.
   std::string metrics_listen;

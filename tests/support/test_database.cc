@@ -57,8 +57,12 @@ TestDatabase::~TestDatabase() {
 }
 
 std::unique_ptr<Database> TestDatabase::Open(size_t pool_size) const {
-  absl::StatusOr<std::unique_ptr<Database>> database =
-      Database::Open(DatabaseOptions{.url = url_, .pool_size = pool_size});
+  return Open(DatabaseOptions{.pool_size = pool_size});
+}
+
+std::unique_ptr<Database> TestDatabase::Open(DatabaseOptions options) const {
+  options.url = url_;
+  absl::StatusOr<std::unique_ptr<Database>> database = Database::Open(options);
   if (!database.ok()) FAIL("cannot open " << url_ << ": " << database.status().ToString());
   return std::move(*database);
 }

@@ -22,8 +22,9 @@ class TestDatabase {
   ~TestDatabase();
 
   const std::string& url() const { return url_; }
-  // A new connection pool over the test database.
+  // A new connection pool over the test database; `options.url` is set to this database's.
   std::unique_ptr<Database> Open(size_t pool_size = 0) const;
+  std::unique_ptr<Database> Open(DatabaseOptions options) const;
 
  private:
   Backend backend_;
