@@ -19,10 +19,10 @@ BACKEND ?= sqlite
 TLS ?=
 
 # make bench: a release build of its own, BENCH_BUILD_DIR; its knobs (SCENARIOS, CONCURRENCY,
-# SECONDS_EACH, WARMUP_SECONDS, RUNS, OPEN_LOOP, OUT_JSON) are read from the environment by
-# scripts/run-benchmarks.sh, e.g. `make bench SECONDS_EACH=2 RUNS=1`.
+# SECONDS_EACH, WARMUP_SECONDS, RUNS, OPEN_LOOP, OUT_JSON, RECOVERY, RECOVERY_SAGAS) are read from
+# the environment by scripts/run-benchmarks.sh, e.g. `make bench SECONDS_EACH=2 RUNS=1`.
 BENCH_BUILD_DIR ?= build-bench
-export SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP OUT_JSON
+export SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP OUT_JSON RECOVERY RECOVERY_SAGAS
 
 # make simulate: the deterministic simulation of the saga (docs/testing.md) over SEEDS seeds from
 # SEED; 100,000 unless SEEDS is given on the command line (`make test` runs 10,000).
@@ -63,7 +63,7 @@ run: build
 
 bench: deps
 	@cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BENCH_BUILD_DIR) --target fxmesh-bench -j $(JOBS)
+	@cmake --build $(BENCH_BUILD_DIR) --target fxmesh-bench fxmesh-recovery-bench -j $(JOBS)
 	@bash scripts/run-benchmarks.sh $(BENCH_BUILD_DIR)
 
 chaos: configure

@@ -6,7 +6,8 @@
 #   run-benchmarks.sh [BUILD_DIR]
 # Knobs, from the environment: SCENARIOS (comma-separated; default all), CONCURRENCY (closed-loop
 # sweep, default 1,4,16,64,256), SECONDS_EACH (5), WARMUP_SECONDS (1), RUNS (3), OPEN_LOOP
-# (fractions of saturation, default 0.5,0.8), OUT_JSON (default bench/results/latest.json).
+# (fractions of saturation, default 0.5,0.8), OUT_JSON (default bench/results/latest.json),
+# RECOVERY (0 skips the recovery measurement), RECOVERY_SAGAS (1000).
 set -euo pipefail
 build_dir=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,6 +57,35 @@ status=0
   --png="$png" --latency_png="$latency_png" || status=$?
 
 gnuplot "$work/throughput.gp"
+
+# Recovery: the real processes, sagas in flight, the coordinator killed with SIGKILL and restarted
+# (tests/binaries/recovery_bench.cc). RECOVERY_SAGAS (default 1000) sagas; RECOVERY=0 skips it.
+if [ "${RECOVERY:-1}" != 0 ]; then
+  recovery_json=$(dirname "$out_json")/recovery.json
+  rm -f "$recovery_json"
+  FXMESH_RECOVERY_SAGAS=${RECOVERY_SAGAS:-1000} FXMESH_RECOVERY_JSON=$recovery_json \
+    "$root/$build_dir/tests/fxmesh-recovery-bench" || status=$?
+  if [ -s "$recovery_json" ]; then
+    python3 - "$recovery_json" >>"$work/results.md" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+met = "yes" if r["restart_to_all_terminal_s"] <= 10 else "no"
+print()
+print("### Recovery after SIGKILL")
+print()
+print(f"The real ledger and coordinator processes on SQLite; {r['sagas']} exchanges started while the "
+      "fx ledger was stopped (SIGSTOP), so each saga waited on its fx Try; the coordinator was "
+      "killed with SIGKILL with every saga created, the fx ledger resumed, and the coordinator "
+      "restarted on the same database ([recovery_bench.cc](../tests/binaries/recovery_bench.cc)). "
+      "Raw figures: [recovery.json](../bench/results/recovery.json).")
+print()
+print("| sagas | in flight at the kill | restart to serving | restart to all terminal | target | met | completed | cancelled |")
+print("|---|---|---|---|---|---|---|---|")
+print(f"| {r['sagas']} | {r['in_flight_at_kill']} | {r['restart_to_serving_s']:.2f} s | "
+      f"{r['restart_to_all_terminal_s']:.2f} s | at most 10 s | {met} | {r['completed']} | {r['cancelled']} |")
+PY
+  fi
+fi
 # The results replace what lies between the markers; the rest of the page is written by hand.
 awk -v results="$work/results.md" '
   /<!-- bench:begin/ { print; while ((getline line < results) > 0) print line; skipping = 1; next }
