@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     server->undecorated_store_ = std::move(server->store_);
     server->store_ = options.decorate_store(*server->undecorated_store_);
   }
-  RETURN_IF_ERROR(server->store_->Migrate());
+  RETURN_IF_ERROR(
+      server->database_->PrepareSchema(CoordinatorSchema(), options.migrate_mode).status());
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;
   for (const auto& [name, address] : options.participant_addresses) {

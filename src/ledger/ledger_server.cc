@@ -12,7 +12,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
   ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
   server->store_ = NewSociLedgerStore(*server->database_);
-  RETURN_IF_ERROR(server->store_->Migrate());
+  RETURN_IF_ERROR(server->database_->PrepareSchema(LedgerSchema(), options.migrate_mode).status());
   server->engine_ = std::make_unique<LedgerEngine>(*server->store_, clock, options.currencies);
   RETURN_IF_ERROR(server->engine_->EnsurePositionAccounts());
   const size_t threads =

@@ -156,6 +156,12 @@ test("a CNPG cluster per database; services log in without DDL, only the Jobs as
     assert.ok(deployment.includes(`${name}-db-runtime`) && !deployment.includes(`${name}-db-app`), name);
     const job = JSON.stringify(named("Job", `${name}-migrate`).spec.template.spec);
     assert.ok(job.includes(`${name}-db-app`) && !job.includes(`${name}-db-runtime`), name);
+    // The Job migrates and exits; the service runs no DDL and refuses a schema that is behind.
+    const [jobContainer] = named("Job", `${name}-migrate`).spec.template.spec.containers;
+    assert.deepEqual(jobContainer.command, [`fxmesh-${name}`, "--migrate_only"], name);
+    const [serviceContainer] = named("Deployment", name).spec.template.spec.containers;
+    assert.equal(serviceContainer.env.find((e) => e.name === "FXMESH_MIGRATE")?.value, "check", name);
+    assert.ok(!jobContainer.env.some((e) => e.name === "FXMESH_MIGRATE"), name);
     for (const workload of [named("Deployment", name), named("Job", `${name}-migrate`)]) {
       const [container] = workload.spec.template.spec.containers;
       const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
