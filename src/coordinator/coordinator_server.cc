@@ -116,8 +116,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   server->AddScrapeGauges(kafka_config);
   if (!options.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(server->metrics_server_,
-                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+    ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        MetricsHttpServer::Start(options.metrics_listen, server->metrics_,
+                                 [grpc = server->server_.get()] { return grpc->readiness(); }));
   }
   // Retention runs on its own thread, with or without Kafka, so deletes never wait behind (or
   // delay) a customer's exchange or the recovery pass.

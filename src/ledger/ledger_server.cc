@@ -54,8 +54,10 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
         return absl::OkStatus();
       });
   if (!options.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(server->metrics_server_,
-                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+    ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        MetricsHttpServer::Start(options.metrics_listen, server->metrics_,
+                                 [grpc = server->server_.get()] { return grpc->readiness(); }));
   }
   return server;
 }

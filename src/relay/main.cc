@@ -144,7 +144,8 @@ int Main(int argc, char** argv) {
   std::unique_ptr<MetricsHttpServer> metrics_server;
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(absl::GetFlag(FLAGS_metrics_listen), metrics);
+        MetricsHttpServer::Start(absl::GetFlag(FLAGS_metrics_listen), metrics,
+                                 [grpc = server->get()] { return grpc->readiness(); });
     if (!started.ok()) {
       LogError("cannot start the metrics endpoint").With("error", started.status());
       return 1;

@@ -35,6 +35,13 @@ test("a Deployment of two replicas per service, with probes, resources and its p
     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
       assert.ok(container[probe], `${name} has no ${probe}`);
     }
+    // Under mutual TLS the probes use the metrics port: readiness follows gRPC health (/readyz),
+    // liveness only that the process serves (/healthz).
+    for (const [probe, probePath] of [["startupProbe", "/readyz"], ["readinessProbe", "/readyz"],
+      ["livenessProbe", "/healthz"]]) {
+      assert.deepEqual(container[probe].httpGet, { path: probePath, port: 9090 }, `${name} ${probe}`);
+      assert.equal(container[probe].grpc, undefined, `${name} ${probe}`);
+    }
     assert.ok(container.resources.requests.cpu && container.resources.requests.memory, name);
     assert.ok(container.resources.limits.memory, name);
     const ports = Object.fromEntries(container.ports.map((port) => [port.name, port.containerPort]));
