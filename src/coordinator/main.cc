@@ -198,11 +198,11 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
       "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status =
-      ApplyEnvironmentToFlags({"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger",
-                               "replica_id", "daily_limit_krw", "limit_time_zone", "quote_ttl_ms",
-                               "stuck_after_ms", "recovery_interval_ms", "log_level",
-                               "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
+  absl::Status status = ApplyEnvironmentToFlags(
+      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
+       "daily_limit_krw", "limit_time_zone", "quote_ttl_ms", "stuck_after_ms",
+       "recovery_interval_ms", "log_level", "kafka_brokers", "redispatch_after_ms",
+       "metrics_listen", "otlp_endpoint"});
   if (status.ok()) {
     status = ApplyEnvironmentToFlags(
         {"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",

@@ -66,10 +66,11 @@ int Main(int argc, char** argv) {
   BlockTerminationSignals();
   SetLogService("relay");
   absl::SetProgramUsageMessage(
-      "fxmesh relay: executes branch commands from Kafka against the ledgers.");
-  if (absl::Status env =
-          ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger", "fx_ledger",
-                                   "tier_delays_ms", "log_level", "metrics_listen"});
+      "fxmesh relay: executes branch commands from Kafka against the ledgers.\n"
+      "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
+  if (absl::Status env = ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger",
+                                                  "fx_ledger", "tier_delays_ms", "log_level",
+                                                  "metrics_listen", "otlp_endpoint"});
       !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok() ||
       !(env = ApplyEnvironmentToFlags(kafka::kKafkaFlagNames)).ok()) {
     LogError("bad environment").With("error", env);
