@@ -53,6 +53,20 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
         }
         return absl::OkStatus();
       });
+  // The ledger's own invariant, per currency, at every scrape: one statement reads one snapshot
+  // (GetCurrencyTotals), so a 0 here is a real imbalance, never a race with a posting.
+  server->metrics_.AddGaugeCallback(
+      "fxmesh_ledger_balanced",
+      "1 while a currency's balance sheet balances (sum of available + held = deposits - "
+      "withdrawals, and sum of incoming = open credit holds), 0 when it does not.",
+      {"currency"}, [engine = server->engine_.get()](GaugeSink& sink) -> absl::Status {
+        v1::BalanceSheet sheet;
+        RETURN_IF_ERROR(engine->GetBalanceSheet(&sheet));
+        for (const v1::CurrencyTotals& totals : sheet.currencies()) {
+          sink.Set({totals.currency()}, CurrencyBalances(totals) ? 1 : 0);
+        }
+        return absl::OkStatus();
+      });
   if (!options.metrics_listen.empty()) {
     ASSIGN_OR_RETURN(
         server->metrics_server_,

@@ -219,6 +219,7 @@ test("an alert per operator need, on real metric names, each with a runbook line
     ["FxmeshConsumerLag", "fxmesh_consumer_lag"],
     ["FxmeshLedgerInconsistent", "inconsistency"],
     ["FxmeshLedgerHoldsNotSettling", "fxmesh_ledger_held_holds"],
+    ["FxmeshLedgerOutOfBalance", "fxmesh_ledger_balanced"],
     ["FxmeshServiceDown", "up"],
   ]) {
     assert.ok(alerts.has(alert), `no alert ${alert}`);
