@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages fxmesh builds, tests and runs with; `install-deps.sh k8s` adds what
+# Installs the Debian 12 packages fxmesh builds, tests and runs with. `install-deps.sh k8s` adds what
 # the k8s/ checks need (unzip, and prometheus for promtool: tests/k8s/README.md), which the image's
-# builder stage does not; `install-deps.sh fuzz` adds
-# what `make fuzz` needs (clang with libFuzzer and the sanitizer runtimes, llvm-symbolizer). Idempotent and quiet: it only
-# calls apt-get when a package is missing, so a machine that has everything pays nothing.
+# builder stage does not; `install-deps.sh prometheus` adds prometheus alone (promtool and the
+# server, for the live metrics test); `install-deps.sh fuzz` adds what `make fuzz` needs (clang
+# with libFuzzer and the sanitizer runtimes, llvm-symbolizer). Idempotent and quiet: it only calls
+# apt-get when a package is missing, so a machine that has everything pays nothing.
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,10 @@ packages=(
 )
 if [ "${1:-}" = k8s ]; then
   packages+=(unzip prometheus)
+fi
+# promtool and the prometheus server for the live metrics test (tests/binaries/live_metrics_test.cc).
+if [ "${1:-}" = prometheus ]; then
+  packages+=(prometheus)
 fi
 if [ "${1:-}" = fuzz ]; then
   packages+=(clang-14 libclang-rt-14-dev llvm-14)

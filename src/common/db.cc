@@ -5,6 +5,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 #include <sqlite3.h>
 
+#include <map>
 #include <optional>
 #include <regex>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/db_session.h"
+#include "common/internal/schema_records.h"
 #include "common/limits.h"
 #include "common/log.h"
 #include "common/soci_util.h"
@@ -293,8 +295,10 @@ Database::Database(DbKind kind, std::string description,
 
 Database::~Database() = default;
 
-absl::Status Database::Migrate(absl::string_view component, std::span<const Migration> migrations) {
-  const std::string during = absl::StrCat("migrating ", component);
+absl::StatusOr<SchemaReport> Database::Migrate(const Schema& schema) {
+  const std::string during = absl::StrCat("migrating ", schema.component);
+  const std::string name(schema.component);
+  SchemaReport report;
   try {
     soci::session session(*pool_);
     session << "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -308,12 +312,10 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
       session << "SET statement_timeout = 0";
       session << "SELECT pg_advisory_lock(" << kMigrationLockKey << ")";
     }
-    for (const Migration& migration : migrations) {
-      int applied = 0;
-      const std::string name(component);
-      session << "SELECT COUNT(*) FROM schema_migrations WHERE component = :c AND version = :v",
-          soci::use(name), soci::use(migration.version), soci::into(applied);
-      if (applied > 0) continue;
+    // Read under the lock: a replica that migrated while this one waited is seen here.
+    std::map<int, std::string> recorded = internal::RecordedMigrations(session, kind_, name);
+    for (const Migration& migration : schema.migrations) {
+      if (recorded.count(migration.version) > 0) continue;
       session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
       TransactionGuard guard(session);
       const absl::string_view dialect_sql =
@@ -332,8 +334,10 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
           soci::use(now_us);
       session << "COMMIT";
       guard.Close();
+      recorded[migration.version] = migration_name;
+      report.applied.push_back(internal::MigrationLabel(migration.version, migration.name));
       LogInfo("applied migration")
-          .With("component", component)
+          .With("component", schema.component)
           .With("version", migration.version)
           .With("name", migration.name);
     }
@@ -342,7 +346,8 @@ absl::Status Database::Migrate(absl::string_view component, std::span<const Migr
       session << "RESET lock_timeout";
       session << "RESET statement_timeout";
     }
-    return absl::OkStatus();
+    internal::DescribeRecorded(recorded, schema, report);
+    return report;
   } catch (const soci::soci_error& error) {
     return StatusFromSociError(error, during);
   }

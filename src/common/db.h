@@ -57,6 +57,36 @@ struct Migration {
   absl::string_view postgres_sql = {};
 };
 
+// A component's schema: its name in schema_migrations and every migration, oldest first.
+struct Schema {
+  absl::string_view component;
+  std::span<const Migration> migrations;
+};
+
+// How a service brings its schema to the version it was built for (--migrate).
+enum class MigrateMode {
+  // Apply the missing migrations at start-up: needs a user with DDL rights (development, SQLite).
+  kAuto,
+  // Run no DDL: start only if every migration is already recorded (a migration Job applied them
+  // with --migrate_only), so the service can log in as a user that cannot change the schema.
+  kCheck,
+};
+
+// "auto" or "check"; INVALID_ARGUMENT otherwise.
+absl::StatusOr<MigrateMode> ParseMigrateMode(absl::string_view text);
+
+// What Migrate or CheckSchema found.
+struct SchemaReport {
+  // "version name" of each migration this call applied (Migrate only), oldest first.
+  std::vector<std::string> applied;
+  // "version name" of each migration recorded for the component that the binary does not know: a
+  // newer release's, run by its migration Job. By the rolling-upgrade rule (migrations only add)
+  // an older binary still works on that schema, so this is reported, not refused.
+  std::vector<std::string> unknown;
+  // The highest version recorded for the component afterwards (0: none).
+  int version = 0;
+};
+
 // What a transaction body asks for when it finishes without error.
 enum class Completion { kCommit, kRollback };
 
@@ -93,10 +123,18 @@ class Database {
   // The url with any password removed, for logs.
   const std::string& description() const { return description_; }
 
-  // Applies, in order, each migration newer than the schema version recorded for `component`,
-  // each in its own transaction. Safe to call from several replicas at once on PostgreSQL
-  // (an advisory lock serializes them).
-  absl::Status Migrate(absl::string_view component, std::span<const Migration> migrations);
+  // Applies, in order, each migration of `schema` not yet recorded in schema_migrations, each in
+  // its own transaction. Safe to call from several replicas at once on PostgreSQL (an advisory
+  // lock serializes them). Needs DDL rights, even when there is nothing to apply.
+  absl::StatusOr<SchemaReport> Migrate(const Schema& schema);
+
+  // Runs no DDL: FAILED_PRECONDITION naming every migration of `schema` that is not recorded (all
+  // of them when schema_migrations does not exist), so a service refuses to start on a schema it
+  // was not built for. Needs only SELECT on schema_migrations.
+  absl::StatusOr<SchemaReport> CheckSchema(const Schema& schema);
+
+  // Migrate for MigrateMode::kAuto, CheckSchema for kCheck.
+  absl::StatusOr<SchemaReport> PrepareSchema(const Schema& schema, MigrateMode mode);
 
   // Runs `body` inside one transaction: commits if it returns kCommit, rolls back if it returns
   // kRollback or an error. A body that fails with ABORTED (or a conflict the database reports),

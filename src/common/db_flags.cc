@@ -8,11 +8,22 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/log.h"
+#include "common/status_macros.h"
 
 ABSL_FLAG(std::string, db_password_file, "",
           "file holding the PostgreSQL password (e.g. a mounted Kubernetes Secret); without it, "
           "libpq's PGPASSWORD or PGPASSFILE. Never put the password in --db on the command line");
+
+ABSL_FLAG(std::string, migrate, "auto",
+          "auto: apply missing schema migrations at start (needs DDL rights); check: run no DDL "
+          "and refuse to start while a migration is missing (the service's user may lack DDL "
+          "rights; a migration Job runs --migrate_only first)");
+ABSL_FLAG(bool, migrate_only, false,
+          "apply the missing schema migrations, report them and exit (0: the schema is current) "
+          "instead of serving; run it as the schema owner");
 
 namespace fxmesh {
 
@@ -47,6 +58,40 @@ absl::Status ApplyDatabasePasswordFlag(DatabaseOptions& options) {
   }
   options.password = std::string(password);
   return absl::OkStatus();
+}
+
+absl::StatusOr<MigrateMode> MigrateModeFromFlags() {
+  ASSIGN_OR_RETURN(MigrateMode mode, ParseMigrateMode(absl::GetFlag(FLAGS_migrate)));
+  if (mode == MigrateMode::kCheck && absl::GetFlag(FLAGS_migrate_only)) {
+    return absl::InvalidArgumentError(
+        "--migrate=check runs no DDL and --migrate_only applies migrations: give one");
+  }
+  return mode;
+}
+
+bool MigrateOnlyRequested() { return absl::GetFlag(FLAGS_migrate_only); }
+
+int RunMigrateOnly(const DatabaseOptions& options, const Schema& schema) {
+  if (absl::Status flags = MigrateModeFromFlags().status(); !flags.ok()) {
+    LogError("bad configuration").With("error", flags);
+    return 2;
+  }
+  absl::StatusOr<std::unique_ptr<Database>> database = Database::Open(options);
+  absl::StatusOr<SchemaReport> report =
+      database.ok() ? (*database)->PrepareSchema(schema, MigrateMode::kAuto) : database.status();
+  if (!report.ok()) {
+    LogError("migration failed")
+        .With("component", schema.component)
+        .With("database", RedactDatabaseUrl(options.url))
+        .With("error", report.status());
+    return 1;
+  }
+  LogInfo(report->applied.empty() ? "schema already current" : "schema migrated")
+      .With("component", schema.component)
+      .With("database", RedactDatabaseUrl(options.url))
+      .With("applied", report->applied.empty() ? "none" : absl::StrJoin(report->applied, "; "))
+      .With("version", report->version);
+  return 0;
 }
 
 }  // namespace fxmesh

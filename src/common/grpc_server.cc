@@ -52,13 +52,27 @@ absl::StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(
 
 GrpcServer::~GrpcServer() { Shutdown(absl::ZeroDuration()); }
 
-void GrpcServer::SetServing(bool serving) {
+void GrpcServer::SetServing(bool serving, absl::string_view reason) {
+  absl::MutexLock lock(&readiness_mu_);
+  // Once shut down the health service answers NOT_SERVING for good; a late probe result must not
+  // make /readyz say otherwise.
+  if (shut_down_) return;
   server_->GetHealthCheckService()->SetServingStatus("", serving);
+  readiness_ = {serving, serving ? "" : std::string(reason)};
+}
+
+Readiness GrpcServer::readiness() const {
+  absl::MutexLock lock(&readiness_mu_);
+  return readiness_;
 }
 
 void GrpcServer::Shutdown(absl::Duration grace) {
-  if (shut_down_ || server_ == nullptr) return;
-  shut_down_ = true;
+  {
+    absl::MutexLock lock(&readiness_mu_);
+    if (shut_down_ || server_ == nullptr) return;
+    shut_down_ = true;
+    readiness_ = {false, "shutting down"};
+  }
   server_->GetHealthCheckService()->Shutdown();
   server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
   server_->Wait();

@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "common/readiness.h"
 #include "common/tls.h"
 #include "common/tracing.h"
 
@@ -36,10 +40,14 @@ class GrpcServer {
 
   // The port actually bound.
   int port() const { return port_; }
-  // Sets the overall health status (service ""), which readiness probes check. The status of
-  // kLivenessService, which liveness probes check, stays SERVING until shutdown: a service that
-  // cannot reach its database is not ready, but restarting it would not help.
-  void SetServing(bool serving);
+  // Sets the overall health status (service ""), which readiness probes check, and why it is not
+  // SERVING (`reason`, for readiness(); ignored when serving). The status of kLivenessService,
+  // which liveness probes check, stays SERVING until shutdown: a service that cannot reach its
+  // database is not ready, but restarting it would not help. Thread-safe.
+  void SetServing(bool serving, absl::string_view reason = "not serving");
+  // The overall status as last set: not ready ("starting") until the first SetServing, and
+  // ("shutting down") from Shutdown on. Thread-safe; the metrics port's /readyz serves it.
+  Readiness readiness() const;
   // Stops accepting calls, lets calls in flight finish for up to `grace`, then cancels the rest.
   void Shutdown(absl::Duration grace);
 
@@ -49,7 +57,9 @@ class GrpcServer {
   std::unique_ptr<grpc::Service> trace_service_;  // Outlives server_.
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;
+  mutable absl::Mutex readiness_mu_;
+  Readiness readiness_ ABSL_GUARDED_BY(readiness_mu_) = {false, "starting"};
+  bool shut_down_ ABSL_GUARDED_BY(readiness_mu_) = false;
 };
 
 }  // namespace fxmesh

@@ -1,5 +1,6 @@
 #include "common/health_watcher.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
 
 namespace fxmesh {
@@ -29,7 +30,8 @@ void HealthWatcher::Loop() {
         LogError("health probe failed: reporting NOT_SERVING").With("error", probed);
       }
     }
-    server_.SetServing(serving);
+    server_.SetServing(serving,
+                       serving ? "" : absl::StrCat("health probe failed: ", probed.ToString()));
     absl::MutexLock lock(&mu_);
     auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
     if (mu_.AwaitWithTimeout(absl::Condition(&stopping), interval_)) return;

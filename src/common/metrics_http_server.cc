@@ -120,7 +120,7 @@ bool HasWholeHead(absl::string_view received) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    absl::string_view address, MetricsRegistry& registry) {
+    absl::string_view address, MetricsRegistry& registry, ReadinessCheck readiness) {
   absl::StatusOr<int> listen_fd = Listen(address);
   if (!listen_fd.ok()) return listen_fd.status();
   absl::StatusOr<int> port = BoundPort(*listen_fd);
@@ -133,16 +133,17 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
     return port.status();
   }
   return std::unique_ptr<MetricsHttpServer>(
-      new MetricsHttpServer(*listen_fd, wake[0], wake[1], *port, registry));
+      new MetricsHttpServer(*listen_fd, wake[0], wake[1], *port, registry, std::move(readiness)));
 }
 
 MetricsHttpServer::MetricsHttpServer(int listen_fd, int wake_read_fd, int wake_write_fd, int port,
-                                     MetricsRegistry& registry)
+                                     MetricsRegistry& registry, ReadinessCheck readiness)
     : listen_fd_(listen_fd),
       wake_read_fd_(wake_read_fd),
       wake_write_fd_(wake_write_fd),
       port_(port),
-      registry_(registry) {
+      registry_(registry),
+      readiness_(std::move(readiness)) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -259,6 +260,14 @@ void MetricsHttpServer::Serve(int fd) {
     Respond(fd, "200 OK", kPrometheusTextContentType, "", registry_.RenderPrometheusText());
   } else if (path == "/healthz") {
     Respond(fd, "200 OK", "text/plain; charset=utf-8", "", "ok");
+  } else if (path == "/readyz" && readiness_ != nullptr) {
+    const Readiness readiness = readiness_();
+    if (readiness.ready) {
+      Respond(fd, "200 OK", "text/plain; charset=utf-8", "", "SERVING\n");
+    } else {
+      Respond(fd, "503 Service Unavailable", "text/plain; charset=utf-8", "",
+              absl::StrCat("NOT_SERVING: ", readiness.reason, "\n"));
+    }
   } else {
     Respond(fd, "404 Not Found", "text/plain; charset=utf-8", "", "not found\n");
   }

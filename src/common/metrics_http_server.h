@@ -2,7 +2,11 @@
 // thread of its own.
 //
 //   GET /metrics  200, the registry in the text exposition format (kPrometheusTextContentType)
-//   GET /healthz  200, "ok": the endpoint itself is up (readiness stays with gRPC health)
+//   GET /healthz  200, "ok": the process serves (liveness)
+//   GET /readyz   200 "SERVING" while the service is ready (the gRPC health service's overall
+//                 status), 503 "NOT_SERVING: <why>" otherwise; 404 without a ReadinessCheck.
+//                 Kubelet's gRPC probe speaks plaintext only, so under mutual TLS the readiness
+//                 and startup probes ask here
 //   GET other     404
 //   other method  405
 //
@@ -20,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "common/metrics.h"
+#include "common/readiness.h"
 
 namespace fxmesh {
 
@@ -30,9 +35,9 @@ class MetricsHttpServer {
   // Listens on `address`, "host:port" ("127.0.0.1:9090", "[::1]:9090", ":9090" for every
   // interface; port 0 for any free one), and serves `registry`, which must outlive the server.
   // INVALID_ARGUMENT for an address that is not host:port, UNAVAILABLE when it cannot be bound
-  // (e.g. the port is in use).
-  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(absl::string_view address,
-                                                                  MetricsRegistry& registry);
+  // (e.g. the port is in use). `readiness`, if set, answers /readyz (see GrpcServer::readiness).
+  static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
+      absl::string_view address, MetricsRegistry& registry, ReadinessCheck readiness = nullptr);
 
   // Stops the server.
   ~MetricsHttpServer();
@@ -51,7 +56,7 @@ class MetricsHttpServer {
   enum class Wait { kReady, kTimedOut, kStopping };
 
   MetricsHttpServer(int listen_fd, int wake_read_fd, int wake_write_fd, int port,
-                    MetricsRegistry& registry);
+                    MetricsRegistry& registry, ReadinessCheck readiness);
 
   void Loop();
   void Serve(int fd);
@@ -69,6 +74,7 @@ class MetricsHttpServer {
   const int wake_write_fd_;
   const int port_;
   MetricsRegistry& registry_;
+  const ReadinessCheck readiness_;
   absl::Mutex stop_mu_;
   bool stopped_ ABSL_GUARDED_BY(stop_mu_) = false;
   std::thread thread_;

@@ -1,5 +1,6 @@
 #include "common/participant_client.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/grpc_channel.h"
 #include "common/grpc_status.h"
@@ -136,15 +137,24 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc
   return std::make_unique<GrpcParticipantClient>(std::move(channel), tracer, peer);
 }
 
+std::string LedgerTarget(const std::string& address) {
+  for (absl::string_view scheme : {"dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:"}) {
+    if (absl::StartsWith(address, scheme)) return address;
+  }
+  if (absl::StrContains(address, "://")) return address;
+  return absl::StrCat("dns:///", address);
+}
+
 std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address, const TlsOptions& tls) {
   grpc::ChannelArguments arguments;
+  arguments.SetServiceConfigJSON(kLedgerServiceConfig);
   arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
   arguments.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMin));
   arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS,
                    static_cast<int>(limits::kLedgerReconnectBackoffMsMax));
-  return NewChannel(address, NewChannelCredentials(tls), std::move(arguments));
+  return NewChannel(LedgerTarget(address), NewChannelCredentials(tls), std::move(arguments));
 }
 
 }  // namespace fxmesh

@@ -55,11 +55,23 @@ std::unique_ptr<ParticipantClient> NewGrpcParticipantClient(std::shared_ptr<grpc
                                                             Tracer* tracer = nullptr,
                                                             absl::string_view peer = "ledger");
 
-// A channel to a ledger at `address` (host:port). Its reconnect backoff is capped at
-// limits::kLedgerReconnectBackoffMsMax, so a ledger that comes back is used again within that
-// time (gRPC's default cap is two minutes, longer than a relay's first retry tiers).
-// With `tls` files, over mutual TLS presenting this process's certificate.
+// A channel to a ledger at `address` (host:port, or a gRPC target with its scheme, see
+// LedgerTarget). It balances calls round_robin over every address the name resolves to: a
+// headless Kubernetes Service resolves to each ready ledger pod, so each call goes to the next pod
+// rather than every call of this caller to the one pod its connection chose (gRPC's default,
+// pick_first). Its reconnect backoff is capped at limits::kLedgerReconnectBackoffMsMax, so a
+// ledger that comes back is used again within that time (gRPC's default cap is two minutes,
+// longer than a relay's first retry tiers). With `tls` files, over mutual TLS presenting this
+// process's certificate.
 std::shared_ptr<grpc::Channel> NewLedgerChannel(const std::string& address,
                                                 const TlsOptions& tls = {});
+
+// The gRPC target NewLedgerChannel dials: "host:port" becomes "dns:///host:port" (every address
+// of the name, re-resolved when connections fail); a target that names its resolver ("dns:",
+// "ipv4:", "ipv6:", "unix:", or any "scheme://") is kept as it is.
+std::string LedgerTarget(const std::string& address);
+
+// The service config of the ledger channels: round_robin load balancing.
+inline constexpr char kLedgerServiceConfig[] = R"({"loadBalancingConfig":[{"round_robin":{}}]})";
 
 }  // namespace fxmesh

@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
     server->undecorated_store_ = std::move(server->store_);
     server->store_ = options.decorate_store(*server->undecorated_store_);
   }
-  RETURN_IF_ERROR(server->store_->Migrate());
+  RETURN_IF_ERROR(
+      server->database_->PrepareSchema(CoordinatorSchema(), options.migrate_mode).status());
 
   std::map<std::string, ParticipantClient*> clients = options.participant_clients;
   for (const auto& [name, address] : options.participant_addresses) {
@@ -115,8 +116,10 @@ absl::StatusOr<std::unique_ptr<CoordinatorServer>> CoordinatorServer::Start(
   }
   server->AddScrapeGauges(kafka_config);
   if (!options.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(server->metrics_server_,
-                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+    ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        MetricsHttpServer::Start(options.metrics_listen, server->metrics_,
+                                 [grpc = server->server_.get()] { return grpc->readiness(); }));
   }
   // Retention runs on its own thread, with or without Kafka, so deletes never wait behind (or
   // delay) a customer's exchange or the recovery pass.

@@ -38,6 +38,9 @@ namespace fxmesh::coordinator {
 struct CoordinatorServerOptions {
   std::string listen_address = "127.0.0.1:0";
   DatabaseOptions database;
+  // kAuto applies missing migrations at start; kCheck runs no DDL and refuses a schema that is
+  // behind (FAILED_PRECONDITION naming the missing migrations).
+  MigrateMode migrate_mode = MigrateMode::kAuto;
   // The rates file's text (see RateTable::Parse) and the spread in basis points.
   std::string rates_text;
   int spread_bps = 0;

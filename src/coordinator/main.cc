@@ -110,19 +110,26 @@ absl::StatusOr<absl::Duration> RetentionFromFlag(absl::string_view name, int64_t
   return absl::Milliseconds(value_ms);
 }
 
-absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
-  CoordinatorServerOptions options;
-  options.listen_address = absl::GetFlag(FLAGS_listen);
-  options.tls = TlsOptionsFromFlags();
-  RETURN_IF_ERROR(CheckTlsOptions(options.tls));
-  options.database.url = absl::GetFlag(FLAGS_db);
-  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(options.database));
-  absl::string_view sqlite_path = options.database.url;
+absl::StatusOr<DatabaseOptions> DatabaseFromFlags() {
+  DatabaseOptions database;
+  database.url = absl::GetFlag(FLAGS_db);
+  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(database));
+  absl::string_view sqlite_path = database.url;
   if (absl::ConsumePrefix(&sqlite_path, "sqlite:")) {
     std::error_code ignored;
     std::filesystem::create_directories(
         std::filesystem::path(std::string(sqlite_path)).parent_path(), ignored);
   }
+  return database;
+}
+
+absl::StatusOr<CoordinatorServerOptions> OptionsFromFlags() {
+  CoordinatorServerOptions options;
+  options.listen_address = absl::GetFlag(FLAGS_listen);
+  options.tls = TlsOptionsFromFlags();
+  RETURN_IF_ERROR(CheckTlsOptions(options.tls));
+  ASSIGN_OR_RETURN(options.database, DatabaseFromFlags());
+  ASSIGN_OR_RETURN(options.migrate_mode, MigrateModeFromFlags());
   ASSIGN_OR_RETURN(options.rates_text, ReadFile(absl::GetFlag(FLAGS_rates)));
   options.spread_bps = absl::GetFlag(FLAGS_spread_bps);
   options.participant_addresses = {{std::string(kKrwParticipant), absl::GetFlag(FLAGS_krw_ledger)},
@@ -191,11 +198,11 @@ int RunCoordinatorMain(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "fxmesh coordinator: quotes and exchanges as TCC sagas over the KRW and FX ledgers.\n"
       "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
-  absl::Status status =
-      ApplyEnvironmentToFlags({"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger",
-                               "replica_id", "daily_limit_krw", "limit_time_zone", "quote_ttl_ms",
-                               "stuck_after_ms", "recovery_interval_ms", "log_level",
-                               "kafka_brokers", "redispatch_after_ms", "metrics_listen"});
+  absl::Status status = ApplyEnvironmentToFlags(
+      {"listen", "db", "rates", "spread_bps", "krw_ledger", "fx_ledger", "replica_id",
+       "daily_limit_krw", "limit_time_zone", "quote_ttl_ms", "stuck_after_ms",
+       "recovery_interval_ms", "log_level", "kafka_brokers", "redispatch_after_ms",
+       "metrics_listen", "otlp_endpoint"});
   if (status.ok()) {
     status = ApplyEnvironmentToFlags(
         {"saga_retention_ms", "quote_retention_ms", "outbox_retention_ms",
@@ -215,6 +222,15 @@ int RunCoordinatorMain(int argc, char** argv) {
     return 2;
   }
   absl::ParseCommandLine(argc, argv);
+  if (MigrateOnlyRequested()) {
+    // Only the database flags matter here: the Job that runs this has no rates, ledgers or Kafka.
+    absl::StatusOr<DatabaseOptions> database = DatabaseFromFlags();
+    if (!database.ok()) {
+      LogError("bad configuration").With("error", database.status());
+      return 2;
+    }
+    return RunMigrateOnly(*database, CoordinatorSchema());
+  }
   absl::StatusOr<CoordinatorServerOptions> options = OptionsFromFlags();
   if (!options.ok()) {
     LogError("bad configuration").With("error", options.status());

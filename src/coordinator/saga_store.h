@@ -30,9 +30,12 @@ class SagaStore : public SagaRepository,
                   public OperatorStore,
                   public RetentionStore {
  public:
-  // Creates or upgrades the tables of every part.
+  // Creates or upgrades the tables of every part (CoordinatorSchema(); MigrateMode::kAuto).
   virtual absl::Status Migrate() = 0;
 };
+
+// The coordinator's tables and their migrations (component "coordinator" in schema_migrations).
+Schema CoordinatorSchema();
 
 // The SOCI-backed store over `database`, which must outlive it.
 std::unique_ptr<SagaStore> NewSociSagaStore(Database& database);

@@ -32,15 +32,17 @@ class SociSagaStore final : private SociParts, public ComposedSagaStore {
         ComposedSagaStore(*sagas, *outbox, *operators, *retention),
         database_(database) {}
 
-  absl::Status Migrate() override {
-    return database_.Migrate("coordinator", internal::CoordinatorMigrations());
-  }
+  absl::Status Migrate() override { return database_.Migrate(CoordinatorSchema()).status(); }
 
  private:
   Database& database_;
 };
 
 }  // namespace
+
+Schema CoordinatorSchema() {
+  return {.component = "coordinator", .migrations = internal::CoordinatorMigrations()};
+}
 
 std::unique_ptr<SagaStore> NewSociSagaStore(Database& database) {
   return std::make_unique<SociSagaStore>(database);

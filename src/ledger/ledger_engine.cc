@@ -622,6 +622,12 @@ absl::Status LedgerEngine::ListJournal(const v1::ListJournalRequest& request,
   return absl::OkStatus();
 }
 
+bool CurrencyBalances(const v1::CurrencyTotals& totals) {
+  return totals.available_minor() + totals.held_minor() ==
+             totals.deposited_minor() - totals.withdrawn_minor() &&
+         totals.incoming_minor() == totals.open_credit_holds_minor();
+}
+
 absl::Status LedgerEngine::GetBalanceSheet(v1::BalanceSheet* response) {
   ASSIGN_OR_RETURN(std::vector<CurrencyTotalsRow> totals, store_.GetCurrencyTotals());
   response->Clear();
@@ -637,9 +643,7 @@ absl::Status LedgerEngine::GetBalanceSheet(v1::BalanceSheet* response) {
     currency->set_open_credit_holds_minor(row.open_credit_holds_minor);
     currency->set_open_hold_count(row.open_hold_count);
     currency->set_account_count(row.account_count);
-    balanced = balanced &&
-               row.available_minor + row.held_minor == row.deposited_minor - row.withdrawn_minor &&
-               row.incoming_minor == row.open_credit_holds_minor;
+    balanced = balanced && CurrencyBalances(*currency);
   }
   response->set_balanced(balanced);
   return absl::OkStatus();

@@ -26,6 +26,11 @@ namespace fxmesh::ledger {
 // The bank's position account in `currency`: "position:KRW".
 std::string PositionAccountId(absl::string_view currency);
 
+// The ledger's invariant for one currency (ARCHITECTURE.md §8.1), the one rule GetBalanceSheet and
+// the fxmesh_ledger_balanced gauge apply: Σ(available + held) over its accounts equals deposits
+// minus withdrawals, and Σ incoming equals the open credit holds.
+bool CurrencyBalances(const v1::CurrencyTotals& totals);
+
 class LedgerEngine final : public BranchCalls {
  public:
   // `store` and `clock` must outlive the engine. `currencies` are the ones this ledger serves.

@@ -54,15 +54,24 @@ absl::Status PrepareSqliteFolder(absl::string_view url) {
   return absl::OkStatus();
 }
 
+std::string FlagOrDefault(std::string value, const char* fallback) {
+  return value.empty() ? std::string(fallback) : value;
+}
+
+absl::StatusOr<DatabaseOptions> DatabaseFromFlags(const LedgerBinary& binary) {
+  DatabaseOptions database;
+  database.url = FlagOrDefault(absl::GetFlag(FLAGS_db), binary.database_default);
+  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(database));
+  RETURN_IF_ERROR(PrepareSqliteFolder(database.url));
+  return database;
+}
+
 absl::StatusOr<LedgerServerOptions> OptionsFromFlags(const LedgerBinary& binary) {
   LedgerServerOptions options;
-  auto or_default = [](std::string value, const char* fallback) {
-    return value.empty() ? std::string(fallback) : value;
-  };
+  auto or_default = FlagOrDefault;
   options.listen_address = or_default(absl::GetFlag(FLAGS_listen), binary.listen_default);
-  options.database.url = or_default(absl::GetFlag(FLAGS_db), binary.database_default);
-  RETURN_IF_ERROR(ApplyDatabasePasswordFlag(options.database));
-  RETURN_IF_ERROR(PrepareSqliteFolder(options.database.url));
+  ASSIGN_OR_RETURN(options.database, DatabaseFromFlags(binary));
+  ASSIGN_OR_RETURN(options.migrate_mode, MigrateModeFromFlags());
   ASSIGN_OR_RETURN(options.currencies, ParseCurrencyList(or_default(absl::GetFlag(FLAGS_currencies),
                                                                     binary.currencies_default)));
   if (absl::GetFlag(FLAGS_workers) < 0) return absl::InvalidArgumentError("--workers must be >= 0");
@@ -102,6 +111,14 @@ int RunLedgerMain(int argc, char** argv, const LedgerBinary& binary) {
     return 2;
   }
   absl::ParseCommandLine(argc, argv);
+  if (MigrateOnlyRequested()) {
+    absl::StatusOr<DatabaseOptions> database = DatabaseFromFlags(binary);
+    if (!database.ok()) {
+      LogError("bad configuration").With("error", database.status());
+      return 2;
+    }
+    return RunMigrateOnly(*database, LedgerSchema());
+  }
   absl::StatusOr<LedgerServerOptions> options = OptionsFromFlags(binary);
   if (!options.ok()) {
     LogError("bad configuration").With("error", options.status());

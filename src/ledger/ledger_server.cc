@@ -12,7 +12,7 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
   ASSIGN_OR_RETURN(server->exporter_, ExportSpans(options.otlp_endpoint, server->tracer_));
   ASSIGN_OR_RETURN(server->database_, Database::Open(options.database));
   server->store_ = NewSociLedgerStore(*server->database_);
-  RETURN_IF_ERROR(server->store_->Migrate());
+  RETURN_IF_ERROR(server->database_->PrepareSchema(LedgerSchema(), options.migrate_mode).status());
   server->engine_ = std::make_unique<LedgerEngine>(*server->store_, clock, options.currencies);
   RETURN_IF_ERROR(server->engine_->EnsurePositionAccounts());
   const size_t threads =
@@ -50,9 +50,25 @@ absl::StatusOr<std::unique_ptr<LedgerServer>> LedgerServer::Start(
         }
         return absl::OkStatus();
       });
+  // The ledger's own invariant, per currency, at every scrape: one statement reads one snapshot
+  // (GetCurrencyTotals), so a 0 here is a real imbalance, never a race with a posting.
+  server->metrics_.AddGaugeCallback(
+      "fxmesh_ledger_balanced",
+      "1 while a currency's balance sheet balances (sum of available + held = deposits - "
+      "withdrawals, and sum of incoming = open credit holds), 0 when it does not.",
+      {"currency"}, [engine = server->engine_.get()](GaugeSink& sink) -> absl::Status {
+        v1::BalanceSheet sheet;
+        RETURN_IF_ERROR(engine->GetBalanceSheet(&sheet));
+        for (const v1::CurrencyTotals& totals : sheet.currencies()) {
+          sink.Set({totals.currency()}, CurrencyBalances(totals) ? 1 : 0);
+        }
+        return absl::OkStatus();
+      });
   if (!options.metrics_listen.empty()) {
-    ASSIGN_OR_RETURN(server->metrics_server_,
-                     MetricsHttpServer::Start(options.metrics_listen, server->metrics_));
+    ASSIGN_OR_RETURN(
+        server->metrics_server_,
+        MetricsHttpServer::Start(options.metrics_listen, server->metrics_,
+                                 [grpc = server->server_.get()] { return grpc->readiness(); }));
   }
   return server;
 }

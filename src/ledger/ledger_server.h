@@ -31,6 +31,9 @@ namespace fxmesh::ledger {
 struct LedgerServerOptions {
   std::string listen_address = "127.0.0.1:0";
   DatabaseOptions database;
+  // kAuto applies missing migrations at start; kCheck runs no DDL and refuses a schema that is
+  // behind (FAILED_PRECONDITION naming the missing migrations).
+  MigrateMode migrate_mode = MigrateMode::kAuto;
   std::vector<Currency> currencies;
   // Threads running engine calls; 0 means limits::kLedgerWorkerThreads.
   size_t worker_threads = 0;

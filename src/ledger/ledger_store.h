@@ -137,7 +137,7 @@ class LedgerStore {
  public:
   virtual ~LedgerStore() = default;
 
-  // Brings the schema up to date.
+  // Brings the schema up to date (LedgerSchema(); MigrateMode::kAuto).
   virtual absl::Status Migrate() = 0;
 
   // Runs `body` in one local transaction (see Database::Transact for commit, rollback and retry).
@@ -153,6 +153,9 @@ class LedgerStore {
   virtual absl::StatusOr<std::vector<CurrencyTotalsRow>> GetCurrencyTotals() = 0;
   virtual absl::Status Ping() = 0;
 };
+
+// The ledger's tables and their migrations (component "ledger" in schema_migrations).
+Schema LedgerSchema();
 
 // The SOCI-backed store over `database`, which must outlive it.
 std::unique_ptr<LedgerStore> NewSociLedgerStore(Database& database);

@@ -296,7 +296,7 @@ class SociLedgerStore final : public LedgerStore {
  public:
   explicit SociLedgerStore(Database& database) : database_(database) {}
 
-  absl::Status Migrate() override { return database_.Migrate("ledger", kMigrations); }
+  absl::Status Migrate() override { return database_.Migrate(LedgerSchema()).status(); }
 
   absl::Status Transact(
       absl::FunctionRef<absl::StatusOr<Completion>(LedgerTransaction&)> body) override {
@@ -422,6 +422,8 @@ class SociLedgerStore final : public LedgerStore {
 };
 
 }  // namespace
+
+Schema LedgerSchema() { return {.component = "ledger", .migrations = kMigrations}; }
 
 std::unique_ptr<LedgerStore> NewSociLedgerStore(Database& database) {
   return std::make_unique<SociLedgerStore>(database);

@@ -66,10 +66,11 @@ int Main(int argc, char** argv) {
   BlockTerminationSignals();
   SetLogService("relay");
   absl::SetProgramUsageMessage(
-      "fxmesh relay: executes branch commands from Kafka against the ledgers.");
-  if (absl::Status env =
-          ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger", "fx_ledger",
-                                   "tier_delays_ms", "log_level", "metrics_listen"});
+      "fxmesh relay: executes branch commands from Kafka against the ledgers.\n"
+      "  Every flag can also be set as FXMESH_<FLAG> in the environment.");
+  if (absl::Status env = ApplyEnvironmentToFlags({"listen", "kafka_brokers", "group", "krw_ledger",
+                                                  "fx_ledger", "tier_delays_ms", "log_level",
+                                                  "metrics_listen", "otlp_endpoint"});
       !env.ok() || !(env = ApplyEnvironmentToFlags(kTlsFlagNames)).ok() ||
       !(env = ApplyEnvironmentToFlags(kafka::kKafkaFlagNames)).ok()) {
     LogError("bad environment").With("error", env);
@@ -144,7 +145,8 @@ int Main(int argc, char** argv) {
   std::unique_ptr<MetricsHttpServer> metrics_server;
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(absl::GetFlag(FLAGS_metrics_listen), metrics);
+        MetricsHttpServer::Start(absl::GetFlag(FLAGS_metrics_listen), metrics,
+                                 [grpc = server->get()] { return grpc->readiness(); });
     if (!started.ok()) {
       LogError("cannot start the metrics endpoint").With("error", started.status());
       return 1;

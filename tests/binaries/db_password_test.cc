@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "tests/binaries/own_postgres.h"
 #include "tests/binaries/process.h"
 #include "tests/support/temp_dir.h"
 
@@ -22,55 +22,17 @@ constexpr char kPassword[] = "fx s3cret'pw";
 constexpr char kPasswordInUrl[] = "fx%20s3cret'pw";
 constexpr char kSecretPart[] = "s3cret";
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 void WriteFile(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
-// A PostgreSQL server of its own, started with scripts/test-postgres.sh, whose user postgres has
-// kPassword.
-class PasswordPostgres {
- public:
-  PasswordPostgres() : temp_(MakeTempDir("fxmesh-db-password")) {
-    // The server runs as the postgres user when the tests run as root: it must reach its folder.
-    std::filesystem::permissions(temp_, std::filesystem::perms::others_exec,
-                                 std::filesystem::perm_options::add);
-    password_file_ = temp_ + "/password";
-    WriteFile(password_file_, absl::StrCat(kPassword, "\n"));
-    const CommandResult started =
-        RunCommand("/bin/bash", {script_, "start", temp_ + "/pg", password_file_});
-    INFO(started.out << started.err);
-    REQUIRE(started.exit_code == 0);
-    REQUIRE(absl::SimpleAtoi(ReadAll(temp_ + "/pg/port"), &port_));
-  }
-  ~PasswordPostgres() {
-    (void)RunCommand("/bin/bash", {script_, "stop", temp_ + "/pg"});
-    std::error_code ignored;
-    std::filesystem::remove_all(temp_, ignored);
-  }
-
-  // The url without a password, and with one (%-escaped).
-  std::string Url() const {
-    return absl::StrCat("postgresql://postgres@127.0.0.1:", port_, "/postgres");
-  }
-  std::string UrlWithPassword() const {
-    return absl::StrCat("postgresql://postgres:", kPasswordInUrl, "@127.0.0.1:", port_,
-                        "/postgres");
-  }
-  const std::string& password_file() const { return password_file_; }
-  const std::string& temp() const { return temp_; }
-
- private:
-  const std::string script_ = FXMESH_SOURCE_DIR "/scripts/test-postgres.sh";
-  std::string temp_, password_file_;
-  int port_ = 0;
-};
+// The url of `postgres` with the password in it (%-escaped).
+std::string UrlWithPassword(const OwnPostgres& postgres) {
+  return absl::StrCat("postgresql://postgres:", kPasswordInUrl, "@127.0.0.1:", postgres.port(),
+                      "/postgres");
+}
 
 // No ~/.pgpass of the machine may supply a password behind the test's back.
 const std::string kNoPassFile = "PGPASSFILE=/nonexistent/pgpass";
@@ -104,7 +66,7 @@ std::string FailsWith(const std::vector<std::string>& args,
 
 TEST_CASE("a service takes the database password from a file or the environment only",
           "[binary][integration][postgres]") {
-  PasswordPostgres postgres;
+  OwnPostgres postgres(kPassword);
   const std::string db = "--db=" + postgres.Url();
 
   // One server for every case: starting it takes seconds.
@@ -116,7 +78,7 @@ TEST_CASE("a service takes the database password from a file or the environment 
   {
     INFO("from libpq's PGPASSWORD, and from a whole url in FXMESH_DB");
     ServesWith({db}, {absl::StrCat("PGPASSWORD=", kPassword)});
-    ServesWith({}, {"FXMESH_DB=" + postgres.UrlWithPassword()});
+    ServesWith({}, {"FXMESH_DB=" + UrlWithPassword(postgres)});
   }
   {
     INFO("without a password, or with a wrong one, the server refuses it");
@@ -131,8 +93,8 @@ TEST_CASE("a service takes the database password from a file or the environment 
   {
     INFO("a password on the command line is refused, in either spelling of the flag");
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"--db=" + postgres.UrlWithPassword()},
-          std::vector<std::string>{"--db", postgres.UrlWithPassword()},
+         {std::vector<std::string>{"--db=" + UrlWithPassword(postgres)},
+          std::vector<std::string>{"--db", UrlWithPassword(postgres)},
           std::vector<std::string>{"--db=" + postgres.Url() + "?password=s3cret"}}) {
       const std::string error = FailsWith(args, {}, 2);
       CHECK(error.find("--db_password_file") != std::string::npos);
@@ -140,7 +102,7 @@ TEST_CASE("a service takes the database password from a file or the environment 
     }
     // A password in both places is one too many.
     CHECK(FailsWith({"--db_password_file=" + postgres.password_file()},
-                    {"FXMESH_DB=" + postgres.UrlWithPassword()}, 2)
+                    {"FXMESH_DB=" + UrlWithPassword(postgres)}, 2)
               .find("give it once") != std::string::npos);
   }
 }

@@ -485,6 +485,7 @@ TEST_CASE("in the mesh, every service serves Prometheus metrics of what it did",
 
   const std::string fx = scrape(mesh.ledger_process("fx"));
   CHECK_THAT(fx, Catch::Contains("fxmesh_ledger_held_holds{older_than=\"0s\"} 0\n"));
+  CHECK_THAT(fx, Catch::Contains("fxmesh_ledger_balanced{currency=\"USD\"} 1\n"));
   CHECK_THAT(fx, Catch::Contains("fxmesh_rpc_duration_seconds_count{method=\"/"
                                  "fxmesh.v1.LedgerService/Try\",code=\"OK\"} 2\n"));
 }

@@ -35,6 +35,13 @@ test("a Deployment of two replicas per service, with probes, resources and its p
     for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
       assert.ok(container[probe], `${name} has no ${probe}`);
     }
+    // Under mutual TLS the probes use the metrics port: readiness follows gRPC health (/readyz),
+    // liveness only that the process serves (/healthz).
+    for (const [probe, probePath] of [["startupProbe", "/readyz"], ["readinessProbe", "/readyz"],
+      ["livenessProbe", "/healthz"]]) {
+      assert.deepEqual(container[probe].httpGet, { path: probePath, port: 9090 }, `${name} ${probe}`);
+      assert.equal(container[probe].grpc, undefined, `${name} ${probe}`);
+    }
     assert.ok(container.resources.requests.cpu && container.resources.requests.memory, name);
     assert.ok(container.resources.limits.memory, name);
     const ports = Object.fromEntries(container.ports.map((port) => [port.name, port.containerPort]));
@@ -156,6 +163,12 @@ test("a CNPG cluster per database; services log in without DDL, only the Jobs as
     assert.ok(deployment.includes(`${name}-db-runtime`) && !deployment.includes(`${name}-db-app`), name);
     const job = JSON.stringify(named("Job", `${name}-migrate`).spec.template.spec);
     assert.ok(job.includes(`${name}-db-app`) && !job.includes(`${name}-db-runtime`), name);
+    // The Job migrates and exits; the service runs no DDL and refuses a schema that is behind.
+    const [jobContainer] = named("Job", `${name}-migrate`).spec.template.spec.containers;
+    assert.deepEqual(jobContainer.command, [`fxmesh-${name}`, "--migrate_only"], name);
+    const [serviceContainer] = named("Deployment", name).spec.template.spec.containers;
+    assert.equal(serviceContainer.env.find((e) => e.name === "FXMESH_MIGRATE")?.value, "check", name);
+    assert.ok(!jobContainer.env.some((e) => e.name === "FXMESH_MIGRATE"), name);
     for (const workload of [named("Deployment", name), named("Job", `${name}-migrate`)]) {
       const [container] = workload.spec.template.spec.containers;
       const env = Object.fromEntries(container.env.map((e) => [e.name, e]));
@@ -206,6 +219,7 @@ test("an alert per operator need, on real metric names, each with a runbook line
     ["FxmeshConsumerLag", "fxmesh_consumer_lag"],
     ["FxmeshLedgerInconsistent", "inconsistency"],
     ["FxmeshLedgerHoldsNotSettling", "fxmesh_ledger_held_holds"],
+    ["FxmeshLedgerOutOfBalance", "fxmesh_ledger_balanced"],
     ["FxmeshServiceDown", "up"],
   ]) {
     assert.ok(alerts.has(alert), `no alert ${alert}`);

@@ -2,7 +2,9 @@
 // its own, the ledger reports SERVING; when the server goes down it reports NOT_SERVING (so
 // Kubernetes stops routing to it) and its calls fail with UNAVAILABLE, never a wrong answer; when
 // the server is back it reconnects and reports SERVING again, with its data intact. Throughout,
-// the liveness service stays SERVING, so Kubernetes never restarts it for a database outage.
+// the liveness service stays SERVING, so Kubernetes never restarts it for a database outage. The
+// metrics port's /readyz (what the probes ask under mutual TLS) follows: 200, 503 with the reason,
+// 200 again, while /healthz stays 200.
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
@@ -15,6 +17,7 @@
 #include "common/log.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "ledger/ledger_server.h"
+#include "tests/support/http_client.h"
 #include "tests/support/temp_dir.h"
 
 namespace fxmesh::ledger {
@@ -62,12 +65,15 @@ TEST_CASE("a ledger reports NOT_SERVING while its database is down and SERVING o
   options.database.url = url;
   options.database.pool_size = 2;
   options.currencies = *ParseCurrencyList("KRW");
+  options.metrics_listen = "127.0.0.1:0";
   absl::StatusOr<std::unique_ptr<LedgerServer>> ledger =
       LedgerServer::Start(options, SystemClock::Get());
   REQUIRE(ledger.ok());
   auto channel = grpc::CreateChannel(absl::StrCat("127.0.0.1:", (*ledger)->port()),
                                      grpc::InsecureChannelCredentials());
   CHECK(AwaitHealth(channel, grpc::health::v1::HealthCheckResponse::SERVING));
+  const int metrics_port = (*ledger)->metrics_port();
+  CHECK(testing::HttpGet(metrics_port, "/readyz").status_line == "HTTP/1.1 200 OK");
   v1::OpenAccountRequest open;
   open.set_account_id("alice");
   open.set_currency("KRW");
@@ -76,8 +82,13 @@ TEST_CASE("a ledger reports NOT_SERVING while its database is down and SERVING o
 
   Postgres("stop-server", dir + "/pg");
   CHECK(AwaitHealth(channel, grpc::health::v1::HealthCheckResponse::NOT_SERVING));
-  // Not ready, but alive: liveness probes must not restart it for a database outage.
+  // Not ready, but alive: liveness probes must not restart it for a database outage. The metrics
+  // port, which the probes ask under mutual TLS, says the same as gRPC health, and why.
   CHECK(Health(channel, kLivenessService) == grpc::health::v1::HealthCheckResponse::SERVING);
+  const testing::HttpResponse unready = testing::HttpGet(metrics_port, "/readyz");
+  CHECK(unready.status_line == "HTTP/1.1 503 Service Unavailable");
+  CHECK_THAT(unready.body, Catch::StartsWith("NOT_SERVING: health probe failed: UNAVAILABLE"));
+  CHECK(testing::HttpGet(metrics_port, "/healthz").status_line == "HTTP/1.1 200 OK");
   v1::GetAccountRequest get;
   get.set_account_id("alice");
   v1::Account account;
@@ -85,6 +96,7 @@ TEST_CASE("a ledger reports NOT_SERVING while its database is down and SERVING o
 
   Postgres("start-server", dir + "/pg");
   CHECK(AwaitHealth(channel, grpc::health::v1::HealthCheckResponse::SERVING));
+  CHECK(testing::HttpGet(metrics_port, "/readyz").body == "SERVING\n");
   absl::Status after = absl::UnknownError("not tried");
   for (int i = 0; i < 10 && !after.ok(); ++i) {
     after = (*ledger)->engine().GetAccount(get, &account);  // Each pooled session reconnects once.
