@@ -20,6 +20,10 @@ mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
 # shellcheck source=scripts/image-dockerd.sh
 source "$source_dir/scripts/image-dockerd.sh"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "build-image: needs root (apt-get, debootstrap and a Docker daemon of its own)" >&2
+  exit 1
+fi
 
 # The version is CMakeLists.txt's project VERSION; the commit tag marks a tree with uncommitted
 # changes as -dirty, so an image never claims a commit it was not built from.
@@ -51,6 +55,11 @@ debian_targets() {
   apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Identifier: Packages' 2>/dev/null |
     sort -u
 }
+image_install_packages docker.io debootstrap
+# apt lists its sources' targets only once it has their package lists.
+if [ -z "${FXMESH_DEBIAN_MIRROR:-}" ] && [ -z "$(debian_targets)" ]; then
+  apt-get update -qq
+fi
 mirror=${FXMESH_DEBIAN_MIRROR:-$(debian_targets | awk '$2 == "bookworm" { print $1; exit }')}
 if [ -z "$mirror" ]; then
   echo "build-image: apt has no 'bookworm' source to take the Debian mirror from;" \
@@ -63,8 +72,6 @@ base_sources() {
     print "deb " $1 " " $2 " main" }'
 }
 
-image_install_packages docker.io debootstrap
-
 base_tar="$out_dir/fxmesh-base-bookworm.tar"
 build_base() {
   local root
@@ -73,13 +80,13 @@ build_base() {
   if ! nice debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out_dir/debootstrap.log" 2>&1; then
     echo "build-image: debootstrap failed; its log: $out_dir/debootstrap.log" >&2
     tail -n 20 "$out_dir/debootstrap.log" >&2
-    rm -rf "$root"
+    image_remove_dir "$root"
     return 1
   fi
   base_sources >"$root/etc/apt/sources.list"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/tmp/*
   tar -C "$root" --numeric-owner -cf "$base_tar.partial" .
-  rm -rf "$root"
+  image_remove_dir "$root"
   mv "$base_tar.partial" "$base_tar"
 }
 

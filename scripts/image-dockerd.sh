@@ -5,6 +5,7 @@
 #
 #   image_dockerd_start   starts it, exports DOCKER_HOST and sets $docker (the client to call)
 #   image_dockerd_stop    stops it and removes the folder (the scripts' EXIT trap calls it)
+#   image_install_packages PACKAGE...   apt-get installs those missing (as root)
 
 # Debian's docker.io client (20.10) speaks to its own dockerd and builds with the BuildKit built
 # into it (DOCKER_BUILDKIT=1); Debian 12 packages no buildx plugin, and a newer client elsewhere on
@@ -81,10 +82,15 @@ image_dockerd_stop() {
     wait "$image_dockerd_pid" 2>/dev/null || true
   fi
   image_dockerd_pid=
-  if [ -n "$image_dockerd_dir" ] && [ -d "$image_dockerd_dir" ]; then
-    # Mounts the daemon left behind (it unmounts its own on a clean stop), deepest first.
-    findmnt -rn -o TARGET | grep -F "$image_dockerd_dir/" | sort -r | xargs -r umount -l || true
-    rm -rf "$image_dockerd_dir"
-  fi
+  # Mounts the daemon left behind (it unmounts its own on a clean stop) go first.
+  [ -z "$image_dockerd_dir" ] || image_remove_dir "$image_dockerd_dir"
   image_dockerd_dir=
+}
+
+# image_remove_dir DIR: unmounts whatever is mounted below DIR, deepest first, then removes it
+# without crossing into another file system.
+image_remove_dir() {
+  [ -d "$1" ] || return 0
+  findmnt -rn -o TARGET | grep -F "$1/" | sort -r | xargs -r umount -l || true
+  rm -rf --one-file-system "$1"
 }

@@ -35,6 +35,11 @@ runtime=$(awk '/^FROM / { stage++ } { print stage "\t" $0 }' "$dockerfile" |
   awk -F'\t' -v last="$(grep -c '^FROM ' "$dockerfile")" '$1 == last { print $2 }' |
   awk '/apt-get install/ { on = 1; next } on && /^ *&&/ { on = 0 } on { print $1 }' | sort -u)
 [[ -n $runtime ]] || fail "no apt-get install list in the Dockerfile's runtime stage"
+# apt-cache answers from apt's package lists, which a fresh machine may not have yet.
+if ! apt-cache show libc6 >/dev/null 2>&1; then
+  [[ $(id -u) == 0 ]] || fail "apt has no package lists: run 'apt-get update' as root first"
+  apt-get update -qq || fail "apt has no package lists and 'apt-get update' failed"
+fi
 if ! apt-cache show $runtime >/dev/null 2>&1; then
   for package in $runtime; do
     apt-cache show "$package" >/dev/null 2>&1 || fail "the runtime stage installs $package, unknown to apt"
