@@ -75,7 +75,7 @@ base_sources() {
 base_tar="$out_dir/fxmesh-base-bookworm.tar"
 build_base() {
   local root
-  root=$(mktemp -d "${TMPDIR:-/tmp}/fxmesh-base.XXXXXX")
+  root=$(mktemp -d -t fxmesh-base.XXXXXX)
   echo "debootstrap: minbase bookworm from $mirror"
   if ! nice debootstrap --variant=minbase bookworm "$root" "$mirror" >"$out_dir/debootstrap.log" 2>&1; then
     echo "build-image: debootstrap failed; its log: $out_dir/debootstrap.log" >&2

@@ -37,9 +37,9 @@ image_dockerd_start() {
     echo "starting a Docker daemon needs root" >&2
     return 1
   fi
-  # A short path: containerd's sockets live under the exec root, and a unix socket's path is
-  # limited to 108 bytes.
-  image_dockerd_dir=$(mktemp -d "${TMPDIR:-/tmp}/fxmesh-dockerd.XXXXXX")
+  # In the temp folder ($TMPDIR or the system's), not the build tree: a short path, since
+  # containerd's sockets live under the exec root and a unix socket's path is limited to 108 bytes.
+  image_dockerd_dir=$(mktemp -d -t fxmesh-dockerd.XXXXXX)
   export DOCKER_HOST="unix://$image_dockerd_dir/docker.sock"
   # nice: the image build compiles on this daemon's behalf, beside everything else on the machine.
   nice dockerd \
