@@ -7,10 +7,11 @@
 #   image_dockerd_stop    stops it and removes the folder (the scripts' EXIT trap calls it)
 #   image_install_packages PACKAGE...   apt-get installs those missing (as root)
 
-# Debian's docker.io client (20.10) speaks to its own dockerd and builds with the BuildKit built
-# into it (DOCKER_BUILDKIT=1); Debian 12 packages no buildx plugin, and a newer client elsewhere on
-# PATH would insist on one.
+# Debian's docker.io client and daemon (20.10), named by path: the client builds with the BuildKit
+# built into it (DOCKER_BUILDKIT=1), since Debian 12 packages no buildx plugin, and a newer client
+# elsewhere on PATH would insist on one.
 docker=/usr/bin/docker
+dockerd=/usr/sbin/dockerd
 image_dockerd_dir=
 image_dockerd_pid=
 
@@ -42,7 +43,7 @@ image_dockerd_start() {
   image_dockerd_dir=$(mktemp -d -t fxmesh-dockerd.XXXXXX)
   export DOCKER_HOST="unix://$image_dockerd_dir/docker.sock"
   # nice: the image build compiles on this daemon's behalf, beside everything else on the machine.
-  nice dockerd \
+  nice "$dockerd" \
     --data-root "$image_dockerd_dir/data" \
     --exec-root "$image_dockerd_dir/exec" \
     --pidfile "$image_dockerd_dir/dockerd.pid" \
