@@ -6,7 +6,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
 .PHONY: all deps configure build test run bench chaos simulate configure-sanitizers fuzz test-asan format \
-  clean
+  image image-test clean
 
 # make chaos: the bank test over seeds SEED .. SEED+SEEDS-1, DURATION seconds of faults each,
 # on BACKEND (sqlite or postgres).
@@ -89,6 +89,20 @@ test-asan: configure-sanitizers
 	@$(SANITIZER_OPTIONS) cmake --build $(SANITIZER_BUILD_DIR) -j $(JOBS)
 	@cd $(SANITIZER_BUILD_DIR) && $(SANITIZER_OPTIONS) ctest --output-on-failure -j $(JOBS) \
 	  --timeout 1200 -R '$(ASAN_TESTS)' -E '$(ASAN_EXCLUDE)'
+
+# make image: the container image fxmesh:<version> from the Dockerfile, with a dockerd of its own
+# (root; apt-get installs docker.io and debootstrap), saved to $(IMAGE_DIR)/fxmesh-<version>.tar.
+# make image-test: runs that saved image as Kubernetes would (tests/image/image_test.sh); it needs
+# the host's fxmesh-kafka for the relay's broker, built here. Neither is part of `make test`
+# (docs/testing.md says why and how long they take).
+IMAGE_DIR ?= $(BUILD_DIR)/image
+
+image:
+	@bash scripts/build-image.sh $(IMAGE_DIR)
+
+image-test: configure
+	@cmake --build $(BUILD_DIR) --target fxmesh-kafka -j $(JOBS)
+	@bash tests/image/image_test.sh $(IMAGE_DIR) $(BUILD_DIR)/src
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
