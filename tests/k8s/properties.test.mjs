@@ -1,4 +1,4 @@
-// Asserts what the prod overlay promises (k8s/README.md), on its rendered objects, so that a later
+// Asserts what the prod overlay promises (docs/kubernetes.md), on its rendered objects, so that a later
 // change cannot silently drop it: probes, resources and restricted security on every pod; two
 // replicas, spread and a PodDisruptionBudget for every Deployment; one KafkaTopic per topic of
 // src/kafka/topics.h with its settings; a CNPG cluster per service, the schema owner only in the
