@@ -293,14 +293,18 @@ Database::Database(DbKind kind, std::string description,
       pool_size_(pool_size),
       batches_in_flight_max_(batches_in_flight_max) {}
 
-Database::~Database() = default;
+Database::~Database() {
+  // Statements first: none may outlive its connection.
+  for (size_t i = 0; i < pool_size_; ++i) ForgetPreparedStatements(pool_->at(i));
+}
 
 absl::StatusOr<SchemaReport> Database::Migrate(const Schema& schema) {
   const std::string during = absl::StrCat("migrating ", schema.component);
   const std::string name(schema.component);
   SchemaReport report;
   try {
-    soci::session session(*pool_);
+    internal::LeasedSession lease(*pool_);
+    soci::session& session = lease.get();
     session << "CREATE TABLE IF NOT EXISTS schema_migrations ("
                " component TEXT NOT NULL, version INTEGER NOT NULL, name TEXT NOT NULL,"
                " applied_at_us BIGINT NOT NULL, PRIMARY KEY (component, version))";

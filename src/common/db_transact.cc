@@ -8,10 +8,12 @@
 #include "common/db.h"
 #include "common/db_session.h"
 #include "common/limits.h"
+#include "common/prepared_statement.h"
 #include "common/soci_util.h"
 
 namespace fxmesh {
 
+using internal::LeasedSession;
 using internal::ReconnectIfBroken;
 using internal::TransactionGuard;
 
@@ -28,8 +30,14 @@ struct Database::Pending {
 
 namespace {
 
-// Each body of a batch of more than one runs inside this savepoint, released after it.
-constexpr char kSavepoint[] = "fxmesh_call";
+// The statements of every transaction, prepared once per connection. Each body of a batch of more
+// than one runs inside the savepoint, released after it. (The rollbacks stay plain statements: they
+// run when something already failed, and must work on a connection in any state.)
+constexpr absl::string_view kBegin = "BEGIN";
+constexpr absl::string_view kBeginSqlite = "BEGIN IMMEDIATE";
+constexpr absl::string_view kSavepoint = "SAVEPOINT fxmesh_call";
+constexpr absl::string_view kReleaseSavepoint = "RELEASE SAVEPOINT fxmesh_call";
+constexpr absl::string_view kCommit = "COMMIT";
 
 }  // namespace
 
@@ -78,14 +86,15 @@ void Database::RunInBatch(Pending& pending) {
 Database::CommitCounts Database::RunBatch(const std::vector<Pending*>& batch) {
   // A batch of one runs as a plain transaction, without the savepoint's round trips.
   const bool alone = batch.size() == 1;
-  soci::session session(*pool_);
+  LeasedSession lease(*pool_);
+  soci::session& session = lease.get();
   try {
     ReconnectIfBroken(session);
-    session << (kind_ == DbKind::kSqlite ? "BEGIN IMMEDIATE" : "BEGIN");
+    RunPrepared(session, kind_ == DbKind::kSqlite ? kBeginSqlite : kBegin);
     TransactionGuard guard(session);
     int64_t to_commit = 0;
     for (Pending* pending : batch) {
-      if (!alone) session << "SAVEPOINT " << kSavepoint;
+      if (!alone) RunPrepared(session, kSavepoint);
       absl::StatusOr<Completion> completion;
       try {
         completion = pending->body(session);
@@ -96,16 +105,16 @@ Database::CommitCounts Database::RunBatch(const std::vector<Pending*>& batch) {
       pending->status = completion.ok() ? absl::OkStatus() : completion.status();
       if (commit) {
         ++to_commit;
-        if (!alone) session << "RELEASE SAVEPOINT " << kSavepoint;
+        if (!alone) RunPrepared(session, kReleaseSavepoint);
       } else if (!alone) {
         // Undoes this body's writes alone; the bodies before it keep theirs.
-        session << "ROLLBACK TO SAVEPOINT " << kSavepoint;
-        session << "RELEASE SAVEPOINT " << kSavepoint;
+        session << "ROLLBACK TO SAVEPOINT fxmesh_call";
+        RunPrepared(session, kReleaseSavepoint);
       }
     }
     if (to_commit == 0) return {};  // The guard rolls back; every status is final.
     try {
-      session << "COMMIT";
+      RunPrepared(session, kCommit);
     } catch (const soci::soci_error& error) {
       // A failed COMMIT may or may not have reached the disk: that is "don't know" for every body
       // of the batch (even one that rolled back answered from what the others wrote), never a
@@ -136,7 +145,8 @@ size_t Database::transactions_waiting() const {
 }
 
 absl::Status Database::Read(absl::FunctionRef<absl::Status(soci::session&)> body) {
-  soci::session session(*pool_);
+  LeasedSession lease(*pool_);
+  soci::session& session = lease.get();
   try {
     ReconnectIfBroken(session);
     return body(session);

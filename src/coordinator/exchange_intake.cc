@@ -62,7 +62,8 @@ absl::StatusOr<v1::Quote> ExchangeIntake::GetQuote(const v1::GetQuoteRequest& re
   return quote;
 }
 
-absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest& request) {
+absl::StatusOr<ExchangeIntake::Started> ExchangeIntake::StartExchange(
+    const v1::ExchangeRequest& request, bool drive_now) {
   RETURN_IF_ERROR(
       ValidateKey(request.idempotency_key(), "idempotency_key", limits::kRequestIdLengthMax));
   RETURN_IF_ERROR(ValidateKey(request.customer_id(), "customer_id", limits::kAccountIdLengthMax));
@@ -83,10 +84,10 @@ absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest
   // customer's own: another customer's same key is another exchange, and never revealed.
   ASSIGN_OR_RETURN(std::optional<v1::Saga> earlier,
                    store_.GetSagaByKey(request.customer_id(), request.idempotency_key()));
-  auto check_same = [&](const v1::Saga& saga) -> absl::StatusOr<v1::Saga> {
+  auto check_same = [&](const v1::Saga& saga) -> absl::StatusOr<Started> {
     if (digest == ExchangeDigest(saga.customer_id(), saga.source_account_id(),
                                  saga.target_account_id(), saga.quote_id())) {
-      return saga;
+      return Started{saga};
     }
     return absl::AlreadyExistsError(
         absl::StrCat("idempotency_key ", request.idempotency_key(),
@@ -156,6 +157,11 @@ absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest
 
   NewSaga new_saga{saga, digest, absl::FormatTime("%Y-%m-%d", now, options_.limit_time_zone),
                    krw.amount_minor(), options_.daily_limit_krw_minor};
+  if (drive_now) {
+    // Stored leased to this replica, whose Exchange drives it at once.
+    new_saga.lease_owner = driver_.owner_id();
+    new_saga.lease_until = driver_.new_lease_until();
+  }
   ASSIGN_OR_RETURN(CreateResult created, store_.CreateSaga(new_saga, now));
   switch (created.outcome) {
     case CreateResult::Outcome::kCreated:
@@ -165,7 +171,7 @@ absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest
           .With("customer_id", saga.customer_id())
           .With("sell", absl::StrCat(saga.sell().amount_minor(), " ", saga.sell().currency()))
           .With("buy", absl::StrCat(saga.buy().amount_minor(), " ", saga.buy().currency()));
-      return created.saga;
+      return Started{created.saga, /*created=*/true};
     case CreateResult::Outcome::kExisting:
     case CreateResult::Outcome::kKeyConflict:
       return check_same(created.saga);
@@ -184,9 +190,14 @@ absl::StatusOr<v1::Saga> ExchangeIntake::StartExchange(const v1::ExchangeRequest
 
 absl::StatusOr<v1::Exchange> ExchangeIntake::Exchange(const v1::ExchangeRequest& request,
                                                       absl::Time respond_by) {
-  ASSIGN_OR_RETURN(v1::Saga saga, StartExchange(request));
+  const bool drive_now = clock_.Now() < respond_by;
+  ASSIGN_OR_RETURN(Started started, StartExchange(request, drive_now));
+  v1::Saga saga = std::move(started.saga);
   FinishSignal::Watch watch(finished_, saga.saga_id());
-  if (!IsTerminal(saga.state()) && clock_.Now() < respond_by) {
+  if (started.created && drive_now) {
+    // Created leased to this replica: driven (and so released) even if the time ran out since.
+    ASSIGN_OR_RETURN(saga, driver_.DriveCreated(std::move(saga), respond_by));
+  } else if (!IsTerminal(saga.state()) && clock_.Now() < respond_by) {
     ASSIGN_OR_RETURN(saga, driver_.Drive(saga.saga_id(), respond_by));
   }
   // Decided to confirm: the relay settles it, and the customer hears the end if it comes in time.

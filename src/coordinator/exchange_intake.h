@@ -60,8 +60,13 @@ class ExchangeIntake {
   static v1::Exchange ToExchange(const v1::Saga& saga);
 
  private:
-  // The saga of `request`: a new one, or the one its idempotency key already names.
-  absl::StatusOr<v1::Saga> StartExchange(const v1::ExchangeRequest& request);
+  // The saga of `request`: a new one (`created`; leased to this replica's driver when it will
+  // `drive_now`), or the one its idempotency key already names.
+  struct Started {
+    v1::Saga saga;
+    bool created = false;
+  };
+  absl::StatusOr<Started> StartExchange(const v1::ExchangeRequest& request, bool drive_now);
 
   SagaStore& store_;
   const Clock& clock_;

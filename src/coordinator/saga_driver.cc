@@ -13,8 +13,20 @@
 namespace fxmesh::coordinator {
 
 absl::StatusOr<v1::Saga> SagaDriver::Drive(absl::string_view saga_id, absl::Time respond_by) {
-  absl::StatusOr<v1::Saga> driven =
-      leases_.WithSagaHeld(saga_id, [&] { return DriveLeased(saga_id, DriveLimits{respond_by}); });
+  return AfterDrive(saga_id, leases_.WithSagaHeld(saga_id, [&] {
+    return DriveLeased(saga_id, DriveLimits{respond_by});
+  }));
+}
+
+absl::StatusOr<v1::Saga> SagaDriver::DriveCreated(v1::Saga created, absl::Time respond_by) {
+  const std::string saga_id = created.saga_id();
+  return AfterDrive(saga_id, leases_.WithNewSagaHeld(saga_id, [&] {
+    return DriveHeld(std::move(created), DriveLimits{respond_by});
+  }));
+}
+
+absl::StatusOr<v1::Saga> SagaDriver::AfterDrive(absl::string_view saga_id,
+                                                absl::StatusOr<v1::Saga> driven) {
   if (driven.ok()) return driven;
   if (absl::IsDataLoss(driven.status())) {
     // The stored saga cannot be read (or has no branches): it must not move, and an operator
@@ -48,16 +60,19 @@ absl::StatusOr<v1::Saga> SagaDriver::DriveLeased(absl::string_view saga_id,
                                                  const DriveLimits& limits) {
   ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
   if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
-  v1::Saga saga = std::move(*loaded);
+  return DriveHeld(std::move(*loaded), limits);
+}
+
+absl::StatusOr<v1::Saga> SagaDriver::DriveHeld(v1::Saga saga, const DriveLimits& limits) {
   if (saga.branches().empty()) {
     // With no branches every branch would look settled: the saga would complete with no ledger
     // call at all.
-    return absl::DataLossError(absl::StrCat("saga ", saga_id, " has no branches"));
+    return absl::DataLossError(absl::StrCat("saga ", saga.saga_id(), " has no branches"));
   }
   if (saga.state() == v1::SAGA_STATE_UNSPECIFIED || !v1::SagaState_IsValid(saga.state()))
-    return absl::InternalError(absl::StrCat("saga ", saga_id, " has no state"));
+    return absl::InternalError(absl::StrCat("saga ", saga.saga_id(), " has no state"));
   saga.set_attempt(saga.attempt() + 1);
-  ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga_id);
+  ScopedSpan span(options_.tracer, absl::StrCat("drive ", StateName(saga.state())), saga.saga_id());
   span.SetAttribute("attempt", absl::StrCat(saga.attempt()));
   bool answered = false;
   for (;;) {
@@ -69,12 +84,17 @@ absl::StatusOr<v1::Saga> SagaDriver::DriveLeased(absl::string_view saga_id,
       answered = true;
       continue;
     }
-    if (absl::Status written = writer_.Write(saga, from, decision); !written.ok()) {
+    // The drive's last write gives its lease back too, instead of a release of its own after it.
+    const bool last = !decision.drive_on;
+    if (absl::Status written = writer_.Write(saga, from, decision, last); !written.ok()) {
       span.SetStatus(written);
       return written;
     }
     answered = false;
-    if (!decision.drive_on) break;
+    if (last) {
+      leases_.LeaseGivenBack(saga.saga_id());
+      break;
+    }
   }
   span.SetAttribute("state", StateName(saga.state()));
   pauses_.Annotate(saga, clock_.Now(), options_.stuck_after);

@@ -57,6 +57,12 @@ class SagaDriver {
   // mid-way, answers with the saga as stored.
   absl::StatusOr<v1::Saga> Drive(absl::string_view saga_id,
                                  absl::Time respond_by = absl::InfiniteFuture());
+  // Drive, for a saga this replica has just created leased to itself (NewSaga::lease_owner is
+  // owner_id(), until new_lease_until()); `created` is the saga as stored. Its first step needs no
+  // claim and no read.
+  absl::StatusOr<v1::Saga> DriveCreated(v1::Saga created, absl::Time respond_by);
+  const std::string& owner_id() const { return leases_.owner_id(); }
+  absl::Time new_lease_until() const { return leases_.NewLeaseUntil(); }
 
   // Raises an alert (log line and counter) for each saga newly found stuck.
   absl::Status CheckStuck();
@@ -67,8 +73,12 @@ class SagaDriver {
   };
 
   // Asks Decide what to do, makes the calls or writes the saga (once per decision), until the
-  // rules say wait. The caller holds the saga.
+  // rules say wait. The caller holds the saga: DriveLeased reads it first, DriveHeld is given it as
+  // stored.
   absl::StatusOr<v1::Saga> DriveLeased(absl::string_view saga_id, const DriveLimits& limits);
+  absl::StatusOr<v1::Saga> DriveHeld(v1::Saga saga, const DriveLimits& limits);
+  // What Drive answers once the drive of `saga_id` ended with `driven`.
+  absl::StatusOr<v1::Saga> AfterDrive(absl::string_view saga_id, absl::StatusOr<v1::Saga> driven);
   // What the rules know of this drive now.
   DriveInput InputFor(const DriveLimits& limits, bool answered) const;
   // Sends `call` for each branch in `indexes`, in parallel, and records the answers on `saga`.

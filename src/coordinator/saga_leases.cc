@@ -13,15 +13,32 @@ absl::StatusOr<std::vector<std::string>> SagaLeases::ClaimDue(int limit) {
 
 absl::StatusOr<v1::Saga> SagaLeases::WithSagaHeld(
     absl::string_view saga_id, absl::FunctionRef<absl::StatusOr<v1::Saga>()> work) {
+  return Hold(saga_id, /*already_leased=*/false, work);
+}
+
+absl::StatusOr<v1::Saga> SagaLeases::WithNewSagaHeld(
+    absl::string_view saga_id, absl::FunctionRef<absl::StatusOr<v1::Saga>()> work) {
+  return Hold(saga_id, /*already_leased=*/true, work);
+}
+
+absl::Time SagaLeases::NewLeaseUntil() const {
+  return clock_.Now() + absl::Milliseconds(limits::kSagaLeaseMs);
+}
+
+absl::StatusOr<v1::Saga> SagaLeases::Hold(absl::string_view saga_id, bool already_leased,
+                                          absl::FunctionRef<absl::StatusOr<v1::Saga>()> work) {
   {
     absl::MutexLock lock(&mu_);
-    if (!in_flight_.emplace(saga_id, /*leased=*/true).second)
+    if (!in_flight_.emplace(saga_id, Holding::kLeased).second)
       return absl::AbortedError("another driver holds the saga");
   }
   absl::StatusOr<v1::Saga> result = absl::AbortedError("another driver holds the saga");
-  const absl::Time now = clock_.Now();
-  absl::StatusOr<bool> leased =
-      store_.ClaimSaga(saga_id, owner_id_, now, now + absl::Milliseconds(limits::kSagaLeaseMs));
+  absl::StatusOr<bool> leased = true;
+  if (!already_leased) {
+    const absl::Time now = clock_.Now();
+    leased =
+        store_.ClaimSaga(saga_id, owner_id_, now, now + absl::Milliseconds(limits::kSagaLeaseMs));
+  }
   if (!leased.ok()) {
     result = leased.status();
     // The claim may have committed before its answer was lost: release it later to be sure.
@@ -29,7 +46,12 @@ absl::StatusOr<v1::Saga> SagaLeases::WithSagaHeld(
     unreleased_.insert(std::string(saga_id));
   } else if (*leased) {
     result = work();
-    Release(saga_id);
+    bool given_back = false;
+    {
+      absl::MutexLock lock(&mu_);
+      given_back = in_flight_.find(saga_id)->second == Holding::kLeaseGivenBack;
+    }
+    if (!given_back) Release(saga_id);
   }
   absl::MutexLock lock(&mu_);
   in_flight_.erase(std::string(saga_id));
@@ -40,7 +62,7 @@ absl::Status SagaLeases::WithSagaHeldUnleased(absl::string_view saga_id,
                                               absl::FunctionRef<absl::Status()> work) {
   {
     absl::MutexLock lock(&mu_);
-    if (!in_flight_.emplace(saga_id, /*leased=*/false).second)
+    if (!in_flight_.emplace(saga_id, Holding::kUnleased).second)
       return absl::AbortedError("another driver holds the saga");
   }
   absl::Status result = work();
@@ -52,7 +74,14 @@ absl::Status SagaLeases::WithSagaHeldUnleased(absl::string_view saga_id,
 bool SagaLeases::WriteKeepsLease(absl::string_view saga_id) const {
   absl::MutexLock lock(&mu_);
   auto it = in_flight_.find(saga_id);
-  return it == in_flight_.end() || it->second;
+  return it == in_flight_.end() || it->second == Holding::kLeased;
+}
+
+void SagaLeases::LeaseGivenBack(absl::string_view saga_id) {
+  absl::MutexLock lock(&mu_);
+  auto it = in_flight_.find(saga_id);
+  if (it != in_flight_.end() && it->second == Holding::kLeased)
+    it->second = Holding::kLeaseGivenBack;
 }
 
 void SagaLeases::Release(absl::string_view saga_id) {
@@ -81,7 +110,7 @@ void SagaLeases::RetryFailedReleases() {
       // A drive of this replica that took the saga again holds its lease now, and releases it
       // itself; releasing here would free the lease under it.
       absl::MutexLock lock(&mu_);
-      if (!in_flight_.emplace(saga_id, /*leased=*/true).second) continue;
+      if (!in_flight_.emplace(saga_id, Holding::kLeased).second) continue;
     }
     Release(saga_id);
     absl::MutexLock lock(&mu_);

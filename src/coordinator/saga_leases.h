@@ -52,6 +52,13 @@ class SagaLeases {
   // released afterwards. ABORTED when another driver holds it.
   absl::StatusOr<v1::Saga> WithSagaHeld(absl::string_view saga_id,
                                         absl::FunctionRef<absl::StatusOr<v1::Saga>()> work);
+  // WithSagaHeld for a saga this replica has just created already leased to itself
+  // (NewSaga::lease_owner, until NewLeaseUntil()): no claim is made. ABORTED when a thread of this
+  // replica (a recovery pass) took it first.
+  absl::StatusOr<v1::Saga> WithNewSagaHeld(absl::string_view saga_id,
+                                           absl::FunctionRef<absl::StatusOr<v1::Saga>()> work);
+  // Until when a saga created now for this replica to drive is leased to it.
+  absl::Time NewLeaseUntil() const;
   // Runs `work` while the saga is marked in flight here, without taking its lease: the one write
   // `work` makes is fenced by the revision it read. ABORTED when a thread of this replica holds it.
   absl::Status WithSagaHeldUnleased(absl::string_view saga_id,
@@ -59,6 +66,9 @@ class SagaLeases {
   // Whether a write of the saga keeps this replica's lease on it: not while it is held without one
   // (then the write leaves it free for any driver).
   bool WriteKeepsLease(absl::string_view saga_id) const;
+  // A write of the saga held here ended its lease in the store (SagaWriter's `gives_back_lease`):
+  // the hold ends without a release of its own.
+  void LeaseGivenBack(absl::string_view saga_id);
 
  private:
   SagaStore& store_;
@@ -69,8 +79,13 @@ class SagaLeases {
   // Sagas a thread of this replica is working on, each with whether that thread holds the lease.
   // The lease keeps other replicas away; this keeps a second thread of the same replica (which
   // would share the lease) away. Applying a relay result takes no lease: the saga's revision
-  // fences its one write instead.
-  std::map<std::string, bool, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
+  // fences its one write instead. A lease a write already gave back is kLeaseGivenBack.
+  enum class Holding { kLeased, kUnleased, kLeaseGivenBack };
+  std::map<std::string, Holding, std::less<>> in_flight_ ABSL_GUARDED_BY(mu_);
+  // WithSagaHeld and WithNewSagaHeld: claims the lease first unless `already_leased`.
+  absl::StatusOr<v1::Saga> Hold(absl::string_view saga_id, bool already_leased,
+                                absl::FunctionRef<absl::StatusOr<v1::Saga>()> work);
+
   // Sagas whose lease this replica failed to release.
   std::set<std::string> unreleased_ ABSL_GUARDED_BY(mu_);
 };

@@ -32,6 +32,11 @@ struct NewSaga {
   std::string limit_day;              // "2026-11-22": the customer's day the limit counts against.
   int64_t limit_krw_minor = 0;        // This exchange's KRW equivalent.
   int64_t daily_limit_krw_minor = 0;  // The customer's limit per day.
+  // Stored already leased to this driver until `lease_until`, when the replica that creates the
+  // saga drives it at once (SagaDriver::DriveCreated): no claim before its first step. Empty: the
+  // saga is stored unleased.
+  std::string lease_owner;
+  absl::Time lease_until = absl::InfinitePast();
 };
 
 struct CreateResult {

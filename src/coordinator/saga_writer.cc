@@ -20,7 +20,8 @@ OutboxMessage ToOutbox(const v1::BranchCommand& command) {
                        TraceparentFor(saga_id)};
 }
 
-absl::Status SagaWriter::Write(v1::Saga& saga, v1::SagaState from, const Decision& decision) {
+absl::Status SagaWriter::Write(v1::Saga& saga, v1::SagaState from, const Decision& decision,
+                               bool gives_back_lease) {
   std::vector<OutboxMessage> commands;
   for (int index : decision.dispatch) commands.push_back(ToOutbox(BranchCommandFor(saga, index)));
   if (decision.inconsistency) RaiseInconsistency(saga, SettlementOf(saga).open);
@@ -32,7 +33,7 @@ absl::Status SagaWriter::Write(v1::Saga& saga, v1::SagaState from, const Decisio
   }
   std::optional<StepRecord> step;
   if (!decision.detail.empty()) step = StepRecord{from, saga.state(), decision.detail};
-  RETURN_IF_ERROR(Save(saga, from, step, commands));
+  RETURN_IF_ERROR(Save(saga, from, step, commands, gives_back_lease));
   if (decision.to) {
     if (IsTerminal(*decision.to)) RecordFinished(saga);
     LogInfo("saga transition")
@@ -60,10 +61,10 @@ void SagaWriter::RaiseInconsistency(const v1::Saga& saga, const std::vector<std:
 
 absl::Status SagaWriter::Save(v1::Saga& saga, v1::SagaState expected,
                               const std::optional<StepRecord>& step,
-                              const std::vector<OutboxMessage>& messages) {
+                              const std::vector<OutboxMessage>& messages, bool gives_back_lease) {
   const absl::Time now = clock_.Now();
   // Unleased, the lease runs out now: the write leaves the saga free for any driver.
-  const absl::Time lease_until = leases_.WriteKeepsLease(saga.saga_id())
+  const absl::Time lease_until = !gives_back_lease && leases_.WriteKeepsLease(saga.saga_id())
                                      ? now + absl::Milliseconds(limits::kSagaLeaseMs)
                                      : now;
   RETURN_IF_ERROR(

@@ -47,11 +47,14 @@ class SagaWriter {
 
   // Performs a decision to write (saga_rules.h): saves `saga` (expected in `from`) with the
   // decision's step-log row and outbox commands in one transaction, then its logs and metrics.
-  absl::Status Write(v1::Saga& saga, v1::SagaState from, const Decision& decision);
+  // With `gives_back_lease`, the write also ends this thread's lease (the last write of a drive),
+  // which saves the drive a release of its own.
+  absl::Status Write(v1::Saga& saga, v1::SagaState from, const Decision& decision,
+                     bool gives_back_lease = false);
   // Writes `saga` as read at its revision (then counts the write in it), with the lease this
-  // thread holds on it, or with none (a relay result).
+  // thread holds on it, or with none (a relay result, or `gives_back_lease`).
   absl::Status Save(v1::Saga& saga, v1::SagaState expected, const std::optional<StepRecord>& step,
-                    const std::vector<OutboxMessage>& messages = {});
+                    const std::vector<OutboxMessage>& messages = {}, bool gives_back_lease = false);
   // Records a participant's answer (or the failure to get one) to `call` on `branch`, and counts
   // it.
   void RecordCall(v1::Branch& branch, BranchCall call,

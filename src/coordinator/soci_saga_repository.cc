@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/log.h"
+#include "common/prepared_statement.h"
 #include "common/soci_util.h"
 #include "common/status_macros.h"
 #include "coordinator/internal/soci_saga_rows.h"
@@ -34,12 +35,14 @@ class SociSagaRepository final : public SagaRepository {
       long long sell = quote.sell().amount_minor(), buy = quote.buy().amount_minor(),
                 rate = quote.rate_micros(), created = Micros(quote.created_at()),
                 expires = Micros(quote.expires_at());
-      sql << "INSERT INTO quotes (quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
-             " rate_micros, created_at_us, expires_at_us, customer_id) VALUES (:q, :sc, :s, :bc,"
-             " :b, :r, :c, :e, :cu)",
+      RunPrepared(
+          sql,
+          "INSERT INTO quotes (quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
+          " rate_micros, created_at_us, expires_at_us, customer_id) VALUES (:q, :sc, :s, :bc,"
+          " :b, :r, :c, :e, :cu)",
           soci::use(quote.quote_id()), soci::use(quote.sell().currency()), soci::use(sell),
           soci::use(quote.buy().currency()), soci::use(buy), soci::use(rate), soci::use(created),
-          soci::use(expires), soci::use(quote.customer_id());
+          soci::use(expires), soci::use(quote.customer_id()));
       return Completion::kCommit;
     });
   }
@@ -48,12 +51,13 @@ class SociSagaRepository final : public SagaRepository {
     std::optional<v1::Quote> quote;
     RETURN_IF_ERROR(database_.Read([&](soci::session& sql) {
       std::string id(quote_id);
-      soci::rowset<soci::row> rows =
-          (sql.prepare << "SELECT quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
-                          " rate_micros, created_at_us, expires_at_us, customer_id FROM quotes"
-                          " WHERE quote_id = :q",
-           soci::use(id));
-      for (const soci::row& row : rows) {
+      soci::row row;
+      if (RunPrepared(sql,
+                      "SELECT quote_id, sell_currency, sell_minor, buy_currency, buy_minor,"
+                      " rate_micros, created_at_us, expires_at_us, customer_id FROM quotes"
+                      " WHERE quote_id = :q",
+                      soci::use(id), soci::into(row))
+              .got_data) {
         v1::Quote& found = quote.emplace();
         found.set_quote_id(RowString(row, 0));
         found.mutable_sell()->set_currency(RowString(row, 1));
@@ -80,9 +84,9 @@ class SociSagaRepository final : public SagaRepository {
       {
         std::string digest;
         soci::indicator digest_indicator;
-        sql << "SELECT request_digest FROM sagas WHERE idempotency_key = :k", soci::use(stored_key),
-            soci::into(digest, digest_indicator);
-        if (sql.got_data()) {
+        if (RunPrepared(sql, "SELECT request_digest FROM sagas WHERE idempotency_key = :k",
+                        soci::use(stored_key), soci::into(digest, digest_indicator))
+                .got_data) {
           ASSIGN_OR_RETURN(std::optional<v1::Saga> existing,
                            ReadSaga(sql, "idempotency_key", stored_key));
           result.saga = *existing;
@@ -94,11 +98,11 @@ class SociSagaRepository final : public SagaRepository {
       // The quote, used once: a second exchange on it is refused, unless it is the same key's
       // saga that a concurrent call committed first.
       {
-        soci::statement claim = (sql.prepare << "UPDATE quotes SET used_by_saga_id = :s"
-                                                " WHERE quote_id = :q AND used_by_saga_id = ''",
-                                 soci::use(saga.saga_id()), soci::use(saga.quote_id()));
-        claim.execute(true);
-        if (claim.get_affected_rows() != 1) {
+        if (RunPrepared(sql,
+                        "UPDATE quotes SET used_by_saga_id = :s"
+                        " WHERE quote_id = :q AND used_by_saga_id = ''",
+                        soci::use(saga.saga_id()), soci::use(saga.quote_id()))
+                .affected_rows != 1) {
           std::string used_by;
           sql << "SELECT used_by_saga_id FROM quotes WHERE quote_id = :q",
               soci::use(saga.quote_id()), soci::into(used_by);
@@ -118,44 +122,55 @@ class SociSagaRepository final : public SagaRepository {
       // The daily limit: make sure the row exists, then lock it, so concurrent exchanges of one
       // customer are counted one after the other.
       long long amount = request.limit_krw_minor;
-      sql << "INSERT INTO daily_usage (customer_id, day, used_krw_minor) VALUES (:c, :d, 0)"
-             " ON CONFLICT DO NOTHING",
-          soci::use(saga.customer_id()), soci::use(request.limit_day);
+      RunPrepared(sql,
+                  "INSERT INTO daily_usage (customer_id, day, used_krw_minor) VALUES (:c, :d, 0)"
+                  " ON CONFLICT DO NOTHING",
+                  soci::use(saga.customer_id()), soci::use(request.limit_day));
       long long used = 0;
-      sql << "SELECT used_krw_minor FROM daily_usage WHERE customer_id = :c AND day = :d"
-          << database_.ForUpdate(),
-          soci::use(saga.customer_id()), soci::use(request.limit_day), soci::into(used);
+      RunPrepared(
+          sql,
+          database_.kind() == DbKind::kPostgres
+              ? "SELECT used_krw_minor FROM daily_usage WHERE customer_id = :c AND day = :d"
+                " FOR UPDATE"
+              : "SELECT used_krw_minor FROM daily_usage WHERE customer_id = :c AND day = :d",
+          soci::use(saga.customer_id()), soci::use(request.limit_day), soci::into(used));
       if (used + amount > request.daily_limit_krw_minor) {
         result.outcome = CreateResult::Outcome::kLimitExceeded;
         result.limit_used_krw_minor = used;
         return Completion::kRollback;
       }
-      sql << "UPDATE daily_usage SET used_krw_minor = used_krw_minor + :a"
-             " WHERE customer_id = :c AND day = :d",
-          soci::use(amount), soci::use(saga.customer_id()), soci::use(request.limit_day);
+      RunPrepared(sql,
+                  "UPDATE daily_usage SET used_krw_minor = used_krw_minor + :a"
+                  " WHERE customer_id = :c AND day = :d",
+                  soci::use(amount), soci::use(saga.customer_id()), soci::use(request.limit_day));
 
       const long long now_us = absl::ToUnixMicros(now);
       int state = saga.state(), attempt = saga.attempt(), released = 0;
       long long sell = saga.sell().amount_minor(), buy = saga.buy().amount_minor(),
                 rate = saga.rate_micros(), next = Micros(saga.next_attempt_at()),
-                deadline = Micros(saga.try_deadline()), lease_until = 0;
+                deadline = Micros(saga.try_deadline()),
+                lease_until =
+                    request.lease_owner.empty() ? 0 : absl::ToUnixMicros(request.lease_until);
       const std::string empty, participants = ParticipantsColumn(saga),
                                branches = BranchesToJson(saga);
-      sql << "INSERT INTO sagas (saga_id, idempotency_key, request_digest, customer_id, quote_id,"
-             " source_account_id, target_account_id, sell_currency, sell_minor, buy_currency,"
-             " buy_minor, rate_micros, state, failure_reason, failure_detail, attempt,"
-             " next_attempt_at_us, try_deadline_us, created_at_us, updated_at_us, lease_owner,"
-             " lease_until_us, participants, branches, limit_day, limit_krw_minor, limit_released)"
-             " VALUES (:id, :k, :dg, :c, :q, :src, :dst, :sc, :s, :bc, :b, :r, :st, :fr, :fd, :a,"
-             " :n, :dl, :ct, :ut, :lo, :lu, :p, :br, :ld, :la, :rl)",
+      RunPrepared(
+          sql,
+          "INSERT INTO sagas (saga_id, idempotency_key, request_digest, customer_id, quote_id,"
+          " source_account_id, target_account_id, sell_currency, sell_minor, buy_currency,"
+          " buy_minor, rate_micros, state, failure_reason, failure_detail, attempt,"
+          " next_attempt_at_us, try_deadline_us, created_at_us, updated_at_us, lease_owner,"
+          " lease_until_us, participants, branches, limit_day, limit_krw_minor, limit_released)"
+          " VALUES (:id, :k, :dg, :c, :q, :src, :dst, :sc, :s, :bc, :b, :r, :st, :fr, :fd, :a,"
+          " :n, :dl, :ct, :ut, :lo, :lu, :p, :br, :ld, :la, :rl)",
           soci::use(saga.saga_id()), soci::use(stored_key), soci::use(request.request_digest),
           soci::use(saga.customer_id()), soci::use(saga.quote_id()),
           soci::use(saga.source_account_id()), soci::use(saga.target_account_id()),
           soci::use(saga.sell().currency()), soci::use(sell), soci::use(saga.buy().currency()),
           soci::use(buy), soci::use(rate), soci::use(state), soci::use(empty), soci::use(empty),
           soci::use(attempt), soci::use(next), soci::use(deadline), soci::use(now_us),
-          soci::use(now_us), soci::use(empty), soci::use(lease_until), soci::use(participants),
-          soci::use(branches), soci::use(request.limit_day), soci::use(amount), soci::use(released);
+          soci::use(now_us), soci::use(request.lease_owner), soci::use(lease_until),
+          soci::use(participants), soci::use(branches), soci::use(request.limit_day),
+          soci::use(amount), soci::use(released));
       InsertStep(sql, saga,
                  StepRecord{v1::SAGA_STATE_UNSPECIFIED, v1::SAGA_STATE_CREATED,
                             absl::StrCat("created; ", amount, " KRW of the daily limit reserved")},
@@ -304,13 +319,12 @@ class SociSagaRepository final : public SagaRepository {
     RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       long long now_us = absl::ToUnixMicros(now), lease = absl::ToUnixMicros(lease_until);
       const std::string id(saga_id), owner_text(owner);
-      soci::statement update =
-          (sql.prepare << "UPDATE sagas SET lease_owner = :o, lease_until_us = :lu"
-                          " WHERE saga_id = :id AND (lease_until_us < :n OR lease_owner = :o2)",
-           soci::use(owner_text), soci::use(lease), soci::use(id), soci::use(now_us),
-           soci::use(owner_text));
-      update.execute(true);
-      claimed = update.get_affected_rows() == 1;
+      claimed = RunPrepared(sql,
+                            "UPDATE sagas SET lease_owner = :o, lease_until_us = :lu"
+                            " WHERE saga_id = :id AND (lease_until_us < :n OR lease_owner = :o2)",
+                            soci::use(owner_text), soci::use(lease), soci::use(id),
+                            soci::use(now_us), soci::use(owner_text))
+                    .affected_rows == 1;
       return Completion::kCommit;
     }));
     return claimed;
@@ -320,9 +334,10 @@ class SociSagaRepository final : public SagaRepository {
     return database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       const std::string id(saga_id), owner_text(owner), empty;
       long long zero = 0;
-      sql << "UPDATE sagas SET lease_owner = :e, lease_until_us = :z"
-             " WHERE saga_id = :id AND lease_owner = :o",
-          soci::use(empty), soci::use(zero), soci::use(id), soci::use(owner_text);
+      RunPrepared(sql,
+                  "UPDATE sagas SET lease_owner = :e, lease_until_us = :z"
+                  " WHERE saga_id = :id AND lease_owner = :o",
+                  soci::use(empty), soci::use(zero), soci::use(id), soci::use(owner_text));
       return Completion::kCommit;
     });
   }

@@ -4,6 +4,7 @@
 #include <array>
 
 #include "absl/strings/str_cat.h"
+#include "common/prepared_statement.h"
 #include "common/soci_util.h"
 #include "ledger/ledger_store.h"
 
@@ -141,13 +142,12 @@ class SociLedgerTransaction final : public LedgerTransaction {
     return CatchSociErrors("writing a barrier", [&]() -> absl::StatusOr<bool> {
       int op_value = static_cast<int>(op), writer_value = static_cast<int>(written_by);
       long long now_us = created_at_us;
-      soci::statement insert =
-          (sql_.prepare << "INSERT INTO barriers (saga_id, branch, op, written_by, created_at_us)"
-                           " VALUES (:s, :b, :o, :w, :t) ON CONFLICT DO NOTHING",
-           soci::use(branch.saga_id), soci::use(branch.branch), soci::use(op_value),
-           soci::use(writer_value), soci::use(now_us));
-      insert.execute(true);
-      return insert.get_affected_rows() == 1;
+      return RunPrepared(sql_,
+                         "INSERT INTO barriers (saga_id, branch, op, written_by, created_at_us)"
+                         " VALUES (:s, :b, :o, :w, :t) ON CONFLICT DO NOTHING",
+                         soci::use(branch.saga_id), soci::use(branch.branch), soci::use(op_value),
+                         soci::use(writer_value), soci::use(now_us))
+                 .affected_rows == 1;
     });
   }
 
@@ -155,21 +155,29 @@ class SociLedgerTransaction final : public LedgerTransaction {
                                                          BarrierOp op) override {
     return CatchSociErrors("reading a barrier", [&]() -> absl::StatusOr<std::optional<BarrierOp>> {
       int op_value = static_cast<int>(op), writer_value = 0;
-      sql_ << "SELECT written_by FROM barriers WHERE saga_id = :s AND branch = :b AND op = :o",
-          soci::use(branch.saga_id), soci::use(branch.branch), soci::use(op_value),
-          soci::into(writer_value);
-      if (!sql_.got_data()) return std::nullopt;
+      if (!RunPrepared(sql_,
+                       "SELECT written_by FROM barriers WHERE saga_id = :s AND branch = :b"
+                       " AND op = :o",
+                       soci::use(branch.saga_id), soci::use(branch.branch), soci::use(op_value),
+                       soci::into(writer_value))
+               .got_data) {
+        return std::nullopt;
+      }
       return static_cast<BarrierOp>(writer_value);
     });
   }
 
   absl::StatusOr<std::optional<HoldRow>> LockHold(const BranchKey& branch) override {
     return CatchSociErrors("reading a hold", [&]() -> absl::StatusOr<std::optional<HoldRow>> {
-      soci::rowset<soci::row> rows =
-          (sql_.prepare << "SELECT " << kHoldColumns
-                        << " FROM holds WHERE saga_id = :s AND branch = :b" << for_update_,
-           soci::use(branch.saga_id), soci::use(branch.branch));
-      return FirstRow<HoldRow>(std::move(rows), HoldFromRow);
+      static const std::string* const query = new std::string(
+          absl::StrCat("SELECT ", kHoldColumns, " FROM holds WHERE saga_id = :s AND branch = :b"));
+      soci::row row;
+      if (!RunPrepared(sql_, absl::StrCat(*query, for_update_), soci::use(branch.saga_id),
+                       soci::use(branch.branch), soci::into(row))
+               .got_data) {
+        return std::nullopt;
+      }
+      return HoldFromRow(row);
     });
   }
 
@@ -178,13 +186,15 @@ class SociLedgerTransaction final : public LedgerTransaction {
       int state = static_cast<int>(hold.state);
       long long amount = hold.amount_minor, created = hold.created_at_us,
                 updated = hold.updated_at_us;
-      sql_ << "INSERT INTO holds (saga_id, branch, debit_account_id, credit_account_id, currency,"
-              " amount_minor, state, created_at_us, updated_at_us)"
-              " VALUES (:s, :b, :d, :c, :cur, :a, :st, :ct, :ut)",
+      RunPrepared(
+          sql_,
+          "INSERT INTO holds (saga_id, branch, debit_account_id, credit_account_id, currency,"
+          " amount_minor, state, created_at_us, updated_at_us)"
+          " VALUES (:s, :b, :d, :c, :cur, :a, :st, :ct, :ut)",
           soci::use(hold.branch.saga_id), soci::use(hold.branch.branch),
           soci::use(hold.debit_account_id), soci::use(hold.credit_account_id),
           soci::use(hold.currency), soci::use(amount), soci::use(state), soci::use(created),
-          soci::use(updated);
+          soci::use(updated));
       return absl::OkStatus();
     });
   }
@@ -194,10 +204,11 @@ class SociLedgerTransaction final : public LedgerTransaction {
     return CatchSociErrors("updating a hold", [&] {
       int state_value = static_cast<int>(state);
       long long updated = updated_at_us;
-      sql_
-          << "UPDATE holds SET state = :st, updated_at_us = :ut WHERE saga_id = :s AND branch = :b",
-          soci::use(state_value), soci::use(updated), soci::use(branch.saga_id),
-          soci::use(branch.branch);
+      RunPrepared(sql_,
+                  "UPDATE holds SET state = :st, updated_at_us = :ut"
+                  " WHERE saga_id = :s AND branch = :b",
+                  soci::use(state_value), soci::use(updated), soci::use(branch.saga_id),
+                  soci::use(branch.branch));
       return absl::OkStatus();
     });
   }
@@ -205,12 +216,15 @@ class SociLedgerTransaction final : public LedgerTransaction {
   absl::StatusOr<std::optional<AccountRow>> LockAccount(absl::string_view account_id) override {
     return CatchSociErrors(
         "reading an account", [&]() -> absl::StatusOr<std::optional<AccountRow>> {
+          static const std::string* const query = new std::string(
+              absl::StrCat("SELECT ", kAccountColumns, " FROM accounts WHERE account_id = :id"));
           std::string id(account_id);
-          soci::rowset<soci::row> rows =
-              (sql_.prepare << "SELECT " << kAccountColumns
-                            << " FROM accounts WHERE account_id = :id" << for_update_,
-               soci::use(id));
-          return FirstRow<AccountRow>(std::move(rows), AccountFromRow);
+          soci::row row;
+          if (!RunPrepared(sql_, absl::StrCat(*query, for_update_), soci::use(id), soci::into(row))
+                   .got_data) {
+            return std::nullopt;
+          }
+          return AccountFromRow(row);
         });
   }
 
@@ -220,11 +234,12 @@ class SociLedgerTransaction final : public LedgerTransaction {
       long long available = account.available_minor, held = account.held_minor,
                 incoming = account.incoming_minor, created = account.created_at_us,
                 updated = account.updated_at_us;
-      sql_ << "INSERT INTO accounts (" << kAccountColumns
-           << ") VALUES (:id, :cur, :k, :o, :a, :h, :i, :f, :ct, :ut)",
-          soci::use(account.account_id), soci::use(account.currency), soci::use(kind),
-          soci::use(account.owner), soci::use(available), soci::use(held), soci::use(incoming),
-          soci::use(frozen), soci::use(created), soci::use(updated);
+      static const std::string* const query =
+          new std::string(absl::StrCat("INSERT INTO accounts (", kAccountColumns,
+                                       ") VALUES (:id, :cur, :k, :o, :a, :h, :i, :f, :ct, :ut)"));
+      RunPrepared(sql_, *query, soci::use(account.account_id), soci::use(account.currency),
+                  soci::use(kind), soci::use(account.owner), soci::use(available), soci::use(held),
+                  soci::use(incoming), soci::use(frozen), soci::use(created), soci::use(updated));
       return absl::OkStatus();
     });
   }
@@ -234,10 +249,11 @@ class SociLedgerTransaction final : public LedgerTransaction {
       int frozen = account.frozen ? 1 : 0;
       long long available = account.available_minor, held = account.held_minor,
                 incoming = account.incoming_minor, updated = account.updated_at_us;
-      sql_ << "UPDATE accounts SET available_minor = :a, held_minor = :h, incoming_minor = :i,"
-              " frozen = :f, updated_at_us = :ut WHERE account_id = :id",
-          soci::use(available), soci::use(held), soci::use(incoming), soci::use(frozen),
-          soci::use(updated), soci::use(account.account_id);
+      RunPrepared(sql_,
+                  "UPDATE accounts SET available_minor = :a, held_minor = :h,"
+                  " incoming_minor = :i, frozen = :f, updated_at_us = :ut WHERE account_id = :id",
+                  soci::use(available), soci::use(held), soci::use(incoming), soci::use(frozen),
+                  soci::use(updated), soci::use(account.account_id));
       return absl::OkStatus();
     });
   }
@@ -246,12 +262,14 @@ class SociLedgerTransaction final : public LedgerTransaction {
     return CatchSociErrors("writing a journal entry", [&] {
       int kind = static_cast<int>(entry.kind);
       long long amount = entry.amount_minor, posted = entry.posted_at_us;
-      sql_ << "INSERT INTO journal (kind, debit_account_id, credit_account_id, currency,"
-              " amount_minor, saga_id, branch, request_id, posted_at_us)"
-              " VALUES (:k, :d, :c, :cur, :a, :s, :b, :r, :t)",
-          soci::use(kind), soci::use(entry.debit_account_id), soci::use(entry.credit_account_id),
-          soci::use(entry.currency), soci::use(amount), soci::use(entry.branch.saga_id),
-          soci::use(entry.branch.branch), soci::use(entry.request_id), soci::use(posted);
+      RunPrepared(sql_,
+                  "INSERT INTO journal (kind, debit_account_id, credit_account_id, currency,"
+                  " amount_minor, saga_id, branch, request_id, posted_at_us)"
+                  " VALUES (:k, :d, :c, :cur, :a, :s, :b, :r, :t)",
+                  soci::use(kind), soci::use(entry.debit_account_id),
+                  soci::use(entry.credit_account_id), soci::use(entry.currency), soci::use(amount),
+                  soci::use(entry.branch.saga_id), soci::use(entry.branch.branch),
+                  soci::use(entry.request_id), soci::use(posted));
       return absl::OkStatus();
     });
   }
@@ -262,16 +280,17 @@ class SociLedgerTransaction final : public LedgerTransaction {
         "reading an external transfer",
         [&]() -> absl::StatusOr<std::optional<ExternalTransferRow>> {
           std::string id(request_id);
-          soci::rowset<soci::row> rows =
-              (sql_.prepare << "SELECT request_id, kind, account_id, currency, amount_minor,"
-                               " created_at_us FROM external_transfers WHERE request_id = :r",
-               soci::use(id));
-          return FirstRow<ExternalTransferRow>(std::move(rows), [](const soci::row& row) {
-            return ExternalTransferRow{
-                RowString(row, 0), static_cast<JournalKind>(RowInt64(row, 1)),
-                RowString(row, 2), RowString(row, 3),
-                RowInt64(row, 4),  RowInt64(row, 5)};
-          });
+          soci::row row;
+          if (!RunPrepared(sql_,
+                           "SELECT request_id, kind, account_id, currency, amount_minor,"
+                           " created_at_us FROM external_transfers WHERE request_id = :r",
+                           soci::use(id), soci::into(row))
+                   .got_data) {
+            return std::nullopt;
+          }
+          return ExternalTransferRow{RowString(row, 0), static_cast<JournalKind>(RowInt64(row, 1)),
+                                     RowString(row, 2), RowString(row, 3),
+                                     RowInt64(row, 4),  RowInt64(row, 5)};
         });
   }
 
@@ -279,10 +298,11 @@ class SociLedgerTransaction final : public LedgerTransaction {
     return CatchSociErrors("writing an external transfer", [&] {
       int kind = static_cast<int>(transfer.kind);
       long long amount = transfer.amount_minor, created = transfer.created_at_us;
-      sql_ << "INSERT INTO external_transfers (request_id, kind, account_id, currency,"
-              " amount_minor, created_at_us) VALUES (:r, :k, :a, :cur, :amt, :t)",
-          soci::use(transfer.request_id), soci::use(kind), soci::use(transfer.account_id),
-          soci::use(transfer.currency), soci::use(amount), soci::use(created);
+      RunPrepared(sql_,
+                  "INSERT INTO external_transfers (request_id, kind, account_id, currency,"
+                  " amount_minor, created_at_us) VALUES (:r, :k, :a, :cur, :amt, :t)",
+                  soci::use(transfer.request_id), soci::use(kind), soci::use(transfer.account_id),
+                  soci::use(transfer.currency), soci::use(amount), soci::use(created));
       return absl::OkStatus();
     });
   }

@@ -62,6 +62,28 @@ FXMESH_BACKEND_TEST("a replica with no free worker claims nothing and another re
   mesh.CheckInvariants();
 }
 
+FXMESH_BACKEND_TEST("an exchange's drive needs no claim and no release of its own",
+                    "[coordinator][concurrency]") {
+  HarnessOptions options;
+  options.external_relay = true;  // No relay runs: the Confirms stay in the outbox, unsettled.
+  CoordinatorHarness mesh(backend, options);
+  const v1::Quote quote = mesh.Quote("KRW", "USD", 0, 1'000);
+  const int64_t before = mesh.coordinator_database().commit_counts().transactions;
+  absl::StatusOr<v1::Exchange> exchange =
+      mesh.Exchange("one-lease", "alice", quote, absl::Milliseconds(600));
+  REQUIRE(exchange.ok());
+  REQUIRE(exchange->state() == v1::SAGA_STATE_CONFIRMING);
+  // The saga is created leased to its driver, and the decision's write gives the lease back: the
+  // create, TRYING and CONFIRMING, and no claim or release in between.
+  CHECK(mesh.coordinator_database().commit_counts().transactions - before == 3);
+  // Given back, not left to expire: another replica takes the saga at once.
+  absl::StatusOr<bool> claimed = mesh.store().ClaimSaga(
+      exchange->saga_id(), "other-replica", absl::Now(), absl::Now() + absl::Seconds(30));
+  REQUIRE(claimed.ok());
+  CHECK(*claimed);
+  CHECK(mesh.store().ReleaseSaga(exchange->saga_id(), "other-replica").ok());
+}
+
 FXMESH_BACKEND_TEST("a recovery pass that was full asks for the next as its drives end",
                     "[coordinator][concurrency]") {
   CoordinatorHarness mesh(backend);

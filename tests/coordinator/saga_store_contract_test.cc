@@ -268,6 +268,27 @@ STORE_CONTRACT_TEST("transitions queue their events, and outbox ids only grow",
   CHECK(store.Unsent().back().key == other.saga_id());
 }
 
+STORE_CONTRACT_TEST("a saga created leased is its creator's until the lease ends",
+                    "[coordinator][store]") {
+  ContractStore store(kind);
+  NewSaga request = store.Request("leased");
+  request.lease_owner = "me";
+  request.lease_until = At(30);
+  const v1::Saga created = store.Create(request);
+  // Nobody else claims it, alone or among the due, while the lease lives; its owner writes it.
+  CHECK(!*store->ClaimSaga(created.saga_id(), "other", At(1), At(60)));
+  CHECK(store->ClaimDueSagas("other", At(1), At(60), 10)->empty());
+  v1::Saga trying = created;
+  trying.set_state(v1::SAGA_STATE_TRYING);
+  REQUIRE(
+      store->SaveSaga(trying, v1::SAGA_STATE_CREATED, "me", At(30), std::nullopt, {}, At(2)).ok());
+  // Once the lease has run out, any driver may take it.
+  CHECK(*store->ClaimSaga(created.saga_id(), "other", At(31), At(60)));
+  // Created unleased (the default), it is anyone's at once.
+  const v1::Saga free = store.Create("free");
+  CHECK(*store->ClaimSaga(free.saga_id(), "other", At(1), At(60)));
+}
+
 STORE_CONTRACT_TEST("due sagas are claimed oldest due first, one owner per live lease",
                     "[coordinator][store]") {
   ContractStore store(kind);

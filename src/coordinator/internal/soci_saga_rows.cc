@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db.h"
+#include "common/prepared_statement.h"
 #include "common/proto_json.h"
 #include "common/status_macros.h"
 #include "coordinator/saga_event.h"
@@ -28,15 +29,17 @@ void ReleaseLimit(soci::session& sql, const std::string& saga_id) {
   std::string customer, day;
   long long amount = 0;
   int released = 0;
-  sql << "SELECT customer_id, limit_day, limit_krw_minor, limit_released FROM sagas"
-         " WHERE saga_id = :s",
-      soci::use(saga_id), soci::into(customer), soci::into(day), soci::into(amount),
-      soci::into(released);
+  RunPrepared(sql,
+              "SELECT customer_id, limit_day, limit_krw_minor, limit_released FROM sagas"
+              " WHERE saga_id = :s",
+              soci::use(saga_id), soci::into(customer), soci::into(day), soci::into(amount),
+              soci::into(released));
   if (released != 0) return;
-  sql << "UPDATE daily_usage SET used_krw_minor = used_krw_minor - :a"
-         " WHERE customer_id = :c AND day = :d",
-      soci::use(amount), soci::use(customer), soci::use(day);
-  sql << "UPDATE sagas SET limit_released = 1 WHERE saga_id = :s", soci::use(saga_id);
+  RunPrepared(sql,
+              "UPDATE daily_usage SET used_krw_minor = used_krw_minor - :a"
+              " WHERE customer_id = :c AND day = :d",
+              soci::use(amount), soci::use(customer), soci::use(day));
+  RunPrepared(sql, "UPDATE sagas SET limit_released = 1 WHERE saga_id = :s", soci::use(saga_id));
 }
 
 }  // namespace
@@ -100,14 +103,15 @@ absl::StatusOr<std::optional<v1::Saga>> ReadSaga(soci::session& sql, absl::strin
                                                  absl::string_view value) {
   return CatchSociErrors("reading a saga", [&]() -> absl::StatusOr<std::optional<v1::Saga>> {
     const std::string key(value);
-    soci::rowset<soci::row> rows =
-        (sql.prepare << "SELECT " << kSagaColumns << " FROM sagas WHERE " << column << " = :v",
-         soci::use(key));
-    for (const soci::row& row : rows) {
-      ASSIGN_OR_RETURN(v1::Saga saga, SagaFromRow(row, nullptr));
-      return saga;
+    soci::row row;
+    if (!RunPrepared(sql,
+                     absl::StrCat("SELECT ", kSagaColumns, " FROM sagas WHERE ", column, " = :v"),
+                     soci::use(key), soci::into(row))
+             .got_data) {
+      return std::nullopt;
     }
-    return std::nullopt;
+    ASSIGN_OR_RETURN(v1::Saga saga, SagaFromRow(row, nullptr));
+    return saga;
   });
 }
 
@@ -115,20 +119,22 @@ void InsertStep(soci::session& sql, const v1::Saga& saga, const StepRecord& step
                 long long at_us) {
   const std::string& saga_id = saga.saga_id();
   int from = step.from_state, to = step.to_state;
-  sql << "INSERT INTO saga_steps (saga_id, at_us, from_state, to_state, attempt, detail)"
-         " VALUES (:s, :at, :f, :t, :a, :d)",
-      soci::use(saga_id), soci::use(at_us), soci::use(from), soci::use(to), soci::use(attempt),
-      soci::use(step.detail);
+  RunPrepared(sql,
+              "INSERT INTO saga_steps (saga_id, at_us, from_state, to_state, attempt, detail)"
+              " VALUES (:s, :at, :f, :t, :a, :d)",
+              soci::use(saga_id), soci::use(at_us), soci::use(from), soci::use(to),
+              soci::use(attempt), soci::use(step.detail));
   if (step.from_state == step.to_state) return;
   InsertOutbox(sql, SagaEventMessage(saga, step, attempt, absl::FromUnixMicros(at_us)), at_us);
 }
 
 void InsertOutbox(soci::session& sql, const OutboxMessage& message, long long at_us) {
   long long unsent = 0;
-  sql << "INSERT INTO outbox (topic, message_key, payload, traceparent, created_at_us, "
-         "sent_at_us) VALUES (:t, :k, :p, :tp, :c, :s)",
-      soci::use(message.topic), soci::use(message.key), soci::use(message.payload),
-      soci::use(message.traceparent), soci::use(at_us), soci::use(unsent);
+  RunPrepared(sql,
+              "INSERT INTO outbox (topic, message_key, payload, traceparent, created_at_us,"
+              " sent_at_us) VALUES (:t, :k, :p, :tp, :c, :s)",
+              soci::use(message.topic), soci::use(message.key), soci::use(message.payload),
+              soci::use(message.traceparent), soci::use(at_us), soci::use(unsent));
 }
 
 void InsertAudit(soci::session& sql, const std::string& operator_name, const std::string& action,
@@ -155,19 +161,19 @@ absl::Status WriteSaga(soci::session& sql, const v1::Saga& saga, v1::SagaState e
             now_us = absl::ToUnixMicros(now), revision = saga.revision();
   const std::string writer(owner), holder = keeps_lease ? writer : "",
                                    branches = BranchesToJson(saga);
-  soci::statement update =
-      (sql.prepare << "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
-                      " attempt = :a, next_attempt_at_us = :n, branches = :br,"
-                      " lease_owner = :h, lease_until_us = :lu, updated_at_us = :ut,"
-                      " revision = revision + 1"
-                      " WHERE saga_id = :id AND state = :ex AND revision = :rev"
-                      " AND (lease_owner = :o OR lease_until_us < :now)",
-       soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
-       soci::use(attempt), soci::use(next), soci::use(branches), soci::use(holder),
-       soci::use(lease), soci::use(now_us), soci::use(saga.saga_id()), soci::use(expected),
-       soci::use(revision), soci::use(writer), soci::use(now_us));
-  update.execute(true);
-  if (update.get_affected_rows() != 1) {
+  const Executed update = RunPrepared(
+      sql,
+      "UPDATE sagas SET state = :st, failure_reason = :fr, failure_detail = :fd,"
+      " attempt = :a, next_attempt_at_us = :n, branches = :br,"
+      " lease_owner = :h, lease_until_us = :lu, updated_at_us = :ut,"
+      " revision = revision + 1"
+      " WHERE saga_id = :id AND state = :ex AND revision = :rev"
+      " AND (lease_owner = :o OR lease_until_us < :now)",
+      soci::use(state), soci::use(saga.failure_reason()), soci::use(saga.failure_detail()),
+      soci::use(attempt), soci::use(next), soci::use(branches), soci::use(holder), soci::use(lease),
+      soci::use(now_us), soci::use(saga.saga_id()), soci::use(expected), soci::use(revision),
+      soci::use(writer), soci::use(now_us));
+  if (update.affected_rows != 1) {
     return StaleReadError(absl::StrCat(
         "saga ", saga.saga_id(), " changed since revision ", revision, " was read, left state ",
         StateName(expected_state), ", or is leased to another driver; read it again"));

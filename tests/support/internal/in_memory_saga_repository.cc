@@ -122,6 +122,10 @@ class InMemorySagaRepository final : public coordinator::SagaRepository {
       row.participants.push_back(branch.participant());
     row.limit_day = request.limit_day;
     row.limit_krw_minor = request.limit_krw_minor;
+    if (!request.lease_owner.empty()) {
+      row.lease_owner = request.lease_owner;
+      row.lease_until_us = absl::ToUnixMicros(request.lease_until);
+    }
     tables_.saga_sequences[saga.saga_id()] = row.sequence;
     tables_.saga_keys[stored_key] = row.sequence;
     tables_.sagas[row.sequence] = std::move(row);
