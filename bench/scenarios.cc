@@ -5,9 +5,15 @@
 namespace fxmesh::bench {
 
 const std::vector<std::string>& ScenarioNames() {
-  static const auto* names = new std::vector<std::string>{
-      "fxmesh-sqlite", "fxmesh-postgres",           "2pc-postgres",        "monolith-postgres",
-      "ceiling",       "fxmesh-sqlite-slow-ledger", "fxmesh-sqlite-cancel"};
+  static const auto* names = new std::vector<std::string>{"fxmesh-sqlite",
+                                                          "fxmesh-postgres",
+                                                          "2pc-postgres",
+                                                          "monolith-postgres",
+                                                          "ceiling",
+                                                          "fxmesh-sqlite-slow-ledger",
+                                                          "fxmesh-sqlite-cancel",
+                                                          "fxmesh-sqlite-1k-accounts",
+                                                          "fxmesh-sqlite-1m-accounts"};
   return *names;
 }
 
@@ -34,6 +40,14 @@ std::string ScenarioText(const std::string& name) {
     return "fxmesh on SQLite as above, the Cancel path: the customers' KRW accounts are empty, so "
            "every KRW Try is refused and the fx branch is cancelled through the relay";
   }
+  if (name == "fxmesh-sqlite-1k-accounts" || name == "fxmesh-sqlite-1m-accounts") {
+    return absl::StrCat(
+        "fxmesh on SQLite as above, with ",
+        name == "fxmesh-sqlite-1k-accounts" ? "1,000" : "1,000,000",
+        " funded customers (a KRW and a USD account each), seeded in bulk through the ledgers' "
+        "engine before they serve; operation n acts for customer n % customers, so the exchanges "
+        "spread over every account");
+  }
   if (name == "ceiling") {
     return "ceiling: fxmesh's RPCs per exchange (GetQuote; Exchange with 2 parallel Trys, then 2 "
            "parallel Confirms) with handlers that store nothing";
@@ -51,6 +65,12 @@ absl::StatusOr<std::unique_ptr<Scenario>> StartScenario(const std::string& name,
     return StartMeshScenario({.fx_ledger_delay_ms = 20}, options);
   }
   if (name == "fxmesh-sqlite-cancel") return StartMeshScenario({.cancel_path = true}, options);
+  if (name == "fxmesh-sqlite-1k-accounts") {
+    return StartMeshScenario({.seeded_customers = options.customers_1k}, options);
+  }
+  if (name == "fxmesh-sqlite-1m-accounts") {
+    return StartMeshScenario({.seeded_customers = options.customers_1m}, options);
+  }
   if (name == "2pc-postgres") return StartTwoPhaseCommitScenario(options);
   if (name == "monolith-postgres") return StartMonolithScenario(options);
   if (name == "ceiling") return StartCeilingScenario(options);

@@ -7,6 +7,7 @@
 # Knobs, from the environment: SCENARIOS (comma-separated; default all), CONCURRENCY (closed-loop
 # sweep, default 1,4,16,64,256), SECONDS_EACH (5), WARMUP_SECONDS (1), RUNS (3), OPEN_LOOP
 # (fractions of saturation, default 0.5,0.8), OUT_JSON (default bench/results/latest.json),
+# CUSTOMERS_1M (customers of fxmesh-sqlite-1m-accounts, default 1000000),
 # RECOVERY (0 skips the recovery measurement), RECOVERY_SAGAS (1000), RSS (0 skips the
 # per-service memory measurement; it runs each concurrency of RSS_CONCURRENCY, default 64,256, for
 # SECONDS_EACH).
@@ -44,14 +45,14 @@ for db in bench_krw bench_fx bench_coordinator bench_2pc_krw bench_2pc_usd bench
 done
 
 knobs=()
-for knob in SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP; do
+for knob in SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP CUSTOMERS_1M; do
   [ -n "${!knob:-}" ] && knobs+=("$knob=${!knob}")
 done
 command="make bench${knobs:+ ${knobs[*]}}"
 echo "fxmesh-bench on $(nproc) cores: $command"
 status=0
 "$root/$build_dir/bench/fxmesh-bench" \
-  ${SCENARIOS:+--scenarios="$SCENARIOS"} \
+  ${SCENARIOS:+--scenarios="$SCENARIOS"} ${CUSTOMERS_1M:+--customers_1m="$CUSTOMERS_1M"} \
   --concurrency="${CONCURRENCY:-1,4,16,64,256}" --open_loop="${OPEN_LOOP:-0.5,0.8}" \
   --seconds_each="${SECONDS_EACH:-5}" --warmup_seconds="${WARMUP_SECONDS:-1}" --runs="${RUNS:-3}" \
   --postgres_url="$url" --commit="$(git -C "$root" rev-parse --short HEAD)" --command="$command" \
