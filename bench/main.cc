@@ -168,6 +168,9 @@ int RunParent(int argc, char** argv) {
   report.warmup_s = absl::GetFlag(FLAGS_warmup_seconds);
   report.runs = settings.runs;
   report.customers = Customers(settings);
+  ScenarioOptions options;
+  options.customers_1k = absl::GetFlag(FLAGS_customers_1k);
+  options.customers_1m = absl::GetFlag(FLAGS_customers_1m);
   const std::string figures_dir =
       (std::filesystem::temp_directory_path() / "fxmesh-bench-figures-XXXXXX").string();
   std::string dir = figures_dir;
@@ -182,7 +185,7 @@ int RunParent(int argc, char** argv) {
   for (const std::string& name : names) {
     ScenarioReport& scenario = report.scenarios.emplace_back();
     scenario.name = name;
-    scenario.text = ScenarioText(name);
+    scenario.text = ScenarioText(name, options);
     if (NeedsPostgres(name) && absl::GetFlag(FLAGS_postgres_url).empty()) {
       scenario.error = "skipped: no PostgreSQL server given (--postgres_url).";
       std::fprintf(stderr, "%s: %s\n", name.c_str(), scenario.error.c_str());

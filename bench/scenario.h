@@ -45,8 +45,10 @@ class Scenario {
 
 // The scenarios, in the order the report lists them.
 const std::vector<std::string>& ScenarioNames();
-// A sentence saying what a scenario measures.
-std::string ScenarioText(const std::string& name);
+// A sentence saying what a scenario measures (with `options`' customer counts where they matter).
+std::string ScenarioText(const std::string& name, const ScenarioOptions& options = {});
+// `value` with a comma between each group of three digits: "1,000,000".
+std::string GroupThousands(int64_t value);
 // Whether a scenario needs PostgreSQL.
 bool NeedsPostgres(const std::string& name);
 

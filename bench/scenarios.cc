@@ -17,7 +17,18 @@ const std::vector<std::string>& ScenarioNames() {
   return *names;
 }
 
-std::string ScenarioText(const std::string& name) {
+std::string GroupThousands(int64_t value) {
+  const std::string digits = absl::StrCat(value);
+  const size_t first = value < 0 ? 1 : 0;  // After a minus sign.
+  std::string grouped = digits.substr(0, first);
+  for (size_t i = first; i < digits.size(); ++i) {
+    if (i > first && (digits.size() - i) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
+}
+
+std::string ScenarioText(const std::string& name, const ScenarioOptions& options) {
   if (name == "fxmesh-sqlite") {
     return "fxmesh on SQLite files (WAL, synchronous=FULL): two ledgers and the coordinator, "
            "settling every Confirm through its in-process relay";
@@ -43,7 +54,8 @@ std::string ScenarioText(const std::string& name) {
   if (name == "fxmesh-sqlite-1k-accounts" || name == "fxmesh-sqlite-1m-accounts") {
     return absl::StrCat(
         "fxmesh on SQLite as above, with ",
-        name == "fxmesh-sqlite-1k-accounts" ? "1,000" : "1,000,000",
+        GroupThousands(name == "fxmesh-sqlite-1k-accounts" ? options.customers_1k
+                                                           : options.customers_1m),
         " funded customers (a KRW and a USD account each), seeded in bulk through the ledgers' "
         "engine before they serve; operation n acts for customer n % customers, so the exchanges "
         "spread over every account");

@@ -209,9 +209,9 @@ class MeshScenario final : public Scenario {
     if (!krw_seed.ok()) return krw_seed.status();
     if (!fx_seed.ok()) return fx_seed.status();
     setup_text_ = absl::StrFormat(
-        "%d customers (%d accounts) seeded in bulk through the ledgers' engine in %.1f s, before "
+        "%s customers (%s accounts) seeded in bulk through the ledgers' engine in %.1f s, before "
         "the ledgers served (krw ledger %.1f s, fx ledger %.1f s, in parallel); not measured",
-        customers, krw_seed->accounts + fx_seed->accounts,
+        GroupThousands(customers), GroupThousands(krw_seed->accounts + fx_seed->accounts),
         absl::ToDoubleSeconds(absl::Now() - start), krw_seed->seconds, fx_seed->seconds);
     std::fprintf(stderr, "  %s\n", setup_text_.c_str());
     return absl::OkStatus();
