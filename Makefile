@@ -63,7 +63,7 @@ run: build
 
 bench: deps
 	@cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build $(BENCH_BUILD_DIR) --target fxmesh-bench fxmesh-recovery-bench -j $(JOBS)
+	@cmake --build $(BENCH_BUILD_DIR) --target fxmesh-bench fxmesh-recovery-bench fxmesh-rss-bench -j $(JOBS)
 	@bash scripts/run-benchmarks.sh $(BENCH_BUILD_DIR)
 
 chaos: configure

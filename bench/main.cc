@@ -36,6 +36,8 @@ ABSL_FLAG(double, seconds_each, 5, "measured seconds per run");
 ABSL_FLAG(double, warmup_seconds, 1, "warm-up seconds before each run (not counted)");
 ABSL_FLAG(int, runs, 3, "runs per point; each figure is their median");
 ABSL_FLAG(int, customers, 0, "funded customers (0: the largest concurrency)");
+ABSL_FLAG(int64_t, customers_1k, 1'000, "customers of fxmesh-sqlite-1k-accounts");
+ABSL_FLAG(int64_t, customers_1m, 1'000'000, "customers of fxmesh-sqlite-1m-accounts");
 ABSL_FLAG(std::string, postgres_url, "",
           "a PostgreSQL server holding the scenarios' databases (scripts/run-benchmarks.sh "
           "creates them); empty: the PostgreSQL scenarios are skipped");
@@ -97,6 +99,8 @@ int RunChild() {
   const RunSettings settings = Settings();
   ScenarioOptions options;
   options.customers = Customers(settings);
+  options.customers_1k = absl::GetFlag(FLAGS_customers_1k);
+  options.customers_1m = absl::GetFlag(FLAGS_customers_1m);
   options.postgres_url = absl::GetFlag(FLAGS_postgres_url);
   options.run_id = absl::StrCat("b", absl::ToUnixMicros(absl::Now()), "-", getpid());
   options.sqlite_dir = absl::GetFlag(FLAGS_sqlite_dir);
@@ -164,6 +168,9 @@ int RunParent(int argc, char** argv) {
   report.warmup_s = absl::GetFlag(FLAGS_warmup_seconds);
   report.runs = settings.runs;
   report.customers = Customers(settings);
+  ScenarioOptions options;
+  options.customers_1k = absl::GetFlag(FLAGS_customers_1k);
+  options.customers_1m = absl::GetFlag(FLAGS_customers_1m);
   const std::string figures_dir =
       (std::filesystem::temp_directory_path() / "fxmesh-bench-figures-XXXXXX").string();
   std::string dir = figures_dir;
@@ -178,7 +185,7 @@ int RunParent(int argc, char** argv) {
   for (const std::string& name : names) {
     ScenarioReport& scenario = report.scenarios.emplace_back();
     scenario.name = name;
-    scenario.text = ScenarioText(name);
+    scenario.text = ScenarioText(name, options);
     if (NeedsPostgres(name) && absl::GetFlag(FLAGS_postgres_url).empty()) {
       scenario.error = "skipped: no PostgreSQL server given (--postgres_url).";
       std::fprintf(stderr, "%s: %s\n", name.c_str(), scenario.error.c_str());

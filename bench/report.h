@@ -25,6 +25,7 @@ struct ScenarioReport {
   std::string name;
   std::string text;       // What the scenario is.
   std::string operation;  // What one operation is.
+  std::string setup;      // What starting it took, when reported (bulk seeding); not measured.
   std::string error;      // Set when the scenario could not run (or was skipped: why).
   std::vector<Point> points;
   double saturation_per_s = 0;  // The best closed-loop median throughput.

@@ -45,6 +45,7 @@ absl::Status MeasureScenario(const std::string& name, const ScenarioOptions& opt
     return scenario.status();
   }
   out << "operation " << (*scenario)->OperationText() << "\n";
+  if (!(*scenario)->SetupText().empty()) out << "setup " << (*scenario)->SetupText() << "\n";
   const Operation operation = [&](int64_t n, std::function<void(OpResult)> done) {
     (*scenario)->Exchange(n, std::move(done));
   };
@@ -97,6 +98,10 @@ absl::Status ReadScenarioFigures(const std::string& path, ScenarioReport& scenar
   while (std::getline(in, line)) {
     if (absl::StartsWith(line, "error ")) {
       scenario.error = line.substr(6);
+      continue;
+    }
+    if (absl::StartsWith(line, "setup ")) {
+      scenario.setup = line.substr(6);
       continue;
     }
     if (absl::StartsWith(line, "operation ")) {

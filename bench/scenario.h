@@ -26,6 +26,9 @@ struct ScenarioOptions {
   std::string postgres_url;
   // Distinguishes this process's idempotency keys and transaction ids from an earlier run's.
   std::string run_id;
+  // Customers of the -1k-accounts and -1m-accounts scenarios (a test runs them with fewer).
+  int64_t customers_1k = 1'000;
+  int64_t customers_1m = 1'000'000;
 };
 
 // Thread-safe once started.
@@ -36,12 +39,16 @@ class Scenario {
   virtual void Exchange(int64_t n, std::function<void(OpResult)> done) = 0;
   // What one operation is, for the report.
   virtual std::string OperationText() const = 0;
+  // What starting the scenario took, when worth reporting (bulk seeding); empty otherwise.
+  virtual std::string SetupText() const { return ""; }
 };
 
 // The scenarios, in the order the report lists them.
 const std::vector<std::string>& ScenarioNames();
-// A sentence saying what a scenario measures.
-std::string ScenarioText(const std::string& name);
+// A sentence saying what a scenario measures (with `options`' customer counts where they matter).
+std::string ScenarioText(const std::string& name, const ScenarioOptions& options = {});
+// `value` with a comma between each group of three digits: "1,000,000".
+std::string GroupThousands(int64_t value);
 // Whether a scenario needs PostgreSQL.
 bool NeedsPostgres(const std::string& name);
 
@@ -57,6 +64,9 @@ struct MeshVariant {
   // The customers' KRW accounts are left empty, so every KRW Try is refused and every exchange
   // ends FAILED through the Cancel path (the fx branch's Try is cancelled through the relay).
   bool cancel_path = false;
+  // Customers to fund instead of ScenarioOptions::customers (0: those), seeded in bulk through
+  // the ledgers' engine before they serve (bench/seed.h) instead of over gRPC.
+  int64_t seeded_customers = 0;
 };
 
 // Each kind of scenario (scenarios_*.cc).

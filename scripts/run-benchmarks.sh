@@ -7,7 +7,10 @@
 # Knobs, from the environment: SCENARIOS (comma-separated; default all), CONCURRENCY (closed-loop
 # sweep, default 1,4,16,64,256), SECONDS_EACH (5), WARMUP_SECONDS (1), RUNS (3), OPEN_LOOP
 # (fractions of saturation, default 0.5,0.8), OUT_JSON (default bench/results/latest.json),
-# RECOVERY (0 skips the recovery measurement), RECOVERY_SAGAS (1000).
+# CUSTOMERS_1M (customers of fxmesh-sqlite-1m-accounts, default 1000000),
+# RECOVERY (0 skips the recovery measurement), RECOVERY_SAGAS (1000), RSS (0 skips the
+# per-service memory measurement; it runs each concurrency of RSS_CONCURRENCY, default 64,256, for
+# SECONDS_EACH).
 set -euo pipefail
 build_dir=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,14 +45,14 @@ for db in bench_krw bench_fx bench_coordinator bench_2pc_krw bench_2pc_usd bench
 done
 
 knobs=()
-for knob in SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP; do
+for knob in SCENARIOS CONCURRENCY SECONDS_EACH WARMUP_SECONDS RUNS OPEN_LOOP CUSTOMERS_1M; do
   [ -n "${!knob:-}" ] && knobs+=("$knob=${!knob}")
 done
 command="make bench${knobs:+ ${knobs[*]}}"
 echo "fxmesh-bench on $(nproc) cores: $command"
 status=0
 "$root/$build_dir/bench/fxmesh-bench" \
-  ${SCENARIOS:+--scenarios="$SCENARIOS"} \
+  ${SCENARIOS:+--scenarios="$SCENARIOS"} ${CUSTOMERS_1M:+--customers_1m="$CUSTOMERS_1M"} \
   --concurrency="${CONCURRENCY:-1,4,16,64,256}" --open_loop="${OPEN_LOOP:-0.5,0.8}" \
   --seconds_each="${SECONDS_EACH:-5}" --warmup_seconds="${WARMUP_SECONDS:-1}" --runs="${RUNS:-3}" \
   --postgres_url="$url" --commit="$(git -C "$root" rev-parse --short HEAD)" --command="$command" \
@@ -83,6 +86,45 @@ print("| sagas | in flight at the kill | restart to serving | restart to all ter
 print("|---|---|---|---|---|---|---|---|")
 print(f"| {r['sagas']} | {r['in_flight_at_kill']} | {r['restart_to_serving_s']:.2f} s | "
       f"{r['restart_to_all_terminal_s']:.2f} s | at most 10 s | {met} | {r['completed']} | {r['cancelled']} |")
+PY
+  fi
+fi
+# Each service's memory: the real processes at saturation, their VmHWM from /proc
+# (tests/binaries/rss_bench.cc). RSS=0 skips it.
+if [ "${RSS:-1}" != 0 ]; then
+  rss_json=$(dirname "$out_json")/rss.json
+  rm -f "$rss_json"
+  FXMESH_RSS_SECONDS=${SECONDS_EACH:-5} FXMESH_RSS_CONCURRENCY=${RSS_CONCURRENCY:-64,256} \
+    FXMESH_RSS_JSON=$rss_json "$root/$build_dir/tests/fxmesh-rss-bench" || status=$?
+  if [ -s "$rss_json" ]; then
+    python3 - "$rss_json" >>"$work/results.md" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print()
+print("### Each service's memory at saturation")
+print()
+print("The real krw ledger, fx ledger and coordinator processes on SQLite, without Kafka (the "
+      "coordinator settles through its in-process relay), driven from another process by the "
+      f"bench's load generator: GetQuote then Exchange for {r['customers']} customers in a closed "
+      f"loop, {r['seconds_each']:g} s at each concurrency after {r['warmup_seconds']:g} s of "
+      "warm-up. Peak resident memory is each process's VmHWM from /proc/<pid>/status at the end "
+      "([rss_bench.cc](../tests/binaries/rss_bench.cc)). Raw figures: "
+      "[rss.json](../bench/results/rss.json).")
+print()
+print("| service | peak RSS MiB | RSS at the end MiB | idle RSS MiB | target | met |")
+print("|---|---|---|---|---|---|")
+for s in r["services"]:
+    print(f"| {s['service']} | {s['peak_rss_kib'] / 1024:.1f} | {s['rss_kib'] / 1024:.1f} | "
+          f"{s['idle_rss_kib'] / 1024:.1f} | at most {r['target_mib']} MiB | "
+          f"{'yes' if s['met'] else 'no'} |")
+print()
+print("Throughput of this deployment (three processes, the load generator in a fourth):")
+print()
+print("| load | completed /s | p50 ms | p99 ms | pending | failed |")
+print("|---|---|---|---|---|---|")
+for p in r["points"]:
+    print(f"| closed loop, {p['concurrency']} | {p['throughput_per_s']:.0f} | {p['p50_ms']:.2f} | "
+          f"{p['p99_ms']:.2f} | {p['pending']} | {p['failed']} |")
 PY
   fi
 fi

@@ -18,7 +18,8 @@ std::shared_ptr<grpc::Channel> Channel(int port) {
 
 }  // namespace
 
-MeshProcesses::MeshProcesses() : data_(MakeTempDir("fxmesh-mesh")) {
+MeshProcesses::MeshProcesses(bool dev_faults)
+    : data_(MakeTempDir("fxmesh-mesh")), dev_faults_(dev_faults) {
   StartLedger("krw");
   StartLedger("fx");
   krw_stub_ = v1::LedgerService::NewStub(Channel(krw_port_));
@@ -54,13 +55,13 @@ void MeshProcesses::StartLedger(const std::string& ledger) {
   const bool krw = ledger == "krw";
   std::unique_ptr<ServiceProcess>& process = krw ? krw_process_ : fx_process_;
   int& port = krw ? krw_port_ : fx_port_;
+  std::vector<std::string> flags = {absl::StrCat("--listen=127.0.0.1:", port),
+                                    absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db"),
+                                    "--metrics_listen=127.0.0.1:0"};
+  if (dev_faults_) flags.push_back("--dev_faults");
   process.reset();
-  process = std::make_unique<ServiceProcess>(
-      krw ? FXMESH_KRW_LEDGER_PATH : FXMESH_FX_LEDGER_PATH,
-      std::vector<std::string>{absl::StrCat("--listen=127.0.0.1:", port),
-                               absl::StrCat("--db=sqlite:", data_, "/", ledger, ".db"),
-                               "--metrics_listen=127.0.0.1:0", "--dev_faults"},
-      std::vector<std::string>{});
+  process = std::make_unique<ServiceProcess>(krw ? FXMESH_KRW_LEDGER_PATH : FXMESH_FX_LEDGER_PATH,
+                                             flags, std::vector<std::string>{});
   port = process->WaitForPort();
 }
 

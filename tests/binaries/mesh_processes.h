@@ -20,7 +20,9 @@ namespace fxmesh::testing {
 
 class MeshProcesses {
  public:
-  MeshProcesses();
+  // Starts both ledgers; `dev_faults` false starts them as production does, without the dev
+  // wiring (a measurement of the services themselves).
+  explicit MeshProcesses(bool dev_faults = true);
 
   // Starts (or restarts) the coordinator with extra flags; waits until it serves. Once Kafka runs,
   // the coordinator uses it (and settles through the relay).
@@ -80,6 +82,7 @@ class MeshProcesses {
   std::unique_ptr<v1::ExchangeService::Stub> exchange_stub_;
   std::unique_ptr<v1::OpsService::Stub> ops_stub_;
   int krw_port_ = 0, fx_port_ = 0;
+  bool dev_faults_ = true;
   int request_counter_ = 0;
 };
 

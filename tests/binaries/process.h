@@ -31,6 +31,8 @@ class ServiceProcess {
   int WaitForExit();
   // Everything the process has written so far.
   std::string Output() const;
+  // The process id (for /proc/<pid>/ readings).
+  pid_t pid() const { return pid_; }
 
  private:
   int Reap(int timeout_ms);
