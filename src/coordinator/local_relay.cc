@@ -137,33 +137,80 @@ absl::Status LocalRelay::TakeOutbox() {
 
 void LocalRelay::Execute(std::vector<Held> commands) {
   const std::string saga_id = commands.front().command.branch().saga_id();
-  Answer results;
-  for (const Held& held : commands) {
+  // Every command of the saga is sent at once through the clients' asynchronous calls (they answer
+  // on their transport's threads, not on a thread per call), then the answers are judged together.
+  struct Answers {
+    absl::Mutex mu;
+    std::vector<absl::StatusOr<v1::BranchResponse>> responses ABSL_GUARDED_BY(mu);
+    std::vector<absl::Duration> took ABSL_GUARDED_BY(mu);
+    size_t pending ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto answers = std::make_shared<Answers>();
+  {
+    absl::MutexLock lock(&answers->mu);
+    answers->responses.assign(commands.size(), absl::UnknownError("not sent"));
+    answers->took.assign(commands.size(), absl::ZeroDuration());
+  }
+  std::vector<std::optional<relay::CommandFault>> faults(commands.size());
+  // Each attempt's span, the parent of its ledger call; spans nest on this thread, so they end in
+  // the reverse order of their start, once every answer is in.
+  std::vector<std::unique_ptr<ScopedSpan>> spans(commands.size());
+  for (size_t k = 0; k < commands.size(); ++k) {
+    const Held& held = commands[k];
     const v1::BranchCommand& command = held.command;
     auto participant = participants_.find(command.participant());
-    Answer answer;
-    if (std::optional<relay::CommandFault> fault =
-            relay::CheckCommand(command, participant != participants_.end())) {
-      answer = DeadLetter(held, *fault, std::max(command.attempt(), 1));
+    faults[k] = relay::CheckCommand(command, participant != participants_.end());
+    if (faults[k]) continue;
+    spans[k] = std::make_unique<ScopedSpan>(
+        tracer_,
+        absl::StrCat(command.op() == v1::BRANCH_OP_CONFIRM ? "Confirm " : "Cancel ",
+                     command.branch().branch(), " attempt ", std::max(command.attempt(), 1)),
+        saga_id, TraceContext::SpanIdIn(held.traceparent, saga_id));
+    spans[k]->SetAttribute("participant", command.participant());
+    v1::BranchRequest request;
+    *request.mutable_branch() = command.branch();
+    const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
+    {
+      absl::MutexLock lock(&answers->mu);
+      ++answers->pending;
+    }
+    // The latency metric measures the real wait, whatever clock the logic reads.
+    ParticipantClient::Done done =
+        [answers, k, called = absl::Now()](absl::StatusOr<v1::BranchResponse> response) {
+          absl::MutexLock lock(&answers->mu);
+          answers->responses[k] = std::move(response);
+          answers->took[k] = absl::Now() - called;
+          --answers->pending;
+        };
+    if (command.op() == v1::BRANCH_OP_CONFIRM) {
+      participant->second->StartConfirm(request, deadline, std::move(done));
     } else {
-      ScopedSpan span(
-          tracer_,
-          absl::StrCat(command.op() == v1::BRANCH_OP_CONFIRM ? "Confirm " : "Cancel ",
-                       command.branch().branch(), " attempt ", std::max(command.attempt(), 1)),
-          saga_id, TraceContext::SpanIdIn(held.traceparent, saga_id));
-      span.SetAttribute("participant", command.participant());
-      v1::BranchRequest request;
-      *request.mutable_branch() = command.branch();
-      const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
-      // The latency metric measures the real wait, whatever clock the logic reads.
-      const absl::Time called = absl::Now();
-      const absl::StatusOr<v1::BranchResponse> response =
-          command.op() == v1::BRANCH_OP_CONFIRM ? participant->second->Confirm(request, deadline)
-                                                : participant->second->Cancel(request, deadline);
-      metrics_.ledger_calls.With({command.participant(), OpLabel(command.op())})
-          .Observe(absl::ToDoubleSeconds(absl::Now() - called));
-      span.SetStatus(response.status());
-      answer = Judge(held, response);
+      participant->second->StartCancel(request, deadline, std::move(done));
+    }
+  }
+  std::vector<absl::StatusOr<v1::BranchResponse>> responses;
+  std::vector<absl::Duration> took;
+  {
+    absl::MutexLock lock(&answers->mu);
+    auto all_answered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(answers->mu) {
+      return answers->pending == 0;
+    };
+    answers->mu.Await(absl::Condition(&all_answered));
+    responses = std::move(answers->responses);
+    took = std::move(answers->took);
+  }
+
+  Answer results;
+  for (size_t k = 0; k < commands.size(); ++k) {
+    const Held& held = commands[k];
+    Answer answer;
+    if (faults[k]) {
+      answer = DeadLetter(held, *faults[k], std::max(held.command.attempt(), 1));
+    } else {
+      metrics_.ledger_calls.With({held.command.participant(), OpLabel(held.command.op())})
+          .Observe(absl::ToDoubleSeconds(took[k]));
+      spans[k]->SetStatus(responses[k].status());
+      answer = Judge(held, responses[k]);
     }
     if (!answer.dead_letter && !answer.best_effort) {
       for (v1::BranchResult& result : answer.results) results.results.push_back(std::move(result));
@@ -171,6 +218,7 @@ void LocalRelay::Execute(std::vector<Held> commands) {
     }
     if (!Apply(answer)) SetAside(std::move(answer));
   }
+  for (size_t k = spans.size(); k > 0; --k) spans[k - 1].reset();
   if (!results.results.empty() && !Apply(results)) SetAside(std::move(results));
   {
     absl::MutexLock lock(&mu_);

@@ -96,8 +96,8 @@ class LocalRelay {
   absl::Status CheckRole();
   // Reads unsent outbox rows into `held_` and marks them sent.
   absl::Status TakeOutbox();
-  // On a worker: executes `commands` (one saga's) one after the other and applies what each led
-  // to.
+  // On a worker: sends `commands` (one saga's) all at once through the clients' asynchronous
+  // calls, awaits their answers and applies what each led to.
   void Execute(std::vector<Held> commands);
   // The answer for `held`'s command after its ledger call; a retry goes back to `held_`.
   Answer Judge(const Held& held, const absl::StatusOr<v1::BranchResponse>& response);

@@ -42,6 +42,36 @@ class ScriptedLedger final : public ParticipantClient {
     absl::MutexLock lock(&mu_);
     return calls_;
   }
+  // Asynchronous calls, as the gRPC client makes them. While answers are held, a started call
+  // waits (its callback kept) until ReleaseAnswers.
+  void StartConfirm(const v1::BranchRequest& request, absl::Time deadline, Done done) override {
+    if (Keep(done)) return;
+    done(Confirm(request, deadline));
+  }
+  void StartCancel(const v1::BranchRequest& request, absl::Time deadline, Done done) override {
+    if (Keep(done)) return;
+    done(Cancel(request, deadline));
+  }
+  void HoldAnswers() {
+    absl::MutexLock lock(&mu_);
+    holding_ = true;
+  }
+  // Waits (10 s at most) until `count` started calls wait for their answers; returns how many do.
+  size_t AwaitWaiting(size_t count) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waiting_.size() >= count; };
+    mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+    return waiting_.size();
+  }
+  void ReleaseAnswers() {
+    std::vector<Done> waiting;
+    {
+      absl::MutexLock lock(&mu_);
+      holding_ = false;
+      waiting.swap(waiting_);
+    }
+    for (Done& done : waiting) done(Next());
+  }
 
  private:
   absl::StatusOr<v1::BranchResponse> Next() {
@@ -56,9 +86,17 @@ class ScriptedLedger final : public ParticipantClient {
     script_.pop_front();
     return answer;
   }
+  bool Keep(Done& done) {
+    absl::MutexLock lock(&mu_);
+    if (!holding_) return false;
+    waiting_.push_back(std::move(done));
+    return true;
+  }
   absl::Mutex mu_;
   std::deque<absl::StatusOr<v1::BranchResponse>> script_ ABSL_GUARDED_BY(mu_);
   int calls_ ABSL_GUARDED_BY(mu_) = 0;
+  bool holding_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Done> waiting_ ABSL_GUARDED_BY(mu_);
 };
 
 // Records what the relay hands over; refuses the first `busy` answers as a busy saga would.
@@ -205,6 +243,27 @@ TEST_CASE("the in-process relay executes the outbox's commands and hands over th
   started = f.relay->Step();
   REQUIRE(started.ok());
   CHECK(*started == 0);
+}
+
+TEST_CASE("the in-process relay sends a saga's commands at once, not one after the other",
+          "[coordinator][relay]") {
+  Fixture f;
+  f.krw.HoldAnswers();
+  f.fx.HoldAnswers();
+  f.Queue(Command("saga-1", "krw", v1::BRANCH_OP_CONFIRM));
+  f.Queue(Command("saga-1", "fx", v1::BRANCH_OP_CONFIRM));
+  absl::StatusOr<int> started = f.relay->Step();
+  REQUIRE(started.ok());
+  REQUIRE(*started == 2);
+  // Both calls are out while neither has its answer: no call waits for another, and none holds a
+  // thread of its own.
+  CHECK(f.krw.AwaitWaiting(1) == 1);
+  CHECK(f.fx.AwaitWaiting(1) == 1);
+  f.krw.ReleaseAnswers();
+  f.fx.ReleaseAnswers();
+  REQUIRE(f.sink.AwaitApplied(2) == 2);
+  for (const v1::BranchResult& result : f.sink.results())
+    CHECK(result.outcome() == v1::OUTCOME_APPLIED);
 }
 
 TEST_CASE("the in-process relay retries through the tiers with a report, then dead-letters",
