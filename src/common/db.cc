@@ -55,6 +55,7 @@ constexpr absl::string_view kSqlitePrefix = "sqlite:";
 
 // The payload that marks an ABORTED status as a stale read rather than a database conflict.
 constexpr absl::string_view kStaleReadPayload = "fxmesh/stale-read";
+constexpr absl::string_view kLockTimeoutPayload = "fxmesh/lock-timeout";
 
 }  // namespace
 
@@ -66,6 +67,10 @@ absl::Status StaleReadError(absl::string_view message) {
 
 bool IsStaleRead(const absl::Status& status) {
   return absl::IsAborted(status) && status.GetPayload(kStaleReadPayload).has_value();
+}
+
+bool IsLockTimeout(const absl::Status& status) {
+  return absl::IsUnavailable(status) && status.GetPayload(kLockTimeoutPayload).has_value();
 }
 
 std::string PostgresSessionDefaults() {
@@ -100,8 +105,13 @@ absl::Status StatusFromSociError(const soci::soci_error& error, absl::string_vie
     // (a stalled transaction holds the row); 57014: statement_timeout; 25P03: this session sat
     // idle inside a transaction too long and the server ended it. The work did not happen, or
     // its fate is unknown: try again later.
-    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "55P03" ||
-        state == "57014" || state == "25P03") {
+    if (state == "55P03") {
+      absl::Status status = absl::UnavailableError(message);
+      status.SetPayload(kLockTimeoutPayload, absl::Cord("1"));
+      return status;
+    }
+    if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") || state == "57014" ||
+        state == "25P03") {
       return absl::UnavailableError(message);
     }
     // Any other integrity violation (CHECK, foreign key, NOT NULL), an exception raised by a

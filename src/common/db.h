@@ -98,6 +98,9 @@ absl::Status StaleReadError(absl::string_view message);
 // Whether `status` came from StaleReadError.
 bool IsStaleRead(const absl::Status& status);
 
+// Whether `status` is PostgreSQL's lock_timeout (UNAVAILABLE: a row stayed locked too long).
+bool IsLockTimeout(const absl::Status& status);
+
 // `url` with any password replaced by ***, for logs and error messages.
 std::string RedactDatabaseUrl(absl::string_view url);
 

@@ -93,13 +93,26 @@ Database::CommitCounts Database::RunBatch(const std::vector<Pending*>& batch) {
     RunPrepared(session, kind_ == DbKind::kSqlite ? kBeginSqlite : kBegin);
     TransactionGuard guard(session);
     int64_t to_commit = 0;
-    for (Pending* pending : batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Pending* pending = batch[i];
+      const bool follower = i > 0;
+      if (follower && i == 1 && kind_ == DbKind::kPostgres) {
+        // The batch holds its first body's locks from here on: a later body must not wait long
+        // for a row another transaction holds (that one may be waiting for ours).
+        session << "SET LOCAL lock_timeout = " << limits::kGroupCommitFollowerLockTimeoutMs;
+      }
       if (!alone) RunPrepared(session, kSavepoint);
       absl::StatusOr<Completion> completion;
       try {
         completion = pending->body(session);
       } catch (const soci::soci_error& error) {
         completion = StatusFromSociError(error, "a transaction");
+      }
+      if (follower && IsLockTimeout(completion.status())) {
+        // Not the row's fault, nor the caller's: Transact runs it again, in a later batch.
+        completion = absl::AbortedError(absl::StrCat(
+            "waited ", limits::kGroupCommitFollowerLockTimeoutMs,
+            " ms for a row lock inside a batch; run again: ", completion.status().message()));
       }
       const bool commit = completion.ok() && *completion == Completion::kCommit;
       pending->status = completion.ok() ? absl::OkStatus() : completion.status();

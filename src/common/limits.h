@@ -35,6 +35,11 @@ inline constexpr size_t kSqlitePoolSizeDefault = 4;
 // far fewer disk flushes.
 inline constexpr size_t kGroupCommitBatchMax = 64;
 inline constexpr int kPostgresBatchesInFlight = 2;
+// On PostgreSQL, every body of a batch after its first waits at most this long for a row lock; one
+// that would wait longer is run again in a later batch. A batch already holds its earlier bodies'
+// locks while a later one waits, so two batches (of two replicas, or two in flight) that each wait
+// for a row the other holds would otherwise stall until deadlock detection (1 s) picks a victim.
+inline constexpr int64_t kGroupCommitFollowerLockTimeoutMs = 200;
 // PostgreSQL sessions. A statement waits at most this long for a row lock (a transaction stalled
 // on a hot row such as position:USD must not freeze every exchange in that currency), and runs at
 // most this long. A session idle inside a transaction this long (its client is stalled or cut off)

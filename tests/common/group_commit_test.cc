@@ -201,3 +201,92 @@ FXMESH_BACKEND_TEST("a hot row updated in batches from many threads ends where t
 
 }  // namespace
 }  // namespace fxmesh
+
+namespace fxmesh {
+namespace {
+
+TEST_CASE("a later body of a batch does not hold the batch while it waits for a locked row",
+          "[db][group-commit][pg]") {
+  TestDatabase test_database(Backend::kPostgres);
+  std::unique_ptr<Database> database = test_database.Open(DatabaseOptions{.batches_in_flight = 1});
+  std::unique_ptr<Database> other = test_database.Open(size_t{1});
+  Execute(*database, "CREATE TABLE items (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)");
+  Execute(*database, "INSERT INTO items (id, amount) VALUES (100, 0)");
+
+  // Another connection holds row 100 until told to commit.
+  absl::Notification locked, unlock;
+  std::thread holder([&] {
+    CHECK(other
+              ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+                sql << "UPDATE items SET amount = amount + 1 WHERE id = 100";
+                locked.Notify();
+                unlock.WaitForNotification();
+                return Completion::kCommit;
+              })
+              .ok());
+  });
+  locked.WaitForNotification();
+
+  // A first transaction holds the writer while A, then B, queue: they share the next batch, A
+  // first. B needs row 100.
+  absl::Notification running, release;
+  std::thread first([&] {
+    CHECK(database
+              ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
+                sql << "INSERT INTO items (id, amount) VALUES (1, 0)";
+                running.Notify();
+                release.WaitForNotification();
+                return Completion::kCommit;
+              })
+              .ok());
+  });
+  running.WaitForNotification();
+  absl::Status a_status, b_status;
+  absl::Notification a_done;
+  std::thread a([&] {
+    a_status = database->Transact([](soci::session& sql) -> absl::StatusOr<Completion> {
+      sql << "INSERT INTO items (id, amount) VALUES (7, 0)";
+      return Completion::kCommit;
+    });
+    a_done.Notify();
+  });
+  WaitUntilWaiting(*database, 1);
+  std::thread b([&] {
+    b_status = database->Transact([](soci::session& sql) -> absl::StatusOr<Completion> {
+      try {
+        sql << "UPDATE items SET amount = amount + 10 WHERE id = 100";
+      } catch (const soci::soci_error& error) {
+        return StatusFromSociError(error, "updating row 100");
+      }
+      return Completion::kCommit;
+    });
+  });
+  WaitUntilWaiting(*database, 2);
+  release.Notify();
+  first.join();
+
+  // A commits while row 100 is still held: B gave up its wait inside the batch after
+  // kGroupCommitFollowerLockTimeoutMs instead of keeping A's commit (and A's locks) waiting behind
+  // it for the session's whole lock_timeout (3 s).
+  CHECK(a_done.WaitForNotificationWithTimeout(
+      absl::Milliseconds(limits::kPostgresLockTimeoutMs * 3 / 4)));
+  a.join();
+  CHECK(a_status.ok());
+  // Once the row is free, B runs again on its own and commits.
+  unlock.Notify();
+  holder.join();
+  b.join();
+  CHECK(b_status.ok());
+  CHECK(Ids(*database, "items") == std::vector<int>{1, 7, 100});
+  int amount = 0;
+  REQUIRE(database
+              ->Read([&](soci::session& sql) {
+                sql << "SELECT amount FROM items WHERE id = 100", soci::into(amount);
+                return absl::OkStatus();
+              })
+              .ok());
+  CHECK(amount == 11);
+}
+
+}  // namespace
+}  // namespace fxmesh
