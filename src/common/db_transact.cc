@@ -28,6 +28,9 @@ struct Database::Pending {
   bool done = false;   // Its batch finished (under queue_mu_).
 };
 
+// A batch's later bodies give up a lock wait well before its first body would.
+static_assert(limits::kGroupCommitFollowerLockTimeoutMs * 4 < limits::kPostgresLockTimeoutMs);
+
 namespace {
 
 // The statements of every transaction, prepared once per connection. Each body of a batch of more
@@ -37,6 +40,7 @@ constexpr absl::string_view kBegin = "BEGIN";
 constexpr absl::string_view kBeginSqlite = "BEGIN IMMEDIATE";
 constexpr absl::string_view kSavepoint = "SAVEPOINT fxmesh_call";
 constexpr absl::string_view kReleaseSavepoint = "RELEASE SAVEPOINT fxmesh_call";
+constexpr char kRollbackToSavepoint[] = "ROLLBACK TO SAVEPOINT fxmesh_call";
 constexpr absl::string_view kCommit = "COMMIT";
 
 }  // namespace
@@ -96,7 +100,7 @@ Database::CommitCounts Database::RunBatch(const std::vector<Pending*>& batch) {
     for (size_t i = 0; i < batch.size(); ++i) {
       Pending* pending = batch[i];
       const bool follower = i > 0;
-      if (follower && i == 1 && kind_ == DbKind::kPostgres) {
+      if (i == 1 && kind_ == DbKind::kPostgres) {
         // The batch holds its first body's locks from here on: a later body must not wait long
         // for a row another transaction holds (that one may be waiting for ours).
         session << "SET LOCAL lock_timeout = " << limits::kGroupCommitFollowerLockTimeoutMs;
@@ -121,7 +125,7 @@ Database::CommitCounts Database::RunBatch(const std::vector<Pending*>& batch) {
         if (!alone) RunPrepared(session, kReleaseSavepoint);
       } else if (!alone) {
         // Undoes this body's writes alone; the bodies before it keep theirs.
-        session << "ROLLBACK TO SAVEPOINT fxmesh_call";
+        session << kRollbackToSavepoint;
         RunPrepared(session, kReleaseSavepoint);
       }
     }

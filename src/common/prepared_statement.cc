@@ -10,8 +10,12 @@
 namespace fxmesh {
 namespace {
 
-// One connection's statements, by SQL text. Only the thread holding the connection touches it.
-using Statements = absl::flat_hash_map<std::string, std::unique_ptr<soci::statement>>;
+// One connection's statements, by SQL text, and its backend. Only the thread holding the connection
+// touches it.
+struct Statements {
+  bool sqlite = false;
+  absl::flat_hash_map<std::string, std::unique_ptr<soci::statement>> by_query;
+};
 
 // Ends a SQLite statement's read now (a SELECT stepped to its first row holds one open, which would
 // pin the connection's snapshot), not at its next use. SOCI's own reset is not exported.
@@ -28,7 +32,10 @@ class Registry {
   Statements& For(soci::session& sql) {
     absl::MutexLock lock(&mu_);
     std::unique_ptr<Statements>& statements = by_session_[&sql];
-    if (statements == nullptr) statements = std::make_unique<Statements>();
+    if (statements == nullptr) {
+      statements = std::make_unique<Statements>();
+      statements->sqlite = sql.get_backend_name() == "sqlite3";
+    }
     return *statements;
   }
   void Forget(soci::session& sql) {
@@ -45,7 +52,7 @@ class Registry {
   size_t Count(soci::session& sql) {
     absl::MutexLock lock(&mu_);
     auto found = by_session_.find(&sql);
-    return found == by_session_.end() ? 0 : found->second->size();
+    return found == by_session_.end() ? 0 : found->second->by_query.size();
   }
 
  private:
@@ -63,16 +70,16 @@ Registry& TheRegistry() {
 
 namespace internal {
 
-StatementLease::StatementLease(soci::session& sql, absl::string_view query)
-    : sqlite_(sql.get_backend_name() == "sqlite3") {
+StatementLease::StatementLease(soci::session& sql, absl::string_view query) {
   Statements& statements = TheRegistry().For(sql);
-  auto found = statements.find(query);
-  if (found == statements.end()) {
+  sqlite_ = statements.sqlite;
+  auto found = statements.by_query.find(query);
+  if (found == statements.by_query.end()) {
     // Kept only once prepared: a statement that fails to prepare is not cached.
     auto statement = std::make_unique<soci::statement>(sql);
     statement->alloc();
     statement->prepare(std::string(query), soci::details::st_repeatable_query);
-    found = statements.emplace(query, std::move(statement)).first;
+    found = statements.by_query.emplace(query, std::move(statement)).first;
   }
   statement_ = found->second.get();
 }

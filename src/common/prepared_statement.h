@@ -34,7 +34,7 @@ class StatementLease {
 
  private:
   soci::statement* statement_;
-  const bool sqlite_;
+  bool sqlite_;
 };
 
 }  // namespace internal

@@ -95,14 +95,7 @@ FXMESH_BACKEND_TEST("a write fenced by a stale read is ABORTED at once and rolle
   CHECK(status.message() == "the row moved on since it was read");
   CHECK(runs == 1);
   CHECK_FALSE(IsStaleRead(absl::AbortedError("a conflict")));
-  int count = -1;
-  REQUIRE(database
-              ->Read([&](soci::session& sql) {
-                sql << "SELECT COUNT(*) FROM rows_written", soci::into(count);
-                return absl::OkStatus();
-              })
-              .ok());
-  CHECK(count == 0);
+  CHECK(testing::QueryInt(*database, "SELECT COUNT(*) FROM rows_written") == 0);
 }
 
 TEST_CASE("every PostgreSQL session carries the lock, statement and idle timeouts", "[db][pg]") {

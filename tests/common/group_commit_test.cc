@@ -53,15 +53,14 @@ void WaitUntilWaiting(Database& database, size_t count) {
   }
 }
 
-// Runs `bodies` on threads of their own while a first transaction holds the writer, so that they
-// all queue; then lets the first one commit, which hands them to the next batch together. Returns
-// their statuses, in order.
-std::vector<absl::Status> RunQueuedBehindOne(Database& database, const std::vector<Body>& bodies) {
-  absl::Notification running, release;
-  std::thread first([&] {
+// On a thread of its own, a transaction that runs `statement`, notifies `running`, and commits
+// once `release` is notified; `running` has been notified when this returns.
+std::thread HoldInTransaction(Database& database, std::string statement,
+                              absl::Notification& running, absl::Notification& release) {
+  std::thread holder([&database, statement = std::move(statement), &running, &release] {
     CHECK(database
               .Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-                sql << "INSERT INTO items (id) VALUES (0)";
+                sql << statement;
                 running.Notify();
                 release.WaitForNotification();
                 return Completion::kCommit;
@@ -69,6 +68,16 @@ std::vector<absl::Status> RunQueuedBehindOne(Database& database, const std::vect
               .ok());
   });
   running.WaitForNotification();
+  return holder;
+}
+
+// Runs `bodies` on threads of their own while a first transaction holds the writer, so that they
+// all queue; then lets the first one commit, which hands them to the next batch together. Returns
+// their statuses, in order.
+std::vector<absl::Status> RunQueuedBehindOne(Database& database, const std::vector<Body>& bodies) {
+  absl::Notification running, release;
+  std::thread first =
+      HoldInTransaction(database, "INSERT INTO items (id) VALUES (0)", running, release);
   std::vector<absl::Status> statuses(bodies.size());
   std::vector<std::thread> threads;
   for (size_t i = 0; i < bodies.size(); ++i) {
@@ -184,26 +193,13 @@ FXMESH_BACKEND_TEST("a hot row updated in batches from many threads ends where t
     });
   }
   for (std::thread& thread : threads) thread.join();
-  int n = -1;
-  REQUIRE(database
-              ->Read([&](soci::session& sql) {
-                sql << "SELECT n FROM counter WHERE id = 1", soci::into(n);
-                return absl::OkStatus();
-              })
-              .ok());
-  CHECK(n == committed);
+  CHECK(testing::QueryInt(*database, "SELECT n FROM counter WHERE id = 1") == committed);
   CHECK(static_cast<int>(Ids(*database, "items").size()) == committed);
   const Database::CommitCounts after = database->commit_counts();
   CHECK(after.transactions - before.transactions == committed);
   // Twelve writers at once share COMMITs: fewer COMMITs than transactions.
   CHECK(after.commits - before.commits < after.transactions - before.transactions);
 }
-
-}  // namespace
-}  // namespace fxmesh
-
-namespace fxmesh {
-namespace {
 
 TEST_CASE("a later body of a batch does not hold the batch while it waits for a locked row",
           "[db][group-commit][pg]") {
@@ -215,32 +211,14 @@ TEST_CASE("a later body of a batch does not hold the batch while it waits for a 
 
   // Another connection holds row 100 until told to commit.
   absl::Notification locked, unlock;
-  std::thread holder([&] {
-    CHECK(other
-              ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-                sql << "UPDATE items SET amount = amount + 1 WHERE id = 100";
-                locked.Notify();
-                unlock.WaitForNotification();
-                return Completion::kCommit;
-              })
-              .ok());
-  });
-  locked.WaitForNotification();
+  std::thread holder = HoldInTransaction(
+      *other, "UPDATE items SET amount = amount + 1 WHERE id = 100", locked, unlock);
 
   // A first transaction holds the writer while A, then B, queue: they share the next batch, A
   // first. B needs row 100.
   absl::Notification running, release;
-  std::thread first([&] {
-    CHECK(database
-              ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
-                sql << "INSERT INTO items (id, amount) VALUES (1, 0)";
-                running.Notify();
-                release.WaitForNotification();
-                return Completion::kCommit;
-              })
-              .ok());
-  });
-  running.WaitForNotification();
+  std::thread first = HoldInTransaction(*database, "INSERT INTO items (id, amount) VALUES (1, 0)",
+                                        running, release);
   absl::Status a_status, b_status;
   absl::Notification a_done;
   std::thread a([&] {
@@ -278,14 +256,7 @@ TEST_CASE("a later body of a batch does not hold the batch while it waits for a 
   b.join();
   CHECK(b_status.ok());
   CHECK(Ids(*database, "items") == std::vector<int>{1, 7, 100});
-  int amount = 0;
-  REQUIRE(database
-              ->Read([&](soci::session& sql) {
-                sql << "SELECT amount FROM items WHERE id = 100", soci::into(amount);
-                return absl::OkStatus();
-              })
-              .ok());
-  CHECK(amount == 11);
+  CHECK(testing::QueryInt(*database, "SELECT amount FROM items WHERE id = 100") == 11);
 }
 
 }  // namespace

@@ -126,13 +126,7 @@ TEST_CASE("statements are prepared again after the connection is re-established"
   std::unique_ptr<Database> admin = test_database.Open(size_t{1});
   CreateTable(*database);
   REQUIRE(Insert(*database, 1, "before").ok());
-  int pid = 0;
-  REQUIRE(database
-              ->Read([&](soci::session& sql) {
-                sql << "SELECT pg_backend_pid()", soci::into(pid);
-                return absl::OkStatus();
-              })
-              .ok());
+  const int64_t pid = testing::QueryInt(*database, "SELECT pg_backend_pid()");
   REQUIRE(admin
               ->Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
                 sql << "SELECT pg_terminate_backend(" << pid << ")";

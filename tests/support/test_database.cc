@@ -93,4 +93,14 @@ void SetUpdatesFailing(Database& database, Backend backend, const std::string& t
               .ok());
 }
 
+int64_t QueryInt(Database& database, const std::string& query) {
+  long long value = 0;
+  const absl::Status read = database.Read([&](soci::session& sql) {
+    sql << query, soci::into(value);
+    return absl::OkStatus();
+  });
+  if (!read.ok()) FAIL(query << ": " << read.ToString());
+  return value;
+}
+
 }  // namespace fxmesh::testing

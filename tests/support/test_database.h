@@ -38,6 +38,9 @@ class TestDatabase {
 // database is away; false drops the trigger again.
 void SetUpdatesFailing(Database& database, Backend backend, const std::string& table, bool failing);
 
+// The one integer `query` reads, outside any transaction (REQUIREs that the read works).
+int64_t QueryInt(Database& database, const std::string& query);
+
 }  // namespace fxmesh::testing
 
 // Registers the same test body twice, once per backend:
