@@ -74,10 +74,12 @@ void Tracer::SetSink(Sink sink) {
 }
 
 ScopedSpan::ScopedSpan(Tracer* tracer, absl::string_view name, absl::string_view trace_id,
-                       absl::string_view parent_span_id)
+                       absl::string_view parent_span_id, Scope scope)
     // Not a trace id (a malformed request's saga id, which may be any size): nothing is recorded
     // under it, and log lines inside this span carry no trace id.
-    : tracer_(ValidateSagaId(trace_id).ok() ? tracer : nullptr), outer_(current_span) {
+    : tracer_(ValidateSagaId(trace_id).ok() ? tracer : nullptr),
+      detached_(scope == Scope::kDetached),
+      outer_(detached_ ? nullptr : current_span) {
   if (!ValidateSagaId(trace_id).ok()) trace_id = "";
   span_.set_trace_id(std::string(trace_id));
   span_.set_span_id(NewSpanId());
@@ -85,11 +87,11 @@ ScopedSpan::ScopedSpan(Tracer* tracer, absl::string_view name, absl::string_view
                                                   : std::string(parent_span_id));
   span_.set_name(std::string(name));
   *span_.mutable_start() = ToTimestamp(absl::Now());
-  current_span = this;
+  if (!detached_) current_span = this;
 }
 
 ScopedSpan::~ScopedSpan() {
-  current_span = outer_;
+  if (!detached_) current_span = outer_;
   if (tracer_ == nullptr) return;
   *span_.mutable_end() = ToTimestamp(absl::Now());
   tracer_->Record(std::move(span_));

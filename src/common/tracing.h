@@ -69,12 +69,15 @@ class Tracer {
 
 // One span, from construction to destruction, recorded into `tracer` (which may be null: then
 // nothing is recorded, but the span still has ids for the traceparent it hands on). While it lives
-// it is its thread's current span.
+// it is its thread's current span, unless it is detached: a detached span belongs to no thread, so
+// it may end on another one (a call answered on the transport's thread); AdoptSpan makes it current
+// where work is started under it.
 class ScopedSpan {
  public:
+  enum class Scope { kThisThread, kDetached };
   // An empty `parent_span_id` makes it a child of the trace's root span.
   ScopedSpan(Tracer* tracer, absl::string_view name, absl::string_view trace_id,
-             absl::string_view parent_span_id = "");
+             absl::string_view parent_span_id = "", Scope scope = Scope::kThisThread);
   ~ScopedSpan();
   ScopedSpan(const ScopedSpan&) = delete;
   ScopedSpan& operator=(const ScopedSpan&) = delete;
@@ -89,6 +92,7 @@ class ScopedSpan {
 
  private:
   Tracer* const tracer_;
+  const bool detached_;
   const ScopedSpan* const outer_;
   v1::Span span_;
 };

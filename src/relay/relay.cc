@@ -27,16 +27,17 @@ Relay::Relay(kafka::KafkaConsumer& consumer, kafka::KafkaProducer& producer,
       clock_(clock),
       options_(std::move(options)),
       metrics_(metrics),
-      tracer_(tracer),
-      workers_(std::make_unique<Executor>("relay", std::max(options_.in_flight_max, 1),
-                                          std::max(options_.in_flight_max, 1))) {
+      tracer_(tracer) {
   for (const RelayTier& tier : options_.tiers) metrics_.retries.With({tier.topic});
 }
 
 Relay::~Relay() {
-  // Waits for the commands being executed; their outcomes are not published, so their messages
-  // are not committed and whoever owns their partitions next executes them again.
-  workers_.reset();
+  // Waits for the ledger calls in flight (each ends by its deadline); their outcomes are not
+  // published, so their messages are not committed and whoever owns their partitions next
+  // executes them again.
+  absl::MutexLock lock(&mu_);
+  auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return calls_in_flight_ == 0; };
+  mu_.Await(absl::Condition(&answered));
 }
 
 absl::StatusOr<int> Relay::Step(absl::Duration poll) {
@@ -107,13 +108,7 @@ absl::StatusOr<bool> Relay::Take(absl::Duration poll) {
     done_.push_back(std::move(work));
     return true;
   }
-  // The workers are as many as the commands in flight may be, so the queue always has room.
-  const bool submitted = workers_->Submit([this, work = std::move(work)]() mutable {
-    work.handled = Execute(work.message, work.command);
-    absl::MutexLock lock(&mu_);
-    done_.push_back(std::move(work));
-  });
-  if (!submitted) return absl::InternalError("the relay's workers refused a command");
+  Execute(std::move(work));
   return true;
 }
 
@@ -157,36 +152,66 @@ absl::Status Relay::Finish(std::vector<Finished> done) {
   return status;
 }
 
-Relay::Handled Relay::Execute(const kafka::IncomingMessage& message, v1::BranchCommand command) {
+void Relay::Execute(Finished work) {
+  const v1::BranchCommand& command = work.command;
   auto participant = participants_.find(command.participant());
   if (std::optional<CommandFault> fault =
           CheckCommand(command, participant != participants_.end())) {
-    return {{DeadLetter(message, fault->kind, fault->reason, command.attempt())}, "dead_letter"};
+    work.handled = {{DeadLetter(work.message, fault->kind, fault->reason, command.attempt())},
+                    "dead_letter"};
+    absl::MutexLock lock(&mu_);
+    done_.push_back(std::move(work));
+    return;
   }
   // This attempt's span: the child of whoever sent the command (the coordinator, or the previous
-  // attempt), the parent of the ledger call and of what the relay publishes.
-  auto incoming = message.headers.find("traceparent");
-  ScopedSpan span(
+  // attempt), the parent of the ledger call and of what the relay publishes. It belongs to no
+  // thread: it ends when the last of this function and the answer's callback lets go of it.
+  auto incoming = work.message.headers.find("traceparent");
+  auto span = std::make_unique<ScopedSpan>(
       tracer_,
       absl::StrCat(command.op() == v1::BRANCH_OP_CONFIRM ? "Confirm " : "Cancel ",
                    command.branch().branch(), " attempt ", std::max(command.attempt(), 1)),
       command.branch().saga_id(),
-      incoming == message.headers.end()
+      incoming == work.message.headers.end()
           ? ""
-          : TraceContext::SpanIdIn(incoming->second, command.branch().saga_id()));
-  span.SetAttribute("participant", command.participant());
+          : TraceContext::SpanIdIn(incoming->second, command.branch().saga_id()),
+      ScopedSpan::Scope::kDetached);
+  span->SetAttribute("participant", command.participant());
   v1::BranchRequest request;
   *request.mutable_branch() = command.branch();
-  const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
   const bool confirm = command.op() == v1::BRANCH_OP_CONFIRM;
+  const absl::Time deadline = clock_.Now() + options_.ledger_call_timeout;
   // The latency metric measures the real wait, whatever clock the logic reads.
-  const absl::Time called = absl::Now();
-  absl::StatusOr<v1::BranchResponse> response =
-      confirm ? participant->second->Confirm(request, deadline)
-              : participant->second->Cancel(request, deadline);
+  auto call = std::make_shared<Call>(Call{std::move(work), std::move(span), absl::Now()});
+  {
+    absl::MutexLock lock(&mu_);
+    ++calls_in_flight_;
+  }
+  ParticipantClient::Done answered = [this, call](absl::StatusOr<v1::BranchResponse> response) {
+    Finished& finished = call->work;
+    finished.handled = Conclude(finished.message, finished.command, *call->span, response,
+                                absl::Now() - call->called);
+    absl::MutexLock lock(&mu_);
+    done_.push_back(std::move(finished));
+    --calls_in_flight_;
+  };
+  // The ledger call's own span is a child of this attempt's.
+  AdoptSpan under(call->span.get());
+  if (confirm) {
+    participant->second->StartConfirm(request, deadline, std::move(answered));
+  } else {
+    participant->second->StartCancel(request, deadline, std::move(answered));
+  }
+}
+
+Relay::Handled Relay::Conclude(const kafka::IncomingMessage& message,
+                               const v1::BranchCommand& command, ScopedSpan& span,
+                               const absl::StatusOr<v1::BranchResponse>& response,
+                               absl::Duration took) {
+  const bool confirm = command.op() == v1::BRANCH_OP_CONFIRM;
   const absl::string_view op_label = confirm ? "confirm" : "cancel";
   metrics_.ledger_calls.With({command.participant(), op_label})
-      .Observe(absl::ToDoubleSeconds(absl::Now() - called));
+      .Observe(absl::ToDoubleSeconds(took));
   const std::string reply_topic = command.reply_topic().empty()
                                       ? std::string(kafka::kBranchResultsTopic)
                                       : command.reply_topic();

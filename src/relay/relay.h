@@ -14,12 +14,13 @@
 //     the reply topic saying when that attempt is due (so the coordinator knows when it should
 //     hear about the command next); after the last tier → the dead-letter topic with the last
 //     error.
-// Up to RelayOptions::in_flight_max commands are executed at once, each on a worker thread, so one
-// slow ledger call does not hold up the commands behind it. A message's offset is committed only
-// after its outcome is published and every earlier message taken from its partition is finished
-// too (kafka/offset_tracker.h): at least once, made harmless by the ledgers' idempotency. Every log
-// line about a command carries saga_id, branch, op and attempt; each command handled gets one line
-// with its outcome and latency.
+// Up to RelayOptions::in_flight_max commands are executed at once, each through the participant
+// client's asynchronous call: no thread waits on a ledger, and one slow ledger call does not hold
+// up the commands behind it. Answers arrive on the transport's threads and are handed to Step. A
+// message's offset is committed only after its outcome is published and every earlier message taken
+// from its partition is finished too (kafka/offset_tracker.h): at least once, made harmless by the
+// ledgers' idempotency. Every log line about a command carries saga_id, branch, op and attempt;
+// each command handled gets one line with its outcome and latency.
 //
 // Not thread-safe: one thread calls Step (and only that thread touches Kafka). Several relays in
 // one consumer group share the work.
@@ -36,7 +37,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/clock.h"
-#include "common/executor.h"
 #include "common/limits.h"
 #include "common/metrics.h"
 #include "common/participant_client.h"
@@ -108,8 +108,21 @@ class Relay {
   absl::StatusOr<bool> Take(absl::Duration poll);
   // Publishes what `done` led to, then commits what is finished.
   absl::Status Finish(std::vector<Finished> done);
-  // On a worker thread. `command` is `message` parsed.
-  Handled Execute(const kafka::IncomingMessage& message, v1::BranchCommand command);
+  // A ledger call in flight: the command, and the span of this attempt (detached: it ends on the
+  // thread the answer arrives on).
+  struct Call {
+    Finished work;
+    std::unique_ptr<ScopedSpan> span;
+    absl::Time called;  // Real time, for the latency metric.
+  };
+  // Starts the ledger call `work.command` asks for; its answer is judged by Conclude and queued for
+  // Finish. A command that cannot be executed is queued at once as a dead letter.
+  void Execute(Finished work);
+  // What the ledger's `response` to `command` (the parsed `message`) leads to. On the thread the
+  // answer arrives on.
+  Handled Conclude(const kafka::IncomingMessage& message, const v1::BranchCommand& command,
+                   ScopedSpan& span, const absl::StatusOr<v1::BranchResponse>& response,
+                   absl::Duration took);
   // `kind` labels the dead-letter metric.
   Outcome DeadLetter(const kafka::IncomingMessage& message, absl::string_view kind,
                      const std::string& reason, int attempts);
@@ -128,8 +141,7 @@ class Relay {
   kafka::OffsetTracker offsets_;  // The polling thread's.
   absl::Mutex mu_;
   std::vector<Finished> done_ ABSL_GUARDED_BY(mu_);  // Executed, not yet published.
-  // Last: destroyed first, so no execution outlives what it uses.
-  std::unique_ptr<Executor> workers_;
+  int calls_in_flight_ ABSL_GUARDED_BY(mu_) = 0;     // Started, not yet answered.
 };
 
 }  // namespace fxmesh::relay

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -38,6 +39,28 @@ TEST_CASE("traceparents parse strictly and format back", "[unit]") {
   CHECK_FALSE(TraceContext::Parse(absl::StrCat("00-", saga, "-0123456789ABCDEF-01")).has_value());
   CHECK_FALSE(TraceContext::Parse(absl::StrCat("00-", saga, "-0123456789abcdef")).has_value());
   CHECK_FALSE(TraceContext::Parse(absl::StrCat("00-", saga, "x0123456789abcdef-01")).has_value());
+}
+
+TEST_CASE("a detached span is no thread's current span and may end on another thread", "[unit]") {
+  Tracer tracer("relay", 100);
+  const std::string saga = NewSagaId();
+  ScopedSpan scoped(&tracer, "step", saga);
+  auto call = std::make_unique<ScopedSpan>(&tracer, "Cancel krw attempt 1", saga, "",
+                                           ScopedSpan::Scope::kDetached);
+  CHECK(CurrentSpan() == &scoped);
+  {
+    AdoptSpan adopted(call.get());  // Where the ledger call is started under it.
+    CHECK(TraceparentFor(saga) == call->traceparent());
+  }
+  CHECK(CurrentSpan() == &scoped);
+  std::thread([&] {
+    call.reset();  // Answered on the transport's thread.
+    CHECK(CurrentSpan() == nullptr);
+  }).join();
+  CHECK(CurrentSpan() == &scoped);
+  const std::vector<v1::Span> spans = tracer.SpansOf(saga);
+  REQUIRE(spans.size() == 1);
+  CHECK(spans[0].name() == "Cancel krw attempt 1");
 }
 
 TEST_CASE("spans nest under the thread's current span and the trace's root", "[unit]") {

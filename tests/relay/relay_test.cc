@@ -5,7 +5,8 @@
 // attempt's due time, until it completes; poison, unknown-participant and exhausted commands land
 // in the dead letters with the reason in a header, and the relay moves on; a command the ledger
 // refuses (INVALID_ARGUMENT, FAILED_PRECONDITION) is dead-lettered at once, without a retry; and a
-// command waiting on its ledger does not hold up the commands behind it.
+// command waiting on its ledger does not hold up the commands behind it, and no thread waits on a
+// ledger's answer.
 #include "relay/relay.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -22,6 +23,7 @@
 #include "embedded_kafka/embedded_kafka.h"
 #include "ledger/ledger_server.h"
 #include "tests/coordinator/faulty_participant_client.h"
+#include "tests/relay/held_answers_client.h"
 #include "tests/support/test_database.h"
 
 namespace fxmesh::relay {
@@ -48,6 +50,7 @@ class RelayFixture {
     client_ = NewGrpcParticipantClient(grpc::CreateChannel(
         absl::StrCat("127.0.0.1:", ledger_->port()), grpc::InsecureChannelCredentials()));
     faulty_ = std::make_unique<FaultyParticipantClient>(*client_);
+    answers_ = std::make_unique<HeldAnswersClient>(*faulty_);
     producer_ =
         *kafka::KafkaProducer::Create(kafka_->bootstrap_servers(), "relay-test", absl::Seconds(10));
     options_.tiers = std::move(tiers);
@@ -77,7 +80,7 @@ class RelayFixture {
     metrics_ = std::make_unique<MetricsRegistry>();  // A restarted relay is a new process.
     relay_ = std::make_unique<Relay>(
         *consumer_, *producer_,
-        std::map<std::string, ParticipantClient*>{{"krw-ledger", faulty_.get()}},
+        std::map<std::string, ParticipantClient*>{{"krw-ledger", answers_.get()}},
         SystemClock::Get(), options_, *metrics_);
     stop_ = false;
     handled_ = 0;
@@ -193,6 +196,7 @@ class RelayFixture {
   }
 
   FaultyParticipantClient& ledger_client() { return *faulty_; }
+  HeldAnswersClient& answers() { return *answers_; }
   int handled() const { return handled_.load(); }
   std::string Metrics() { return metrics_->RenderPrometheusText(); }
 
@@ -202,6 +206,7 @@ class RelayFixture {
   std::unique_ptr<ledger::LedgerServer> ledger_;
   std::unique_ptr<ParticipantClient> client_;
   std::unique_ptr<FaultyParticipantClient> faulty_;
+  std::unique_ptr<HeldAnswersClient> answers_;  // What the relay calls; forwards to faulty_.
   std::unique_ptr<kafka::KafkaProducer> producer_;
   std::unique_ptr<kafka::KafkaConsumer> consumer_;
   std::unique_ptr<MetricsRegistry> metrics_;
@@ -401,6 +406,32 @@ TEST_CASE("a command waiting on its ledger does not hold up the commands behind 
   CHECK(fixture.HoldState(slow) == v1::HOLD_STATE_CANCELLED);
 
   // Every offset was committed once all were finished.
+  CHECK(fixture.RestartedRelayHandles() == 0);
+}
+
+TEST_CASE("the relay's ledger calls are asynchronous: no thread waits on an answer",
+          "[relay][kafka][integration]") {
+  // The relay used to run each command on a worker thread that blocked in the ledger call. Here
+  // the answers are held back by a client that keeps no thread for them: every command must still
+  // be out at once, and none may go through the blocking interface.
+  RelayFixture fixture({{"fxmesh.branch.retry.5s", absl::Milliseconds(200)}});
+  fixture.answers().Hold(true);
+  std::vector<v1::BranchRef> branches;
+  for (int i = 0; i < 4; ++i) {
+    branches.push_back(fixture.Hold(100));
+    fixture.SendCommand(branches.back(), v1::BRANCH_OP_CANCEL);
+  }
+  const absl::Time give_up = absl::Now() + absl::Seconds(20);
+  while (fixture.answers().held() < 4 && absl::Now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(fixture.answers().held() == 4);
+  CHECK(fixture.handled() == 0);
+
+  fixture.answers().Hold(false);
+  CHECK(fixture.Read("fxmesh.branch.results", 4).size() == 4);
+  for (const v1::BranchRef& branch : branches)
+    CHECK(fixture.HoldState(branch) == v1::HOLD_STATE_CANCELLED);
+  CHECK(fixture.answers().blocking_calls() == 0);
   CHECK(fixture.RestartedRelayHandles() == 0);
 }
 
