@@ -29,7 +29,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF 
 FROM ${BASE_IMAGE}
 # Runtime shared libraries only (their own dependencies, such as libgrpc29 and libssl3, come
 # along). librdkafka1 is for the coordinator (saga events) and the relay; the ledgers do not link
-# it. libjwt0 checks customer tokens. ca-certificates lets a service verify a server it dials
+# it. libjwt0 checks customer tokens. libtcmalloc-minimal4 is the services' allocator. ca-certificates lets a service verify a server it dials
 # (PostgreSQL with sslmode=verify-full, Kafka over TLS) against the public CAs.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
@@ -44,6 +44,7 @@ RUN apt-get update \
       libsqlite3-0 \
       libpq5 \
       libjwt0 \
+      libtcmalloc-minimal4 \
  && apt-get clean \
  && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid/gid, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.

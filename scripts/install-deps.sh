@@ -14,6 +14,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   protobuf-compiler libprotobuf-dev protobuf-compiler-grpc libgrpc++-dev grpc-proto libabsl-dev
   librdkafka-dev libsoci-dev libsqlite3-dev libpq-dev libboost-dev libssl-dev libjwt-dev
+  libgoogle-perftools-dev  # TCMalloc, the services' allocator (cmake/allocator.cmake)
 )
 # What developers and CI build, test and run with besides.
 if [ "${1:-}" != build ]; then
