@@ -7,6 +7,7 @@
 // commit's fate is unknown, INTERNAL for a statement that is simply wrong.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -166,6 +167,8 @@ class Database {
 
   // Runs a read-only `body` with a leased session, outside any explicit transaction.
   absl::Status Read(absl::FunctionRef<absl::Status(soci::session&)> body);
+  // How many Reads ran since Open.
+  int64_t reads() const { return reads_.load(std::memory_order_relaxed); }
 
   // " FOR UPDATE" on PostgreSQL; "" on SQLite, whose writers are serialized anyway.
   const char* ForUpdate() const { return kind_ == DbKind::kPostgres ? " FOR UPDATE" : ""; }
@@ -197,6 +200,7 @@ class Database {
   std::deque<Pending*> queue_ ABSL_GUARDED_BY(queue_mu_);
   int batches_in_flight_ ABSL_GUARDED_BY(queue_mu_) = 0;
   CommitCounts counts_ ABSL_GUARDED_BY(queue_mu_);
+  std::atomic<int64_t> reads_{0};
 };
 
 }  // namespace fxmesh

@@ -162,6 +162,7 @@ size_t Database::transactions_waiting() const {
 }
 
 absl::Status Database::Read(absl::FunctionRef<absl::Status(soci::session&)> body) {
+  reads_.fetch_add(1, std::memory_order_relaxed);
   LeasedSession lease(*pool_);
   soci::session& session = lease.get();
   try {

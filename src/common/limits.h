@@ -234,6 +234,9 @@ inline constexpr int64_t kLocalRelayBusyRetryMsMin = 5;
 // A customer whose exchange is decided waits for it to settle, and reads it again this often (its
 // last answer may be applied by another replica).
 inline constexpr int64_t kSettleRecheckMs = 200;
+// Sagas a coordinator keeps as it last wrote them, so a relay answer about one is applied without
+// reading it again (coordinator/written_sagas.h); about 1 KiB each.
+inline constexpr size_t kWrittenSagasKeptMax = 4096;
 
 // Consumers rewind a paused partition to the message that is not due yet. A rewind waits this
 // long for the partition's broker; one that cannot finish is tried again this often, and the

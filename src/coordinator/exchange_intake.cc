@@ -203,7 +203,12 @@ absl::StatusOr<v1::Exchange> ExchangeIntake::Exchange(const v1::ExchangeRequest&
   // Decided to confirm: the relay settles it, and the customer hears the end if it comes in time.
   const absl::Time wait_until = respond_by - absl::Milliseconds(limits::kResponseMarginMs);
   while (saga.state() == v1::SAGA_STATE_CONFIRMING && clock_.Now() < wait_until) {
-    watch.Wait(std::min(wait_until - clock_.Now(), absl::Milliseconds(limits::kSettleRecheckMs)));
+    if (std::optional<v1::Saga> finished = watch.Wait(
+            std::min(wait_until - clock_.Now(), absl::Milliseconds(limits::kSettleRecheckMs)))) {
+      saga = std::move(*finished);  // Finished by this replica: as written, no read.
+      break;
+    }
+    // Not announced in time: perhaps finished by another replica.
     ASSIGN_OR_RETURN(std::optional<v1::Saga> stored, store_.GetSaga(saga.saga_id()));
     if (!stored) break;
     saga = std::move(*stored);

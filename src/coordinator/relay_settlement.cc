@@ -36,20 +36,35 @@ absl::Status CheckOp(const v1::BranchResult& result) {
 
 }  // namespace
 
+absl::Status RelaySettlement::WithSaga(
+    const std::string& saga_id, absl::FunctionRef<std::optional<absl::Status>(v1::Saga&)> apply) {
+  if (std::optional<v1::Saga> kept = writer_.LastWritten(saga_id)) {
+    const bool finished = IsTerminal(kept->state());
+    const std::optional<absl::Status> written = apply(*kept);
+    // Nothing to do in a finished saga is final: it never changes again. Otherwise the saga may
+    // have moved on since this replica wrote it (nothing to do yet, or a write that failed its
+    // revision fence): it is read.
+    if (!written && finished) return absl::OkStatus();
+    if (written && !IsStaleRead(*written)) return *written;
+  }
+  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
+  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
+  return apply(*loaded).value_or(absl::OkStatus());
+}
+
 absl::Status RelaySettlement::WithOpenBranch(
     const v1::BranchRef& ref, v1::BranchOp op, absl::FunctionRef<bool(const v1::Branch&)> needed,
     absl::FunctionRef<absl::Status(v1::Saga&, v1::Branch&)> update) {
   const std::string& saga_id = ref.saga_id();
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
-  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
-  v1::Saga& saga = *loaded;
-  const int index = BranchIndex(saga, ref.branch());
-  if (saga.state() != PhaseOf(op) || index < 0 ||
-      IsBranchSettled(saga.branches(index), saga.state()) || !needed(saga.branches(index))) {
-    return absl::OkStatus();  // Moved on, already settled, or nothing to change.
-  }
-  return leases_.WithSagaHeldUnleased(saga_id,
-                                      [&] { return update(saga, *saga.mutable_branches(index)); });
+  return WithSaga(saga_id, [&](v1::Saga& saga) -> std::optional<absl::Status> {
+    const int index = BranchIndex(saga, ref.branch());
+    if (saga.state() != PhaseOf(op) || index < 0 ||
+        IsBranchSettled(saga.branches(index), saga.state()) || !needed(saga.branches(index))) {
+      return std::nullopt;  // Moved on, already settled, or nothing to change.
+    }
+    return leases_.WithSagaHeldUnleased(
+        saga_id, [&] { return update(saga, *saga.mutable_branches(index)); });
+  });
 }
 
 absl::Status RelaySettlement::ApplyBranchResult(const v1::BranchResult& result) {
@@ -77,24 +92,23 @@ absl::Status RelaySettlement::ApplyBranchResults(const std::vector<v1::BranchRes
     if (result.kind() == v1::RESULT_KIND_RETRYING)
       return absl::InvalidArgumentError("retry reports are applied one by one");
   }
-  ASSIGN_OR_RETURN(std::optional<v1::Saga> loaded, store_.GetSaga(saga_id));
-  if (!loaded) return absl::NotFoundError(absl::StrCat("no saga ", saga_id));
-  v1::Saga& saga = *loaded;
-  std::vector<std::string> answered;
-  for (const v1::BranchResult& result : results) {
-    const int index = BranchIndex(saga, result.branch().branch());
-    // Moved on, or already settled (a late or repeated copy): nothing to record.
-    if (saga.state() != PhaseOf(result.op()) || index < 0 ||
-        IsBranchSettled(saga.branches(index), saga.state())) {
-      continue;
+  return WithSaga(saga_id, [&](v1::Saga& saga) -> std::optional<absl::Status> {
+    std::vector<std::string> answered;
+    for (const v1::BranchResult& result : results) {
+      const int index = BranchIndex(saga, result.branch().branch());
+      // Moved on, or already settled (a late or repeated copy): nothing to record.
+      if (saga.state() != PhaseOf(result.op()) || index < 0 ||
+          IsBranchSettled(saga.branches(index), saga.state())) {
+        continue;
+      }
+      answered.push_back(RecordResult(saga, *saga.mutable_branches(index), result));
     }
-    answered.push_back(RecordResult(saga, *saga.mutable_branches(index), result));
-  }
-  if (answered.empty()) return absl::OkStatus();
-  return leases_.WithSagaHeldUnleased(saga_id, [&] {
-    const v1::SagaState from = saga.state();
-    return writer_.Write(saga, from,
-                         DecideAfterResult(saga, absl::StrJoin(answered, "; "), clock_.Now()));
+    if (answered.empty()) return std::nullopt;
+    return leases_.WithSagaHeldUnleased(saga_id, [&] {
+      const v1::SagaState from = saga.state();
+      return writer_.Write(saga, from,
+                           DecideAfterResult(saga, absl::StrJoin(answered, "; "), clock_.Now()));
+    });
   });
 }
 

@@ -23,7 +23,7 @@ SagaEngine::SagaEngine(SagaStore& store, const Clock& clock, RateTable rates,
       metrics_(metrics),
       pauses_(store),
       leases_(store, clock, options_.owner_id),
-      writer_(store, clock, leases_, options_, metrics_, finished_,
+      writer_(store, clock, leases_, options_, metrics_, finished_, written_,
               [this] {
                 if (commands_queued_) commands_queued_();
               }),

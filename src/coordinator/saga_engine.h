@@ -47,6 +47,7 @@
 #include "coordinator/saga_rules.h"
 #include "coordinator/saga_store.h"
 #include "coordinator/saga_writer.h"
+#include "coordinator/written_sagas.h"
 
 namespace fxmesh::coordinator {
 
@@ -86,6 +87,7 @@ class SagaEngine {
   std::function<void()> wake_background_;
   std::function<void()> commands_queued_;
   FinishSignal finished_;
+  WrittenSagas written_;
   const EngineMetrics metrics_;
   ParticipantPauses pauses_;
   SagaLeases leases_;

@@ -69,7 +69,10 @@ absl::Status SagaWriter::Save(v1::Saga& saga, v1::SagaState expected,
                                      : now;
   RETURN_IF_ERROR(
       store_.SaveSaga(saga, expected, leases_.owner_id(), lease_until, step, messages, now));
+  // What the row now holds, so the saga in hand is the row as read again would be.
   saga.set_revision(saga.revision() + 1);
+  *saga.mutable_updated_at() = ToTimestamp(now);
+  written_.Remember(saga);
   return absl::OkStatus();
 }
 
@@ -84,7 +87,7 @@ void SagaWriter::RecordCall(v1::Branch& branch, BranchCall call,
 }
 
 void SagaWriter::RecordFinished(const v1::Saga& saga) {
-  finished_.Finished(saga.saga_id());
+  finished_.Finished(saga);
   const absl::string_view state = StateName(saga.state());
   metrics_.sagas_finished.With({state, saga.failure_reason()}).Increment();
   metrics_.saga_duration.With({state}).Observe(

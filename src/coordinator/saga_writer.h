@@ -7,7 +7,8 @@
 // Every write is conditional on the saga's revision and expected state, and keeps this replica's
 // lease on the saga only while a thread holds it leased (SagaLeases).
 //
-// Thread-safe: it keeps no state of its own (the FinishSignal it announces to is shared).
+// Thread-safe: it keeps no state of its own (the FinishSignal it announces to and the WrittenSagas
+// it keeps every written saga in are shared).
 #pragma once
 
 #include <functional>
@@ -23,6 +24,7 @@
 #include "coordinator/saga_leases.h"
 #include "coordinator/saga_rules.h"
 #include "coordinator/saga_store.h"
+#include "coordinator/written_sagas.h"
 #include "fxmesh/v1/ledger.pb.h"
 #include "fxmesh/v1/relay.pb.h"
 #include "fxmesh/v1/saga.pb.h"
@@ -32,17 +34,18 @@ namespace fxmesh::coordinator {
 class SagaWriter {
  public:
   // Every reference must outlive the writer. `finished` hears of every saga this replica ends;
-  // `commands_queued` is called after a write put branch commands in the outbox, so the relay that
-  // drains it need not wait for its next poll.
+  // `written` keeps every saga as written; `commands_queued` is called after a write put branch
+  // commands in the outbox, so the relay that drains it need not wait for its next poll.
   SagaWriter(SagaStore& store, const Clock& clock, const SagaLeases& leases,
              const EngineOptions& options, const EngineMetrics& metrics, FinishSignal& finished,
-             std::function<void()> commands_queued)
+             WrittenSagas& written, std::function<void()> commands_queued)
       : store_(store),
         clock_(clock),
         leases_(leases),
         options_(options),
         metrics_(metrics),
         finished_(finished),
+        written_(written),
         commands_queued_(std::move(commands_queued)) {}
 
   // Performs a decision to write (saga_rules.h): saves `saga` (expected in `from`) with the
@@ -62,6 +65,10 @@ class SagaWriter {
   // For a saga just written in a terminal state, by a transition or an operator's resolution: the
   // finished count, the duration and the exchange's root span.
   void RecordFinished(const v1::Saga& saga);
+  // The saga as this replica last wrote it, if still kept: perhaps stale (WrittenSagas).
+  std::optional<v1::Saga> LastWritten(absl::string_view saga_id) const {
+    return written_.Find(saga_id);
+  }
   // Branch commands were queued in the outbox (by a write, or an operator's replay).
   void CommandsQueued() const {
     if (commands_queued_) commands_queued_();
@@ -77,6 +84,7 @@ class SagaWriter {
   const EngineOptions& options_;
   const EngineMetrics& metrics_;
   FinishSignal& finished_;
+  WrittenSagas& written_;
   const std::function<void()> commands_queued_;
 };
 

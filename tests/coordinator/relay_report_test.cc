@@ -3,6 +3,8 @@
 // backlog of reports drains at the cost of reads; an answer that changes something costs one read
 // and one write, takes no lease and leaves none, and is never written under another driver's live
 // lease; and a write made from a read that another writer overtook is refused, so none is lost.
+// An answer about a saga this replica wrote last starts from the saga as written, with no read;
+// when another writer moved it on since, the answer is applied to the saga as stored.
 #include <catch2/catch.hpp>
 
 #include "common/proto_time.h"
@@ -137,6 +139,45 @@ FXMESH_BACKEND_TEST("a saga written from a read that another writer overtook is 
   CHECK(kept.revision() == reported.revision());
   CHECK(Fx(kept).expect_word_by() == Fx(reported).expect_word_by());
   CHECK(kept.attempt() == reported.attempt());
+}
+
+FXMESH_BACKEND_TEST("an answer about a saga this replica wrote last is applied without a read",
+                    "[coordinator][relay]") {
+  CoordinatorHarness harness(backend, OutboxOnly());
+  const std::string saga_id = ConfirmWithTheRelay(harness, "answer-unread");
+  const v1::Saga before = harness.Saga(saga_id);
+  const absl::Time later = ToTime(Fx(before).expect_word_by()) + absl::Minutes(1);
+  const int64_t reads = harness.coordinator_database().reads();
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(RetryReport(saga_id, later)).ok());
+  CHECK(harness.coordinator_database().reads() == reads);
+  const v1::Saga after = harness.Saga(saga_id);
+  CHECK(after.revision() == before.revision() + 1);
+  CHECK(Fx(after).expect_word_by() != Fx(before).expect_word_by());
+}
+
+FXMESH_BACKEND_TEST("an answer about a saga another writer moved on is applied to it as stored",
+                    "[coordinator][relay]") {
+  CoordinatorHarness harness(backend, OutboxOnly());
+  const std::string saga_id = ConfirmWithTheRelay(harness, "answer-overtaken");
+  // Another replica writes the saga after this one did: this one's copy is now stale.
+  v1::Saga other = harness.Saga(saga_id);
+  other.set_attempt(other.attempt() + 7);
+  const absl::Time now = absl::Now();
+  REQUIRE(harness.store()
+              .SaveSaga(other, v1::SAGA_STATE_CONFIRMING, "other-replica", now,
+                        StepRecord{v1::SAGA_STATE_CONFIRMING, v1::SAGA_STATE_CONFIRMING, "other"},
+                        {}, now)
+              .ok());
+  const int64_t reads = harness.coordinator_database().reads();
+  const absl::Time later = ToTime(Fx(other).expect_word_by()) + absl::Minutes(1);
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(RetryReport(saga_id, later)).ok());
+  // The stale copy's write was refused; the saga was read and the answer applied to it, keeping
+  // the other writer's change.
+  CHECK(harness.coordinator_database().reads() == reads + 1);
+  const v1::Saga after = harness.Saga(saga_id);
+  CHECK(after.revision() == other.revision() + 2);
+  CHECK(after.attempt() == other.attempt());
+  CHECK(Fx(after).expect_word_by() != Fx(other).expect_word_by());
 }
 
 }  // namespace
