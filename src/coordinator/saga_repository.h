@@ -119,7 +119,8 @@ class SagaRepository {
   // of holding up their work on those sagas until the leases expire. Owner ids are unique per
   // replica (ClaimSaga already lets an owner take back its own lease).
   virtual absl::StatusOr<int> ReleaseLeasesOf(absl::string_view owner) = 0;
-  // Makes a non-terminal saga due at `at` (the operator's "retry now").
+  // Makes a non-terminal saga due at `at` (the operator's "retry now"). A write like SaveSaga's:
+  // the revision goes up by one, so a writer holding the saga as it was cannot undo it.
   virtual absl::StatusOr<bool> ScheduleSaga(absl::string_view saga_id, absl::Time at) = 0;
 };
 

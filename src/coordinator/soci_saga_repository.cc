@@ -363,7 +363,8 @@ class SociSagaRepository final : public SagaRepository {
     RETURN_IF_ERROR(database_.Transact([&](soci::session& sql) -> absl::StatusOr<Completion> {
       const std::string id(saga_id);
       long long at_us = absl::ToUnixMicros(at);
-      soci::statement update = (sql.prepare << "UPDATE sagas SET next_attempt_at_us = :n"
+      soci::statement update = (sql.prepare << "UPDATE sagas SET next_attempt_at_us = :n,"
+                                               " revision = revision + 1"
                                                " WHERE saga_id = :id AND state IN (1, 2, 3, 5)",
                                 soci::use(at_us), soci::use(id));
       update.execute(true);

@@ -4,7 +4,8 @@
 // and one write, takes no lease and leaves none, and is never written under another driver's live
 // lease; and a write made from a read that another writer overtook is refused, so none is lost.
 // An answer about a saga this replica wrote last starts from the saga as written, with no read;
-// when another writer moved it on since, the answer is applied to the saga as stored.
+// when another writer (another replica, an operator's retry now) moved it on since, the answer is
+// applied to the saga as stored.
 #include <catch2/catch.hpp>
 
 #include "common/proto_time.h"
@@ -178,6 +179,30 @@ FXMESH_BACKEND_TEST("an answer about a saga another writer moved on is applied t
   CHECK(after.revision() == other.revision() + 2);
   CHECK(after.attempt() == other.attempt());
   CHECK(Fx(after).expect_word_by() != Fx(other).expect_word_by());
+}
+
+FXMESH_BACKEND_TEST("an answer does not undo an operator's retry now made after this replica wrote",
+                    "[coordinator][relay]") {
+  CoordinatorHarness harness(backend, OutboxOnly());
+  const std::string saga_id = ConfirmWithTheRelay(harness, "answer-after-retry-now");
+  // The operator's "retry now" lands after the replica's last write of the saga.
+  REQUIRE(*harness.store().ScheduleSaga(saga_id, absl::Now()));
+  const v1::Saga scheduled = harness.Saga(saga_id);
+  // The fx Confirm is answered; the krw one is still open, so the saga stays CONFIRMING and the
+  // answer's write leaves the next attempt where it found it.
+  v1::BranchResult answer;
+  answer.mutable_branch()->set_saga_id(saga_id);
+  answer.mutable_branch()->set_branch("fx");
+  answer.set_participant("fx-ledger");
+  answer.set_op(v1::BRANCH_OP_CONFIRM);
+  answer.set_kind(v1::RESULT_KIND_ANSWERED);
+  answer.set_outcome(v1::OUTCOME_APPLIED);
+  answer.set_attempt(1);
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(answer).ok());
+  const v1::Saga after = harness.Saga(saga_id);
+  REQUIRE(after.state() == v1::SAGA_STATE_CONFIRMING);
+  CHECK(after.revision() == scheduled.revision() + 1);
+  CHECK(ToTime(after.next_attempt_at()) == ToTime(scheduled.next_attempt_at()));
 }
 
 }  // namespace

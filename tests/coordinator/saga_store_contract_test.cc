@@ -328,8 +328,11 @@ STORE_CONTRACT_TEST("due sagas are claimed oldest due first, one owner per live 
   CHECK(*store->ClaimSaga(ids[0], "b", At(52), At(80)));
   CHECK(!*store->ClaimSaga("no-such-saga", "b", At(52), At(80)));
 
-  // "Retry now" makes a running saga due; a terminal or unknown one is not scheduled.
+  // "Retry now" makes a running saga due, as a write (a copy read before it is stale); a terminal
+  // or unknown one is not scheduled.
+  const int64_t revision = (*store->GetSaga(ids[3]))->revision();
   CHECK(*store->ScheduleSaga(ids[3], At(60)));
+  CHECK((*store->GetSaga(ids[3]))->revision() == revision + 1);
   CHECK(*store->ClaimDueSagas("d", At(60), At(90), 10) ==
         std::vector<std::string>{ids[1], ids[2], ids[3]});
   CHECK(!*store->ScheduleSaga(done.saga_id(), At(60)));

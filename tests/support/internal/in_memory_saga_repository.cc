@@ -278,6 +278,7 @@ class InMemorySagaRepository final : public coordinator::SagaRepository {
     SagaRow* row = tables_.FindSaga(saga_id);
     if (row == nullptr || !IsActive(row->saga.state())) return false;
     *row->saga.mutable_next_attempt_at() = TimestampFromMicros(absl::ToUnixMicros(at));
+    row->saga.set_revision(row->saga.revision() + 1);
     return true;
   }
 
