@@ -17,12 +17,22 @@ namespace {
 
 using testing::Backend;
 
+// What the relay says about the fx branch's Confirm: by default, that it was applied.
+v1::BranchResult FxConfirmResult(const std::string& saga_id) {
+  v1::BranchResult result;
+  result.mutable_branch()->set_saga_id(saga_id);
+  result.mutable_branch()->set_branch("fx");
+  result.set_participant("fx-ledger");
+  result.set_op(v1::BRANCH_OP_CONFIRM);
+  result.set_kind(v1::RESULT_KIND_ANSWERED);
+  result.set_outcome(v1::OUTCOME_APPLIED);
+  result.set_attempt(1);
+  return result;
+}
+
 v1::BranchResult RetryReport(const std::string& saga_id, absl::Time due) {
-  v1::BranchResult report;
-  report.mutable_branch()->set_saga_id(saga_id);
-  report.mutable_branch()->set_branch("fx");
-  report.set_participant("fx-ledger");
-  report.set_op(v1::BRANCH_OP_CONFIRM);
+  v1::BranchResult report = FxConfirmResult(saga_id);
+  report.clear_outcome();
   report.set_kind(v1::RESULT_KIND_RETRYING);
   report.set_attempt(2);
   report.set_detail("injected: ledger down");
@@ -190,15 +200,7 @@ FXMESH_BACKEND_TEST("an answer does not undo an operator's retry now made after 
   const v1::Saga scheduled = harness.Saga(saga_id);
   // The fx Confirm is answered; the krw one is still open, so the saga stays CONFIRMING and the
   // answer's write leaves the next attempt where it found it.
-  v1::BranchResult answer;
-  answer.mutable_branch()->set_saga_id(saga_id);
-  answer.mutable_branch()->set_branch("fx");
-  answer.set_participant("fx-ledger");
-  answer.set_op(v1::BRANCH_OP_CONFIRM);
-  answer.set_kind(v1::RESULT_KIND_ANSWERED);
-  answer.set_outcome(v1::OUTCOME_APPLIED);
-  answer.set_attempt(1);
-  REQUIRE(harness.engine().settlement().ApplyBranchResult(answer).ok());
+  REQUIRE(harness.engine().settlement().ApplyBranchResult(FxConfirmResult(saga_id)).ok());
   const v1::Saga after = harness.Saga(saga_id);
   REQUIRE(after.state() == v1::SAGA_STATE_CONFIRMING);
   CHECK(after.revision() == scheduled.revision() + 1);
